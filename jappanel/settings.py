@@ -7,6 +7,7 @@ environment variables; every one is listed, with a comment, in `.env.example`.
 
 from __future__ import annotations
 
+import warnings
 from decimal import Decimal
 from pathlib import Path
 
@@ -96,10 +97,12 @@ TEMPLATES = [
 # Databases ---------------------------------------------------------------------------------
 
 try:
-    DATABASES = {
-        "default": env.db("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'jappanel.sqlite3'}"),
-    }
-except Exception:  # django-environ raises bare errors for unknown schemes
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # an unknown scheme is reported below, in one line
+        DATABASES = {
+            "default": env.db("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'jappanel.sqlite3'}"),
+        }
+except Exception:  # django-environ raises bare errors for some malformed URLs
     DATABASES = {"default": {}}
 _engine = DATABASES["default"].get("ENGINE", "")
 if not _engine:

@@ -1,0 +1,94 @@
+"""Start-up with bad configuration ends with one readable line and a non-zero exit."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL"}}
+    environment.update(env)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def assert_one_readable_line(result: subprocess.CompletedProcess[str], expected: str) -> None:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert expected in lines[0]
+
+
+def test_a_missing_secret_key_in_production_stops_start_up_with_one_line(tmp_path):
+    result = run_manage(
+        "check", DEBUG="0", SECRET_KEY="", ALLOWED_HOSTS="example.com", DATA_DIR=str(tmp_path)
+    )
+    assert_one_readable_line(result, "SECRET_KEY is not set")
+
+
+def test_missing_allowed_hosts_in_production_stops_start_up_with_one_line(tmp_path):
+    result = run_manage("check", DEBUG="0", SECRET_KEY="x" * 50, ALLOWED_HOSTS="", DATA_DIR=str(tmp_path))
+    assert_one_readable_line(result, "ALLOWED_HOSTS is not set")
+
+
+def test_a_database_url_that_is_not_a_url_is_one_readable_line(tmp_path):
+    result = run_manage("check", DEBUG="1", DATABASE_URL="nonsense", DATA_DIR=str(tmp_path))
+    assert_one_readable_line(result, "DATABASE_URL is not a database URL")
+
+
+def test_a_database_that_does_not_answer_is_one_readable_line(tmp_path):
+    result = run_manage(
+        "migrate",
+        DEBUG="1",
+        DATABASE_URL="postgres://nobody@127.0.0.1:1/nothing",
+        DATA_DIR=str(tmp_path),
+    )
+    assert_one_readable_line(result, "cannot use the database")
+
+
+def test_a_fresh_checkout_runs_on_sqlite_and_the_file_system_broker(tmp_path):
+    result = run_manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        "from django.conf import settings as s; "
+        "print(s.DATABASES['default']['ENGINE'], s.CELERY_BROKER_URL, s.DATABASES['default']['OPTIONS'])",
+        DEBUG="1",
+        DATA_DIR=str(tmp_path),
+        CELERY_BROKER_URL="",
+        REDIS_URL="",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "django.db.backends.sqlite3 filesystem://" in result.stdout
+    assert "'transaction_mode': 'IMMEDIATE'" in result.stdout
+    assert "journal_mode=WAL" in result.stdout
+    assert (tmp_path / "broker" / "queue").is_dir()
+
+
+def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path):
+    result = run_manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        "from django.db import connection as c; cur = c.cursor(); "
+        "cur.execute('PRAGMA journal_mode'); print(cur.fetchone()[0]); "
+        "cur.execute('PRAGMA busy_timeout'); print(cur.fetchone()[0])",
+        DEBUG="1",
+        DATA_DIR=str(tmp_path),
+    )
+    assert result.returncode == 0, result.stderr
+    journal_mode, busy_timeout = result.stdout.split()
+    assert journal_mode == "wal"
+    assert int(busy_timeout) >= 20_000
