@@ -144,17 +144,19 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+# The Docker image runs collectstatic at build; the quick start does not, and then whitenoise
+# serves straight from the finders without a manifest.
+_collected = (STATIC_ROOT / "staticfiles.json").exists()
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        if not DEBUG
+        if _collected
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
-# Without collectstatic (the quick start), whitenoise serves straight from the finders.
-WHITENOISE_USE_FINDERS = DEBUG or not (STATIC_ROOT / "staticfiles.json").exists()
+WHITENOISE_USE_FINDERS = DEBUG or not _collected
 WHITENOISE_AUTOREFRESH = DEBUG
 
 # Celery -------------------------------------------------------------------------------------
