@@ -1,0 +1,208 @@
+"""Typed answers of the panel, parsed leniently (§1.10 of the protocol notes).
+
+Panels drift between ints and numeric strings, omit fields and put errors inside lists; the
+parsers here accept every drift seen in the wild and raise ValueError for anything else, which
+the client turns into ProviderOutcomeUnknown.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+FINAL_ORDER_STATUSES = frozenset({"Completed", "Partial", "Canceled", "Cancelled", "Refunded"})
+FINAL_REFILL_STATUSES = frozenset({"Completed", "Rejected"})
+
+_INTEGER = re.compile(r"-?[0-9]+")
+
+
+def to_decimal(value: Any) -> Decimal:
+    """A finite Decimal from a JSON number or numeric string (never via float)."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, got {value!r}")
+    if isinstance(value, Decimal | int):
+        result = Decimal(value)
+    elif isinstance(value, str):
+        try:
+            result = Decimal(value.strip())
+        except InvalidOperation:
+            raise ValueError(f"expected a number, got {value!r}") from None
+    else:
+        raise ValueError(f"expected a number, got {value!r}")
+    if not result.is_finite():
+        raise ValueError(f"expected a finite number, got {value!r}")
+    return result
+
+
+def to_int(value: Any) -> int:
+    """An int from a JSON int, an integral JSON number or a numeric string."""
+    if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
+        return int(value.strip())
+    number = to_decimal(value)
+    if number != number.to_integral_value():
+        raise ValueError(f"expected a whole number, got {value!r}")
+    return int(number)
+
+
+def to_optional_int(value: Any) -> int | None:
+    # `start_count` is "" until the panel has read the starting count.
+    if value is None or value == "":
+        return None
+    return to_int(value)
+
+
+def to_optional_decimal(value: Any) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    return to_decimal(value)
+
+
+def to_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in {"1", "true", "yes", "0", "false", "no", ""}:
+        return value.strip().lower() in {"1", "true", "yes"}
+    raise ValueError(f"expected a boolean, got {value!r}")
+
+
+def to_id_list(value: Any) -> tuple[int, ...]:
+    if value is None or value == "":
+        return ()
+    if not isinstance(value, list):
+        raise ValueError(f"expected a list of ids, got {value!r}")
+    return tuple(to_int(item) for item in value)
+
+
+def error_of(value: Any) -> str | None:
+    """The panel's sentence when `value` is an `{"error": ...}` object, else None."""
+    if isinstance(value, dict) and "error" in value:
+        return str(value["error"])
+    return None
+
+
+def _require_dict(value: Any, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ValueError(f"expected {what} as a JSON object, got {type(value).__name__}")
+    return value
+
+
+@dataclass(frozen=True)
+class ItemError:
+    """A per-item error inside a multi answer (`{"error": "Incorrect order ID"}`)."""
+
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass(frozen=True)
+class ServiceInfo:
+    """One entry of `services`; `rate` is the price per 1000 in the account currency."""
+
+    id: int
+    name: str
+    type: str
+    category: str
+    rate: Decimal
+    min: int
+    max: int
+    dripfeed: bool = False
+    refill: bool = False
+    cancel: bool = False
+
+    @classmethod
+    def from_json(cls, data: Any) -> ServiceInfo:
+        data = _require_dict(data, "a service")
+        name = data.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError("the service has no name")
+        return cls(
+            id=to_int(data.get("service")),
+            name=name,
+            type=str(data.get("type") or "Default"),
+            category=str(data.get("category") or ""),
+            rate=to_decimal(data.get("rate")),
+            min=to_int(data.get("min")),
+            max=to_int(data.get("max")),
+            dripfeed=to_bool(data.get("dripfeed", False)),
+            refill=to_bool(data.get("refill", False)),
+            cancel=to_bool(data.get("cancel", False)),
+        )
+
+
+@dataclass(frozen=True)
+class ServicesResult:
+    """The parsed catalogue; malformed entries are skipped and described in `skipped`."""
+
+    services: tuple[ServiceInfo, ...]
+    skipped: tuple[str, ...] = ()
+
+    @property
+    def skipped_count(self) -> int:
+        return len(self.skipped)
+
+
+@dataclass(frozen=True)
+class OrderStatus:
+    """The state of one order.
+
+    A plain order carries charge/start_count/remains/currency. A drip-feed parent carries
+    `runs` and the child `orders`; a subscription parent carries `posts`, `expiry`, `orders`
+    and `old_orders` (and usually no charge).
+    """
+
+    status: str
+    charge: Decimal | None = None
+    start_count: int | None = None
+    remains: int | None = None
+    currency: str = ""
+    runs: int | None = None
+    orders: tuple[int, ...] = ()
+    old_orders: tuple[int, ...] = ()
+    posts: int | None = None
+    expiry: str = ""
+
+    @property
+    def is_final(self) -> bool:
+        # Status strings are open-ended across panels: anything unknown is still moving.
+        return self.status in FINAL_ORDER_STATUSES
+
+    @classmethod
+    def from_json(cls, data: Any) -> OrderStatus:
+        data = _require_dict(data, "an order status")
+        if "status" not in data or not isinstance(data["status"], str):
+            raise ValueError("the order status has no `status` string")
+        return cls(
+            # Some panels answer "" right after `add`, before the order is queued.
+            status=data["status"].strip() or "Pending",
+            charge=to_optional_decimal(data.get("charge")),
+            start_count=to_optional_int(data.get("start_count")),
+            remains=to_optional_int(data.get("remains")),
+            currency=str(data.get("currency") or ""),
+            runs=to_optional_int(data.get("runs")),
+            orders=to_id_list(data.get("orders")),
+            old_orders=to_id_list(data.get("old_orders")),
+            posts=to_optional_int(data.get("posts")),
+            expiry=str(data.get("expiry") or ""),
+        )
+
+
+@dataclass(frozen=True)
+class Balance:
+    """The account balance as the panel reports it."""
+
+    amount: Decimal
+    currency: str
+
+    @classmethod
+    def from_json(cls, data: Any) -> Balance:
+        data = _require_dict(data, "the balance")
+        currency = data.get("currency")
+        if not isinstance(currency, str) or not currency.strip():
+            raise ValueError("the balance has no currency")
+        return cls(amount=to_decimal(data.get("balance")), currency=currency.strip())

@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS
+from django.utils import timezone
+
+from jappanel.client import Balance, ProviderError
+from jappanel.providers import crypto
+from jappanel.providers.models import Provider
+
+logger = logging.getLogger(__name__)
+
+JAP_PROVIDER_NAME = "JAP"
+SANDBOX_PROVIDER_NAME = "Sandbox"
+SANDBOX_API_URL = "sandbox://local/api/v2"
+
+
+def _provider_upsert(*, name: str, api_url: str, api_key: str, using: str) -> Provider:
+    provider = Provider.objects.using(using).filter(name=name).first() or Provider(name=name)
+    key_changed = not provider.api_key_encrypted or _stored_key(provider) != api_key
+    if provider.pk and provider.api_url == api_url and provider.active and not key_changed:
+        return provider
+    provider.api_url = api_url
+    provider.active = True
+    if key_changed:
+        provider.set_api_key(api_key)
+    provider.save(using=using)
+    logger.info("provider %s: configured from the environment (%s)", name, api_url)
+    return provider
+
+
+def _stored_key(provider: Provider) -> str | None:
+    try:
+        return provider._api_key()
+    except crypto.ApiKeyDecryptionError:
+        return None
+
+
+def provider_bootstrap(*, using: str = DEFAULT_DB_ALIAS) -> Provider | None:
+    """Create or update the provider the environment describes.
+
+    With JAP_API_KEY set: a provider "JAP" at JAP_API_URL. Otherwise, with the sandbox on: a
+    provider "Sandbox" served in-process (`sandbox://`), so a fresh install works at once. A
+    "Sandbox" provider left over after the sandbox was switched off is deactivated.
+    """
+    if settings.JAP_API_KEY:
+        return _provider_upsert(
+            name=JAP_PROVIDER_NAME, api_url=settings.JAP_API_URL, api_key=settings.JAP_API_KEY, using=using
+        )
+    if settings.SANDBOX_ENABLED:
+        return _provider_upsert(
+            name=SANDBOX_PROVIDER_NAME, api_url=SANDBOX_API_URL, api_key=settings.SANDBOX_API_KEY, using=using
+        )
+    Provider.objects.using(using).filter(name=SANDBOX_PROVIDER_NAME, api_url=SANDBOX_API_URL).update(
+        active=False
+    )
+    return None
+
+
+def bootstrap_after_migrate(*, using: str = DEFAULT_DB_ALIAS, apps: Any = None, **kwargs: Any) -> None:
+    """post_migrate receiver: bootstrap once the providers table exists."""
+    if apps is not None:
+        try:
+            apps.get_model("providers", "Provider")
+        except LookupError:
+            return
+    provider_bootstrap(using=using)
+
+
+def provider_record_error(*, provider: Provider, error: ProviderError) -> None:
+    """Keep the last provider failure on the provider, for the UI."""
+    provider.last_error = str(error)
+    provider.last_error_at = timezone.now()
+    Provider.objects.filter(pk=provider.pk).update(
+        last_error=provider.last_error, last_error_at=provider.last_error_at
+    )
+
+
+def provider_refresh_balance(*, provider: Provider) -> Balance:
+    """Read the balance from the panel and store it; a failure is recorded and re-raised.
+
+    Never call this inside a transaction: it waits on the network.
+    """
+    try:
+        with provider.client() as client:
+            balance = client.balance()
+    except ProviderError as exc:
+        provider_record_error(provider=provider, error=exc)
+        raise
+    provider.balance = balance.amount
+    provider.currency = balance.currency
+    provider.balance_checked_at = timezone.now()
+    provider.last_error = ""
+    provider.last_error_at = None
+    Provider.objects.filter(pk=provider.pk).update(
+        balance=provider.balance,
+        currency=provider.currency,
+        balance_checked_at=provider.balance_checked_at,
+        last_error="",
+        last_error_at=None,
+    )
+    return balance
+
+
+def provider_rotate_api_keys() -> int:
+    """Re-encrypt every stored API key under the current (first) FIELD_ENCRYPTION_KEYS key."""
+    rotated = 0
+    for provider in Provider.objects.exclude(api_key_encrypted=""):
+        Provider.objects.filter(pk=provider.pk).update(
+            api_key_encrypted=crypto.rotate(provider.api_key_encrypted)
+        )
+        rotated += 1
+    return rotated
