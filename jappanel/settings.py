@@ -195,6 +195,8 @@ CELERY_TIMEZONE = TIME_ZONE
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 PROVIDER_CONNECT_TIMEOUT = env.float("PROVIDER_CONNECT_TIMEOUT", default=5.0)
 PROVIDER_READ_TIMEOUT = env.float("PROVIDER_READ_TIMEOUT", default=30.0)
+# How often every provider's service list is synced into the local catalog.
+CATALOG_SYNC_INTERVAL_MINUTES = env.int("CATALOG_SYNC_INTERVAL_MINUTES", default=60)
 JAP_API_KEY = env.str("JAP_API_KEY", default="")
 JAP_API_URL = env.str("JAP_API_URL", default="https://justanotherpanel.com/api/v2")
 
@@ -208,6 +210,20 @@ SANDBOX_SEED = env.int("SANDBOX_SEED", default=2026)
 # none | slow | html_503 | late_accept (accept the order, answer after the client gave up)
 SANDBOX_FAULT_MODE = env.str("SANDBOX_FAULT_MODE", default="none")
 SANDBOX_SLOW_SECONDS = env.float("SANDBOX_SLOW_SECONDS", default=3.0)
+
+# Periodic work, declared in one place; each run expires before the next one is due.
+CELERY_BEAT_SCHEDULE = {
+    "sync-catalogs": {
+        "task": "catalog.tasks.sync_catalogs",
+        "schedule": CATALOG_SYNC_INTERVAL_MINUTES * 60,
+        "options": {"expires": CATALOG_SYNC_INTERVAL_MINUTES * 60 * 0.9},
+    },
+    "refresh-balances": {
+        "task": "jappanel.providers.tasks.refresh_balances",
+        "schedule": 300,
+        "options": {"expires": 270},
+    },
+}
 
 # Logging ------------------------------------------------------------------------------------
 

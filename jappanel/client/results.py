@@ -8,7 +8,7 @@ the client turns into ProviderOutcomeUnknown.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -114,6 +114,8 @@ class ServiceInfo:
     dripfeed: bool = False
     refill: bool = False
     cancel: bool = False
+    # The panel's record as received, for fields we do not model (descriptions, ...).
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def from_json(cls, data: Any) -> ServiceInfo:
@@ -132,6 +134,7 @@ class ServiceInfo:
             dripfeed=to_bool(data.get("dripfeed", False)),
             refill=to_bool(data.get("refill", False)),
             cancel=to_bool(data.get("cancel", False)),
+            raw=dict(data),
         )
 
 

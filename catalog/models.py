@@ -1,0 +1,141 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from catalog.platforms import Platform
+
+
+class Service(models.Model):
+    """A provider's service as last seen in its `services` list.
+
+    Never deleted, since orders point at it: a service missing from the provider's answer
+    becomes inactive and comes back when it reappears. `last_seen_at` moves when the row is
+    written (new, changed or back); an unchanged active service was seen at the provider's
+    last successful sync.
+    """
+
+    provider = models.ForeignKey("providers.Provider", on_delete=models.PROTECT, related_name="services")
+    service_id = models.BigIntegerField("provider's service id")
+    name = models.TextField()
+    type = models.CharField(max_length=100, default="Default")
+    category = models.CharField(max_length=255, blank=True)
+    platform = models.CharField(max_length=20, choices=Platform.choices, default=Platform.OTHER)
+    rate = models.DecimalField("rate per 1000", max_digits=14, decimal_places=5)
+    min_quantity = models.BigIntegerField()
+    max_quantity = models.BigIntegerField()
+    refill = models.BooleanField(default=False)
+    cancel = models.BooleanField(default=False)
+    dripfeed = models.BooleanField(default=False)
+    active = models.BooleanField(default=True)
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    raw = models.JSONField("the provider's record", default=dict)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "service_id"], name="catalog_service_unique_per_provider"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["active", "platform", "rate"], name="catalog_service_browse"),
+            models.Index(fields=["active", "category"], name="catalog_service_category"),
+            models.Index(fields=["active", "rate"], name="catalog_service_rate"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service_id} · {self.name}"
+
+    def cost(self, quantity: int) -> Decimal:
+        """What `quantity` units cost at the current rate (rate is per 1000)."""
+        return self.rate * quantity / 1000
+
+    @property
+    def is_new(self) -> bool:
+        return self.first_seen_at >= timezone.now() - timedelta(days=7)
+
+
+class ServicePriceChange(models.Model):
+    """A change of a service's rate or limits, recorded by the sync that saw it."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="price_changes")
+    changed_at = models.DateTimeField(default=timezone.now, db_index=True)
+    old_rate = models.DecimalField(max_digits=14, decimal_places=5)
+    new_rate = models.DecimalField(max_digits=14, decimal_places=5)
+    old_min = models.BigIntegerField()
+    new_min = models.BigIntegerField()
+    old_max = models.BigIntegerField()
+    new_max = models.BigIntegerField()
+
+    class Meta:
+        ordering = ["-changed_at"]
+        indexes = [models.Index(fields=["service", "-changed_at"], name="catalog_price_change_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.service_id}: {self.old_rate} → {self.new_rate}"
+
+
+class CatalogSync(models.Model):
+    """One run of the catalog sync for one provider: its progress, counts and outcome."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        OK = "ok", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    provider = models.ForeignKey("providers.Provider", on_delete=models.CASCADE, related_name="catalog_syncs")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    # What a running sync is doing now, shown as its progress ("Waiting for a worker", ...).
+    stage = models.CharField(max_length=200, blank=True, default="Waiting for a worker")
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    added = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    deactivated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        get_latest_by = "started_at"
+        constraints = [
+            # Two syncs of one provider at once would race on the same rows: the database
+            # refuses the second "running" row, whichever process tries.
+            models.UniqueConstraint(
+                fields=["provider"],
+                condition=Q(status="running"),
+                name="catalog_one_running_sync_per_provider",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} sync at {self.started_at:%Y-%m-%d %H:%M} ({self.status})"
+
+    @property
+    def seconds(self) -> float | None:
+        if self.finished_at is None:
+            return None
+        return round((self.finished_at - self.started_at).total_seconds(), 3)
+
+
+class Favourite(models.Model):
+    """A service a person starred."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="favourite_services"
+    )
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="favourites")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "service"], name="catalog_favourite_once")]
+
+    def __str__(self) -> str:
+        return f"{self.user} ★ {self.service_id}"

@@ -1,0 +1,263 @@
+"""Catalog rules: syncing a provider's service list into local rows, and reading it back."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass
+from datetime import timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from catalog.models import CatalogSync, Service, ServicePriceChange
+from catalog.platforms import platform_for
+from jappanel.client import ProviderError
+from jappanel.client.results import ServiceInfo
+from jappanel.providers.models import Provider
+from jappanel.providers.services import provider_record_error
+
+logger = logging.getLogger(__name__)
+
+# Rows per upsert statement: large enough to keep 5,000 services to a handful of queries,
+# small enough to stay under SQLite's bound-parameter limit (18 columns × 1,000 < 32,766).
+BATCH_SIZE = 1000
+RATE_PLACES = Decimal("0.00001")
+
+# The fields a sync copies from the provider; a difference in any of them is an update.
+SYNCED_FIELDS = (
+    "name",
+    "type",
+    "category",
+    "platform",
+    "rate",
+    "min_quantity",
+    "max_quantity",
+    "refill",
+    "cancel",
+    "dripfeed",
+    "raw",
+)
+
+
+class SyncAlreadyRunning(Exception):
+    """Another sync of the same provider is under way."""
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    provider: str
+    added: int
+    updated: int
+    deactivated: int
+    unchanged: int
+    skipped: int
+    seconds: float
+    error: str = ""
+
+    def as_dict(self) -> dict[str, object]:
+        data = asdict(self)
+        if not self.error:
+            data.pop("error")
+        return data
+
+
+def _json_safe(value: object) -> object:
+    # The client parses numbers as Decimal; the stored record keeps them as JSON strings so
+    # that a re-read row compares equal to the next answer.
+    if isinstance(value, dict):
+        return {key: _json_safe(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(item) for item in value]
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def _values(info: ServiceInfo) -> dict[str, object]:
+    return {
+        "name": info.name,
+        "type": info.type,
+        "category": info.category,
+        "platform": platform_for(info.category, info.name),
+        # Stored with five decimals: quantize first, or every sync would see a "change".
+        "rate": info.rate.quantize(RATE_PLACES, rounding=ROUND_HALF_UP),
+        "min_quantity": info.min,
+        "max_quantity": info.max,
+        "refill": info.refill,
+        "cancel": info.cancel,
+        "dripfeed": info.dripfeed,
+        "raw": _json_safe(info.raw),
+    }
+
+
+def catalog_sync_start(*, provider: Provider) -> CatalogSync:
+    """Open a sync run for `provider`, or raise SyncAlreadyRunning.
+
+    A run left "running" by a killed worker would block the provider forever; one older than
+    the task's hard time limit cannot still be alive, so it is closed as failed and the run
+    is opened after all.
+    """
+    try:
+        return _open_run(provider)
+    except IntegrityError:
+        stale_before = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
+        closed = CatalogSync.objects.filter(
+            provider=provider, status=CatalogSync.Status.RUNNING, started_at__lt=stale_before
+        ).update(
+            status=CatalogSync.Status.FAILED,
+            finished_at=timezone.now(),
+            message="Interrupted: the worker stopped.",
+        )
+        if not closed:
+            raise SyncAlreadyRunning(f"A catalog sync of {provider.name} is already running.") from None
+    return _open_run(provider)
+
+
+def _open_run(provider: Provider) -> CatalogSync:
+    with transaction.atomic():
+        return CatalogSync.objects.create(provider=provider)
+
+
+def catalog_sync(*, provider: Provider, run: CatalogSync | None = None) -> SyncReport:
+    """Bring the local catalog of `provider` in line with its `services` answer.
+
+    One `services` call, then bulk upserts of the new and changed rows only: a re-sync with
+    nothing changed reads once and writes no service row. A failing provider leaves the
+    previous catalog as it was and records the failure on the provider and the run.
+    """
+    run = run or catalog_sync_start(provider=provider)
+    started = time.monotonic()
+    _progress(run, f"Asking {provider.name} for its services")
+    try:
+        with provider.client() as client:
+            answer = client.services()
+    except ProviderError as error:
+        provider_record_error(provider=provider, error=error)
+        report = SyncReport(provider.name, 0, 0, 0, 0, 0, round(time.monotonic() - started, 3), error.message)
+        _finish(run, report)
+        logger.warning("catalog sync of %s failed: %s", provider.name, error.message)
+        return report
+
+    _progress(run, f"Saving {len(answer.services):,} services")
+    now = timezone.now()
+    existing = {
+        row["service_id"]: row
+        for row in Service.objects.filter(provider=provider).values(
+            "id", "service_id", "active", *SYNCED_FIELDS
+        )
+    }
+    to_write: list[Service] = []
+    price_changes: list[tuple[int, dict[str, object], dict[str, object]]] = []
+    added = updated = unchanged = 0
+    seen: set[int] = set()
+    for info in answer.services:
+        if info.id in seen:
+            continue  # a duplicated id in one answer: the first entry wins
+        seen.add(info.id)
+        values = _values(info)
+        old = existing.get(info.id)
+        if old is None:
+            added += 1
+        elif old["active"] and all(old[field] == values[field] for field in SYNCED_FIELDS):
+            unchanged += 1
+            continue
+        else:
+            updated += 1
+            if (old["rate"], old["min_quantity"], old["max_quantity"]) != (
+                values["rate"],
+                values["min_quantity"],
+                values["max_quantity"],
+            ):
+                price_changes.append((old["id"], old, values))
+        to_write.append(
+            Service(
+                provider=provider,
+                service_id=info.id,
+                active=True,
+                first_seen_at=now,
+                last_seen_at=now,
+                **values,
+            )
+        )
+
+    missing = [sid for sid, row in existing.items() if row["active"] and sid not in seen]
+    with transaction.atomic():
+        Service.objects.bulk_create(
+            to_write,
+            batch_size=BATCH_SIZE,
+            update_conflicts=True,
+            unique_fields=["provider", "service_id"],
+            update_fields=[*SYNCED_FIELDS, "active", "last_seen_at"],
+        )
+        ServicePriceChange.objects.bulk_create(
+            [
+                ServicePriceChange(
+                    service_id=pk,
+                    changed_at=now,
+                    old_rate=old["rate"],
+                    new_rate=new["rate"],
+                    old_min=old["min_quantity"],
+                    new_min=new["min_quantity"],
+                    old_max=old["max_quantity"],
+                    new_max=new["max_quantity"],
+                )
+                for pk, old, new in price_changes
+            ],
+            batch_size=BATCH_SIZE,
+        )
+        for start in range(0, len(missing), BATCH_SIZE):
+            Service.objects.filter(
+                provider=provider, service_id__in=missing[start : start + BATCH_SIZE]
+            ).update(active=False)
+
+    report = SyncReport(
+        provider=provider.name,
+        added=added,
+        updated=updated,
+        deactivated=len(missing),
+        unchanged=unchanged,
+        skipped=answer.skipped_count,
+        seconds=round(time.monotonic() - started, 3),
+    )
+    _finish(run, report)
+    return report
+
+
+def catalog_sync_request(*, providers: list[Provider]) -> list[CatalogSync]:
+    """Open a run per provider and queue its sync after commit ("Sync now").
+
+    A provider already syncing keeps its running run, which is returned to be watched.
+    """
+    from catalog.tasks import sync_provider_catalog
+
+    runs = []
+    for provider in providers:
+        try:
+            run = catalog_sync_start(provider=provider)
+        except SyncAlreadyRunning:
+            runs.append(CatalogSync.objects.get(provider=provider, status=CatalogSync.Status.RUNNING))
+            continue
+        transaction.on_commit(lambda p=provider.pk, r=run.pk: sync_provider_catalog.delay(p, r))
+        runs.append(run)
+    return runs
+
+
+def _progress(run: CatalogSync, stage: str) -> None:
+    CatalogSync.objects.filter(pk=run.pk).update(stage=stage)
+
+
+def _finish(run: CatalogSync, report: SyncReport) -> None:
+    CatalogSync.objects.filter(pk=run.pk).update(
+        stage="",
+        status=CatalogSync.Status.FAILED if report.error else CatalogSync.Status.OK,
+        finished_at=timezone.now(),
+        added=report.added,
+        updated=report.updated,
+        deactivated=report.deactivated,
+        unchanged=report.unchanged,
+        skipped=report.skipped,
+        message=report.error,
+    )
