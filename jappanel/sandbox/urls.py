@@ -1,3 +1,11 @@
 from __future__ import annotations
 
-urlpatterns: list = []
+from django.urls import path
+
+from jappanel.sandbox import views
+
+app_name = "sandbox"
+urlpatterns = [
+    path("api/v2", views.api_v2, name="api_v2"),
+    path("api/v2/", views.api_v2),
+]
