@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import asdict, dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
@@ -93,7 +93,7 @@ def _values(info: ServiceInfo) -> dict[str, object]:
     }
 
 
-def catalog_sync_start(*, provider: Provider) -> CatalogSync:
+def catalog_sync_start(*, provider: Provider, stage: str = "Waiting for a worker") -> CatalogSync:
     """Open a sync run for `provider`, or raise SyncAlreadyRunning.
 
     A run left "running" by a killed worker would block the provider forever; one older than
@@ -101,7 +101,7 @@ def catalog_sync_start(*, provider: Provider) -> CatalogSync:
     is opened after all.
     """
     try:
-        return _open_run(provider)
+        return _open_run(provider, stage)
     except IntegrityError:
         stale_before = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
         closed = CatalogSync.objects.filter(
@@ -113,12 +113,12 @@ def catalog_sync_start(*, provider: Provider) -> CatalogSync:
         )
         if not closed:
             raise SyncAlreadyRunning(f"A catalog sync of {provider.name} is already running.") from None
-    return _open_run(provider)
+    return _open_run(provider, stage)
 
 
-def _open_run(provider: Provider) -> CatalogSync:
+def _open_run(provider: Provider, stage: str) -> CatalogSync:
     with transaction.atomic():
-        return CatalogSync.objects.create(provider=provider)
+        return CatalogSync.objects.create(provider=provider, stage=stage)
 
 
 def catalog_sync(*, provider: Provider, run: CatalogSync | None = None) -> SyncReport:
@@ -128,9 +128,12 @@ def catalog_sync(*, provider: Provider, run: CatalogSync | None = None) -> SyncR
     nothing changed reads once and writes no service row. A failing provider leaves the
     previous catalog as it was and records the failure on the provider and the run.
     """
-    run = run or catalog_sync_start(provider=provider)
+    asking = f"Asking {provider.name} for its services"
+    if run is None:
+        run = catalog_sync_start(provider=provider, stage=asking)
+    else:
+        _progress(run, asking)
     started = time.monotonic()
-    _progress(run, f"Asking {provider.name} for its services")
     try:
         with provider.client() as client:
             answer = client.services()
@@ -141,7 +144,6 @@ def catalog_sync(*, provider: Provider, run: CatalogSync | None = None) -> SyncR
         logger.warning("catalog sync of %s failed: %s", provider.name, error.message)
         return report
 
-    _progress(run, f"Saving {len(answer.services):,} services")
     now = timezone.now()
     existing = {
         row["service_id"]: row
@@ -184,6 +186,30 @@ def catalog_sync(*, provider: Provider, run: CatalogSync | None = None) -> SyncR
         )
 
     missing = [sid for sid, row in existing.items() if row["active"] and sid not in seen]
+    if to_write or missing:
+        _progress(run, f"Saving {len(to_write) + len(missing):,} changes")
+        _write(provider, to_write, price_changes, missing, now)
+
+    report = SyncReport(
+        provider=provider.name,
+        added=added,
+        updated=updated,
+        deactivated=len(missing),
+        unchanged=unchanged,
+        skipped=answer.skipped_count,
+        seconds=round(time.monotonic() - started, 3),
+    )
+    _finish(run, report)
+    return report
+
+
+def _write(
+    provider: Provider,
+    to_write: list[Service],
+    price_changes: list[tuple[int, dict[str, object], dict[str, object]]],
+    missing: list[int],
+    now: datetime,
+) -> None:
     with transaction.atomic():
         Service.objects.bulk_create(
             to_write,
@@ -212,18 +238,6 @@ def catalog_sync(*, provider: Provider, run: CatalogSync | None = None) -> SyncR
             Service.objects.filter(
                 provider=provider, service_id__in=missing[start : start + BATCH_SIZE]
             ).update(active=False)
-
-    report = SyncReport(
-        provider=provider.name,
-        added=added,
-        updated=updated,
-        deactivated=len(missing),
-        unchanged=unchanged,
-        skipped=answer.skipped_count,
-        seconds=round(time.monotonic() - started, 3),
-    )
-    _finish(run, report)
-    return report
 
 
 def catalog_sync_request(*, providers: list[Provider]) -> list[CatalogSync]:
