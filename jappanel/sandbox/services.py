@@ -1,17 +1,15 @@
 """The sandbox panel's business rules: accounts, the catalog, orders and refills, JAP style.
 
-Refusals raise `SandboxError` with the sentence JAP answers (`{"error": sentence}`). Orders and
-refills follow a plan drawn from settings.SANDBOX_SEED when they are created; every read calls
-`order_advance` / `refill_advance`, which moves the stored state up to the sandbox clock.
+Refusals raise `SandboxError` with the sentence JAP answers (`{"error": sentence}`). Every read
+first moves the orders it touches up to the sandbox clock (see `simulation`).
 """
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from datetime import datetime, timedelta
+from decimal import Decimal
 from functools import cache
 
 from django.conf import settings
@@ -22,7 +20,6 @@ from jappanel.sandbox import clock
 from jappanel.sandbox.catalog_data import ServiceSpec, catalog_generate
 from jappanel.sandbox.models import (
     FINAL_ORDER_STATUSES,
-    FINAL_REFILL_STATUSES,
     Account,
     Order,
     OrderKind,
@@ -32,9 +29,17 @@ from jappanel.sandbox.models import (
     Service,
     ServiceType,
 )
+from jappanel.sandbox.simulation import (
+    ACCURACY,
+    order_build,
+    order_finish,
+    orders_advance,
+    refills_advance,
+    seeded_rng,
+    service_cost,
+    subscription_child,
+)
 
-ACCURACY = Decimal("0.00001")
-PARTIAL_SHARE = 0.15
 REFILL_REJECTED_SHARE = 0.2
 REFILL_COOLDOWN = timedelta(hours=24)
 SUBSCRIPTION_DELAYS = frozenset(
@@ -156,58 +161,6 @@ def service_list() -> list[Service]:
     """The active services, by id."""
     service_catalog_ensure()
     return list(Service.objects.filter(active=True))
-
-
-def service_cost(*, service: Service, quantity: int, runs: int = 1) -> Decimal:
-    """What JAP charges: rate per 1000 units, or the rate per package for package types."""
-    units = runs if service.is_package else Decimal(quantity * runs) / 1000
-    return (service.rate * units).quantize(ACCURACY, rounding=ROUND_HALF_UP)
-
-
-# The simulation plan --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Plan:
-    start_after: timedelta  # simulated
-    duration: timedelta  # simulated
-    start_count: int
-    remains: int  # undelivered when it ends; more than 0 means Partial
-
-
-def _rng(key: str) -> random.Random:
-    return random.Random(f"{getattr(settings, 'SANDBOX_SEED', 0)}:{key}")
-
-
-def order_plan(*, service: Service, quantity: int, key: str) -> Plan:
-    """The deterministic course of an order: the same seed and key always give the same plan."""
-    rng = _rng(key)
-    start_after = rng.uniform(0.05, 1.0) * service.start_max_seconds
-    duration = max(60.0, quantity / service.speed_per_day * 86400) * rng.uniform(0.8, 1.2)
-    start_count = rng.randint(0, 20_000)
-    partial = rng.random() < PARTIAL_SHARE and quantity > 1 and not service.is_package
-    remains = rng.randint(1, max(1, quantity // 2)) if partial else 0
-    return Plan(timedelta(seconds=start_after), timedelta(seconds=duration), start_count, remains)
-
-
-def _order_build(
-    *, account: Account, service: Service, key: str, quantity: int, at: datetime, **fields: object
-) -> Order:
-    plan = order_plan(service=service, quantity=quantity, key=key)
-    starts_at = at + clock.to_real(plan.start_after)
-    return Order(
-        account=account,
-        service=service,
-        plan_key=key,
-        quantity=quantity,
-        remains=quantity,
-        created_at=at,
-        starts_at=starts_at,
-        finishes_at=starts_at + clock.to_real(plan.duration),
-        planned_start_count=plan.start_count,
-        planned_remains=plan.remains,
-        **fields,
-    )
 
 
 # Placing orders -------------------------------------------------------------------------------
@@ -356,7 +309,7 @@ def _subscription_request(service: Service, params: Mapping[str, str]) -> AddReq
             **optional,
             "expiry": expiry.isoformat() if expiry else "",
             # Simulated seconds between two new posts of the watched account.
-            "post_every": _rng(f"sub:{username}").randint(4 * 3600, 24 * 3600),
+            "post_every": seeded_rng(f"sub:{username}").randint(4 * 3600, 24 * 3600),
         }
     )
 
@@ -394,7 +347,7 @@ def order_add(*, account: Account, params: Mapping[str, str]) -> Order:
         else:
             cost = required = service_cost(service=service, quantity=request.quantity, runs=request.runs or 1)
             children = []
-            order = _order_build(
+            order = order_build(
                 account=locked,
                 service=service,
                 key=key,
@@ -433,176 +386,10 @@ def _subscription_build(
     )
     # Posts that existed before the subscription are processed at once.
     old = [
-        _subscription_child(account, service, request.params, f"{key}.old{number}", now, old_post=True)
+        subscription_child(account, service, request.params, f"{key}.old{number}", now, old_post=True)
         for number in range(1, request.params["old_posts"] + 1)
     ]
     return parent, old
-
-
-def _subscription_child(
-    account: Account,
-    service: Service,
-    params: Mapping[str, object],
-    key: str,
-    at: datetime,
-    *,
-    old_post: bool,
-) -> Order:
-    quantity = _rng(key).randint(params["min"], params["max"])
-    return _order_build(
-        account=account,
-        service=service,
-        key=key,
-        quantity=quantity,
-        at=at,
-        link=params["username"],
-        old_post=old_post,
-        charge=service_cost(service=service, quantity=quantity),
-    )
-
-
-# Moving orders along --------------------------------------------------------------------------
-
-
-def orders_advance(*, orders: Iterable[Order]) -> None:
-    """Advance each of `orders` (see `order_advance`)."""
-    for order in orders:
-        order_advance(order=order)
-
-
-def order_advance(*, order: Order) -> Order:
-    """Bring the stored state of `order` (and of its runs or posts) up to the sandbox clock."""
-    if order.is_final:
-        return order
-    now = clock.now()
-    if order.kind == OrderKind.DRIPFEED:
-        _dripfeed_advance(order, now)
-    elif order.kind == OrderKind.SUBSCRIPTION:
-        _subscription_advance(order, now)
-    elif now >= order.finishes_at:
-        status = OrderStatus.PARTIAL if order.planned_remains else OrderStatus.COMPLETED
-        order_finish(order=order, status=status, remains=order.planned_remains, at=order.finishes_at)
-    elif now >= order.starts_at:
-        target = order.quantity - order.planned_remains
-        done = (now - order.starts_at) / (order.finishes_at - order.starts_at)
-        _order_update(
-            order,
-            status=OrderStatus.IN_PROGRESS,
-            start_count=order.planned_start_count,
-            remains=order.quantity - int(target * done),
-        )
-    return order
-
-
-def _order_update(order: Order, **fields: object) -> bool:
-    updated = Order.objects.filter(pk=order.pk).exclude(status__in=FINAL_ORDER_STATUSES).update(**fields)
-    if updated:
-        for name, value in fields.items():
-            setattr(order, name, value)
-    else:
-        order.refresh_from_db()
-    return bool(updated)
-
-
-def order_refund(*, order: Order, remains: int) -> Decimal:
-    """The part of the charge JAP gives back when `remains` units are not delivered."""
-    if order.kind != OrderKind.ORDER:
-        return Decimal("0")
-    if remains >= order.quantity:
-        return order.charge
-    return min(order.charge, service_cost(service=order.service, quantity=remains))
-
-
-def order_finish(
-    *, order: Order, status: str, remains: int, at: datetime, refund: Decimal | None = None
-) -> bool:
-    """Move `order` to a final status and credit its refund, exactly once; False if already final."""
-    if refund is None:
-        refund = (
-            order_refund(order=order, remains=remains) if status != OrderStatus.COMPLETED else Decimal("0")
-        )
-    started = status != OrderStatus.CANCELED or remains < order.quantity
-    with transaction.atomic():
-        # The status filter is the guard: of two concurrent finishers only one row update happens.
-        finished = _order_update(
-            order,
-            status=status,
-            remains=remains,
-            start_count=order.planned_start_count if started else order.start_count,
-            charge=order.charge - refund,
-            refunded=refund,
-            finished_at=at,
-        )
-        if finished and refund:
-            Account.objects.filter(pk=order.account_id).update(balance=F("balance") + refund)
-    return finished
-
-
-def _dripfeed_advance(parent: Order, now: datetime) -> None:
-    while parent.progress < parent.runs:
-        run_at = parent.created_at + clock.to_real(timedelta(minutes=parent.interval * parent.progress))
-        if run_at > now:
-            break
-        with transaction.atomic():
-            # Claim the run first so that concurrent readers never create it twice.
-            claimed = Order.objects.filter(pk=parent.pk, progress=parent.progress).update(
-                progress=F("progress") + 1, status=OrderStatus.IN_PROGRESS
-            )
-            if claimed:
-                _order_build(
-                    account=parent.account,
-                    service=parent.service,
-                    key=f"{parent.plan_key}.r{parent.progress + 1}",
-                    quantity=parent.quantity,
-                    at=run_at,
-                    parent=parent,
-                    link=parent.link,
-                    params=parent.params,
-                    charge=service_cost(service=parent.service, quantity=parent.quantity),
-                ).save()
-        parent.refresh_from_db()
-    children = list(parent.children.all())
-    orders_advance(orders=children)
-    if parent.progress == parent.runs and all(child.is_final for child in children):
-        order_finish(order=parent, status=OrderStatus.COMPLETED, remains=0, at=now)
-
-
-def _simulated_date(order: Order, moment: datetime) -> date:
-    return (order.created_at + (moment - order.created_at) * clock.time_scale()).date()
-
-
-def _subscription_advance(parent: Order, now: datetime) -> None:
-    params = parent.params
-    expiry = date.fromisoformat(params["expiry"]) if params["expiry"] else None
-    while params["posts"] is None or parent.progress < params["posts"]:
-        posted_at = parent.created_at + clock.to_real(
-            timedelta(seconds=params["post_every"] * (parent.progress + 1))
-        )
-        process_at = posted_at + clock.to_real(timedelta(minutes=params["delay"]))
-        if (expiry and _simulated_date(parent, posted_at) > expiry) or process_at > now:
-            break
-        number = parent.progress + 1
-        child = _subscription_child(
-            parent.account, parent.service, params, f"{parent.plan_key}.p{number}", process_at, old_post=False
-        )
-        child.parent = parent
-        with transaction.atomic():
-            claimed = Order.objects.filter(pk=parent.pk, progress=parent.progress).update(
-                progress=F("progress") + 1
-            )
-            paid = claimed and Account.objects.filter(pk=parent.account_id, balance__gte=child.charge).update(
-                balance=F("balance") - child.charge
-            )
-            if claimed:
-                if not paid:
-                    # Like a panel whose customer ran dry: the post is skipped, nothing charged.
-                    child.status, child.charge, child.finished_at = OrderStatus.CANCELED, 0, process_at
-                child.save()
-        parent.refresh_from_db()
-    if params["posts"] is not None and parent.progress >= params["posts"]:
-        order_finish(order=parent, status=OrderStatus.COMPLETED, remains=0, at=now)
-    elif expiry and _simulated_date(parent, now) > expiry:
-        order_finish(order=parent, status=OrderStatus.EXPIRED, remains=0, at=now)
 
 
 # Reading orders ------------------------------------------------------------------------------
@@ -687,7 +474,7 @@ def refill_create(*, order: Order) -> Refill:
             raise SandboxError(REFILL_TOO_EARLY)
         Account.objects.filter(pk=account.pk).update(refill_seq=F("refill_seq") + 1)
         key = f"r{account.refill_seq + 1}"
-        rng = _rng(key)
+        rng = seeded_rng(key)
         starts_at = now + clock.to_real(timedelta(seconds=rng.uniform(60, 2 * 3600)))
         rejected = rng.random() < REFILL_REJECTED_SHARE
         return Refill.objects.create(
@@ -699,17 +486,6 @@ def refill_create(*, order: Order) -> Refill:
             finishes_at=starts_at + clock.to_real(timedelta(seconds=rng.uniform(3600, 12 * 3600))),
             planned_status=RefillStatus.REJECTED if rejected else RefillStatus.COMPLETED,
         )
-
-
-def refills_advance(*, refills: Iterable[Refill]) -> None:
-    """Bring refills up to the sandbox clock: Pending → In progress → Completed or Rejected."""
-    now = clock.now()
-    for refill in refills:
-        if refill.is_final or now < refill.starts_at:
-            continue
-        status = refill.planned_status if now >= refill.finishes_at else RefillStatus.IN_PROGRESS
-        Refill.objects.filter(pk=refill.pk).exclude(status__in=FINAL_REFILL_STATUSES).update(status=status)
-        refill.refresh_from_db(fields=["status"])
 
 
 def refills_get(*, account: Account, ids: Iterable[str]) -> dict[str, Refill | None]:
