@@ -1,0 +1,141 @@
+"""`manage.py jap ACTION [--provider NAME] [k=v ...]`: parsed answers as JSON, one line on failure."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.management import CommandError, call_command
+from responses import matchers
+
+from tests.providers.conftest import API_KEY, API_URL
+
+
+def jap(*args: str) -> object:
+    out = io.StringIO()
+    call_command("jap", *args, stdout=out)
+    return json.loads(out.getvalue())
+
+
+def expect(panel, body: object, **params: str) -> None:
+    panel.post(API_URL, json=body, match=[matchers.urlencoded_params_matcher({"key": API_KEY, **params})])
+
+
+def test_balance_prints_money_as_a_string(make_provider, panel):
+    make_provider()
+    expect(panel, {"balance": "100.84292", "currency": "USD"}, action="balance")
+    assert jap("balance") == {"amount": "100.84292", "currency": "USD"}
+
+
+def test_status_of_several_orders_prints_each_with_errors_in_place(make_provider, panel):
+    make_provider()
+    first = {"charge": "0.27819", "start_count": "", "status": "Partial", "remains": "157", "currency": "USD"}
+    body = {"1": first, "2": {"error": "Incorrect order ID"}}
+    expect(panel, body, action="status", orders="1,2")
+    result = jap("status", "orders=1,2")
+    assert result["1"]["charge"] == "0.27819"
+    assert result["1"]["start_count"] is None
+    assert result["2"] == {"error": "Incorrect order ID"}
+
+
+def test_add_sends_the_fields_and_prints_the_order_id(make_provider, panel):
+    make_provider()
+    expect(panel, {"order": 23501}, action="add", service="1", link="https://x/p", quantity="100")
+    assert jap("add", "service=1", "link=https://x/p", "quantity=100") == {"order": 23501}
+
+
+def test_single_forms_and_services_print_their_parsed_shapes(make_provider, panel):
+    make_provider()
+    expect(panel, {"refill": "7"}, action="refill", order="3")
+    expect(panel, {"status": "Completed"}, action="refill_status", refill="7")
+    expect(panel, [{"order": 3, "cancel": 1}], action="cancel", orders="3")
+    service = {
+        "service": 1,
+        "name": "F",
+        "type": "Default",
+        "category": "c",
+        "rate": "0.90",
+        "min": 1,
+        "max": 5,
+    }
+    expect(panel, [service, {"service": "bad"}], action="services")
+    assert jap("refill", "order=3") == 7
+    assert jap("refill_status", "refill=7") == "Completed"
+    assert jap("cancel", "order=3") == {"3": True}
+    services = jap("services")
+    assert services["services"][0]["rate"] == "0.90"
+    assert len(services["skipped"]) == 1
+
+
+def test_the_provider_can_be_named(make_provider, panel):
+    make_provider()
+    make_provider("Other", api_url="https://other.example/api/v2")
+    panel.post("https://other.example/api/v2", json={"balance": "1", "currency": "EUR"})
+    assert jap("balance", "--provider", "Other") == {"amount": "1", "currency": "EUR"}
+
+
+def test_with_several_active_providers_jap_is_the_default(make_provider, panel):
+    make_provider("Sandbox", api_url="https://sandbox.example/api/v2")
+    make_provider("JAP")
+    expect(panel, {"balance": "3", "currency": "USD"}, action="balance")
+    assert jap("balance")["amount"] == "3"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["balance", "--provider", "Nope"], "unknown provider 'Nope' (known: JAP)"),
+        (["refund"], "unknown action 'refund'; one of: services, balance, add"),
+        (["status", "orders"], "expected key=value, got 'orders'"),
+        (["status", "orders=1,x"], "expected comma-separated order ids, got '1,x'"),
+        (["status", "order=1", "orders=2"], "give either order=ID or orders=ID,ID,..."),
+        (["balance", "x=1"], "this action takes no parameters, got x"),
+        (["add", "link=https://x"], "add needs service=ID"),
+        (["add", "service=1", "quantiy=10"], "quantiy: not a parameter of `add`"),
+    ],
+)
+def test_mistakes_end_with_one_readable_line(make_provider, args, message):
+    make_provider()
+    with pytest.raises(CommandError, match="^" + re.escape(message)):
+        jap(*args)
+
+
+def test_a_provider_error_ends_with_one_readable_line(make_provider, panel):
+    make_provider()
+    expect(panel, {"error": "Invalid API key"}, action="balance")
+    with pytest.raises(CommandError, match="^JAP: ProviderRejected: Invalid API key$"):
+        jap("balance")
+
+
+def test_several_active_providers_without_jap_or_sandbox_need_a_choice(make_provider):
+    make_provider("A")
+    make_provider("B")
+    with pytest.raises(
+        CommandError, match=r"several active providers \(A, B\): choose one with --provider NAME"
+    ):
+        jap("balance")
+
+
+def test_no_active_provider_is_explained(make_provider):
+    make_provider(active=False)
+    with pytest.raises(CommandError, match="no active provider"):
+        jap("balance")
+
+
+def test_from_the_shell_a_failure_exits_non_zero_with_one_line_and_no_traceback(tmp_path: Path):
+    env = {**os.environ, "DATA_DIR": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
+    manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
+    subprocess.run([*manage, "migrate", "-v0"], env=env, check=True, capture_output=True)
+    result = subprocess.run(
+        [*manage, "jap", "balance", "--provider", "Nope"], env=env, capture_output=True, text=True
+    )
+    assert result.returncode != 0
+    assert result.stdout == ""
+    assert result.stderr.strip().splitlines() == ["CommandError: unknown provider 'Nope' (known: Sandbox)"]

@@ -1,0 +1,117 @@
+"""Bootstrap from the environment, balance refresh and the refresh task."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+import requests
+from django.core.management.sql import emit_post_migrate_signal
+
+from jappanel.client import ProviderRejected, ProviderUnreachable
+from jappanel.providers.models import Provider
+from jappanel.providers.services import provider_bootstrap, provider_refresh_balance
+from jappanel.providers.tasks import refresh_balances
+from tests.providers.conftest import API_KEY, API_URL
+
+
+@pytest.fixture
+def no_providers(db) -> None:
+    Provider.objects.all().delete()
+
+
+def test_a_jap_key_in_the_environment_creates_the_jap_provider(no_providers, settings, panel):
+    settings.JAP_API_KEY = API_KEY
+    settings.JAP_API_URL = API_URL
+    provider = provider_bootstrap()
+    assert (provider.name, provider.api_url, provider.active) == ("JAP", API_URL, True)
+    panel.post(API_URL, json={"balance": "1.00", "currency": "USD"})
+    Provider.objects.get(name="JAP").client().balance()
+    assert f"key={API_KEY}" in panel.calls[0].request.body
+
+
+def test_a_changed_jap_key_or_url_updates_the_provider_and_an_unchanged_one_is_left_alone(
+    no_providers, settings
+):
+    settings.JAP_API_KEY = API_KEY
+    first = provider_bootstrap()
+    assert provider_bootstrap().updated_at == first.updated_at
+    settings.JAP_API_KEY = "fedcba9876543210fedcba9876543210"
+    settings.JAP_API_URL = "https://mirror.example/api/v2"
+    provider_bootstrap()
+    provider = Provider.objects.get(name="JAP")
+    assert provider.api_url == "https://mirror.example/api/v2"
+    assert provider.masked_api_key == "••••3210"
+    assert Provider.objects.count() == 1
+
+
+def test_without_a_jap_key_the_sandbox_provider_is_created(no_providers, settings):
+    settings.JAP_API_KEY = ""
+    settings.SANDBOX_ENABLED = True
+    settings.SANDBOX_API_KEY = "sandbox-secret-key"
+    provider = provider_bootstrap()
+    assert (provider.name, provider.api_url) == ("Sandbox", "sandbox://local/api/v2")
+    assert provider.client()._api_key == "sandbox-secret-key"
+
+
+def test_a_switched_off_sandbox_deactivates_its_provider(no_providers, settings):
+    settings.JAP_API_KEY = ""
+    provider_bootstrap()
+    settings.SANDBOX_ENABLED = False
+    assert provider_bootstrap() is None
+    assert not Provider.objects.get(name="Sandbox").active
+
+
+def test_migrate_runs_the_bootstrap(no_providers, settings):
+    settings.JAP_API_KEY = API_KEY
+    emit_post_migrate_signal(verbosity=0, interactive=False, db="default")
+    assert Provider.objects.filter(name="JAP", active=True).exists()
+
+
+def test_refreshing_the_balance_stores_it_and_clears_the_last_error(make_provider, panel):
+    provider = make_provider(last_error="old failure")
+    panel.post(API_URL, json={"balance": "100.84292", "currency": "EUR"})
+    balance = provider_refresh_balance(provider=provider)
+    provider.refresh_from_db()
+    assert (provider.balance, provider.currency, provider.last_error) == (Decimal("100.84292"), "EUR", "")
+    assert provider.balance_checked_at is not None
+    assert balance.amount == Decimal("100.84292")
+
+
+def test_a_failed_balance_refresh_is_recorded_and_raised(make_provider, panel):
+    provider = make_provider()
+    panel.post(API_URL, json={"error": "Invalid API key"})
+    with pytest.raises(ProviderRejected):
+        provider_refresh_balance(provider=provider)
+    provider.refresh_from_db()
+    assert provider.last_error == "Invalid API key"
+    assert provider.last_error_at is not None
+    assert provider.balance is None
+
+
+def test_the_refresh_task_reads_every_active_provider_even_after_a_failure(make_provider, panel):
+    make_provider("A", api_url="https://a.example/api/v2")
+    make_provider("B", api_url="https://b.example/api/v2")
+    make_provider("Off", api_url="https://off.example/api/v2", active=False)
+    panel.post("https://a.example/api/v2", body=requests.ConnectionError("connection reset"))
+    panel.post("https://b.example/api/v2", json={"balance": "5.00000", "currency": "USD"})
+    refresh_balances()
+    assert Provider.objects.get(name="A").last_error.startswith("balance: ")
+    assert Provider.objects.get(name="B").balance == Decimal("5.00000")
+    assert Provider.objects.get(name="Off").balance_checked_at is None
+
+
+def test_the_refresh_task_runs_through_celery(make_provider, panel):
+    make_provider()
+    panel.post(API_URL, json={"balance": "2.5", "currency": "USD"})
+    refresh_balances.apply()
+    assert Provider.objects.get().balance == Decimal("2.5")
+
+
+def test_an_undecryptable_key_is_recorded_like_any_provider_failure(make_provider, settings):
+    provider = make_provider()
+    settings.FIELD_ENCRYPTION_KEYS = ["V2hhdCBhIHdyb25nIGtleSB0aGlzIGlzIGZvciB1cyE="]
+    with pytest.raises(ProviderUnreachable):
+        provider_refresh_balance(provider=provider)
+    provider.refresh_from_db()
+    assert provider.last_error == "cannot decrypt the API key: check FIELD_ENCRYPTION_KEYS"
