@@ -112,6 +112,9 @@ class JapClient:
         connect_timeout: float | None = None,
         read_timeout: float | None = None,
     ) -> None:
+        if api_key and api_key in urlsplit(api_url).query:
+            # The key travels only in the POST body: a URL ends up in logs and tracebacks.
+            raise ValueError("the API URL must not contain the API key (it is sent in the request body)")
         self.api_url = api_url
         self._api_key = api_key
         self.connect_timeout = (
