@@ -36,3 +36,6 @@ lint: $(VENV)/.installed
 format: $(VENV)/.installed
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+bench: $(VENV)/.installed
+	$(PY) bench/run.py

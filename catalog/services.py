@@ -16,13 +16,13 @@ from catalog.models import CatalogSync, Service, ServicePriceChange
 from catalog.platforms import platform_for
 from jappanel.client import ProviderError
 from jappanel.client.results import ServiceInfo
+from jappanel.db import bulk_insert, bulk_upsert
 from jappanel.providers.models import Provider
 from jappanel.providers.services import provider_record_error
 
 logger = logging.getLogger(__name__)
 
-# Rows per upsert statement: large enough to keep 5,000 services to a handful of queries,
-# small enough to stay under SQLite's bound-parameter limit (18 columns × 1,000 < 32,766).
+# Ids per deactivating UPDATE.
 BATCH_SIZE = 1000
 RATE_PLACES = Decimal("0.00001")
 
@@ -151,7 +151,7 @@ def catalog_sync(*, provider: Provider, run: CatalogSync | None = None) -> SyncR
             "id", "service_id", "active", *SYNCED_FIELDS
         )
     }
-    to_write: list[Service] = []
+    to_write: list[dict[str, object]] = []
     price_changes: list[tuple[int, dict[str, object], dict[str, object]]] = []
     added = updated = unchanged = 0
     seen: set[int] = set()
@@ -175,14 +175,14 @@ def catalog_sync(*, provider: Provider, run: CatalogSync | None = None) -> SyncR
             ):
                 price_changes.append((old["id"], old, values))
         to_write.append(
-            Service(
-                provider=provider,
-                service_id=info.id,
-                active=True,
-                first_seen_at=now,
-                last_seen_at=now,
+            {
+                "provider_id": provider.pk,
+                "service_id": info.id,
+                "active": True,
+                "first_seen_at": now,
+                "last_seen_at": now,
                 **values,
-            )
+            }
         )
 
     missing = [sid for sid, row in existing.items() if row["active"] and sid not in seen]
@@ -205,34 +205,33 @@ def catalog_sync(*, provider: Provider, run: CatalogSync | None = None) -> SyncR
 
 def _write(
     provider: Provider,
-    to_write: list[Service],
+    to_write: list[dict[str, object]],
     price_changes: list[tuple[int, dict[str, object], dict[str, object]]],
     missing: list[int],
     now: datetime,
 ) -> None:
     with transaction.atomic():
-        Service.objects.bulk_create(
+        bulk_upsert(
+            Service,
             to_write,
-            batch_size=BATCH_SIZE,
-            update_conflicts=True,
             unique_fields=["provider", "service_id"],
             update_fields=[*SYNCED_FIELDS, "active", "last_seen_at"],
         )
-        ServicePriceChange.objects.bulk_create(
+        bulk_insert(
+            ServicePriceChange,
             [
-                ServicePriceChange(
-                    service_id=pk,
-                    changed_at=now,
-                    old_rate=old["rate"],
-                    new_rate=new["rate"],
-                    old_min=old["min_quantity"],
-                    new_min=new["min_quantity"],
-                    old_max=old["max_quantity"],
-                    new_max=new["max_quantity"],
-                )
+                {
+                    "service_id": pk,
+                    "changed_at": now,
+                    "old_rate": old["rate"],
+                    "new_rate": new["rate"],
+                    "old_min": old["min_quantity"],
+                    "new_min": new["min_quantity"],
+                    "old_max": old["max_quantity"],
+                    "new_max": new["max_quantity"],
+                }
                 for pk, old, new in price_changes
             ],
-            batch_size=BATCH_SIZE,
         )
         for start in range(0, len(missing), BATCH_SIZE):
             Service.objects.filter(
