@@ -7,6 +7,7 @@ environment variables; every one is listed, with a comment, in `.env.example`.
 
 from __future__ import annotations
 
+import os
 import warnings
 from decimal import Decimal
 from pathlib import Path
@@ -116,10 +117,13 @@ if _engine == "django.db.backends.sqlite3":
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
-    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
+    # A file (not memory) so that live-server and worker threads share it; one per process so
+    # that two test runs side by side never delete each other's database.
+    DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / f"test-{os.getpid()}.sqlite3")}
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

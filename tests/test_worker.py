@@ -1,0 +1,46 @@
+"""Background work through a real Celery worker on the configured broker (Redis in CI)."""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+
+import pytest
+from django.db import transaction
+
+from catalog.models import CatalogSync, Service
+from catalog.services import catalog_sync_request
+from jappanel.providers.models import Provider
+from jappanel.providers.tasks import refresh_balances
+
+pytestmark = pytest.mark.worker
+
+
+def wait_for(condition, timeout: float = 30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(0.1)
+    raise AssertionError("the worker did not finish in time")
+
+
+def test_the_worker_reads_the_sandbox_balance_through_the_broker(celery_worker):
+    sandbox = Provider.objects.get(name="Sandbox")
+    assert sandbox.balance is None
+    refresh_balances.delay()
+    provider = wait_for(lambda: Provider.objects.filter(pk=sandbox.pk, balance__isnull=False).first())
+    assert provider.balance == Decimal("1000")
+    assert provider.currency == "USD"
+
+
+def test_sync_now_runs_in_the_worker_and_reports_its_result(celery_worker):
+    sandbox = Provider.objects.get(name="Sandbox")
+    with transaction.atomic():
+        (run,) = catalog_sync_request(providers=[sandbox])
+    assert run.status == CatalogSync.Status.RUNNING
+    finished = wait_for(lambda: CatalogSync.objects.filter(pk=run.pk).exclude(status="running").first())
+    assert finished.status == CatalogSync.Status.OK, finished.message
+    assert finished.added >= 200
+    assert Service.objects.filter(provider=sandbox, active=True).count() == finished.added
