@@ -1,8 +1,143 @@
 from __future__ import annotations
 
+from typing import Any
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import OuterRef, Subquery
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from catalog.filters import ServiceFilter
+from catalog.forms import CatalogDisplayForm
+from catalog.models import CatalogSync, Favourite, Service
+from catalog.services import catalog_sync_request
+from jappanel.client import SERVICE_TYPES
+from jappanel.providers.models import Provider
+
+PRICE_HISTORY_LENGTH = 50
+# Some panels describe a service in `desc`, `description` or `description_<lang>`; JAP sends none.
+DESCRIPTION_PREFIX = "desc"
+SYNCED_EVENT = "catalog-synced"
 
 
+def _partial(request: HttpRequest) -> bool:
+    return bool(request.htmx and not request.htmx.boosted)
+
+
+def _sync_state() -> dict[str, Any]:
+    """The active providers, each with its latest sync run (or None)."""
+    providers = list(Provider.objects.filter(active=True))
+    latest = CatalogSync.objects.filter(provider=OuterRef("provider")).order_by("-started_at", "-pk")
+    runs = {
+        run.provider_id: run
+        for run in CatalogSync.objects.filter(provider__active=True, pk=Subquery(latest.values("pk")[:1]))
+    }
+    rows = [(provider, runs.get(provider.pk)) for provider in providers]
+    return {
+        "providers": providers,
+        "sync_rows": rows,
+        "syncing": any(run and run.status == CatalogSync.Status.RUNNING for _, run in rows),
+        "failed_runs": [run for _, run in rows if run and run.status == CatalogSync.Status.FAILED],
+        "never_synced": all(run is None for _, run in rows),
+    }
+
+
+@require_GET
 def service_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "catalog/service_list.html")
+    filterset = ServiceFilter(request.GET, user=request.user)
+    display = CatalogDisplayForm(request.GET)
+    page = Paginator(filterset.qs, display.page_size).get_page(request.GET.get("page"))
+    context: dict[str, Any] = {
+        "filterset": filterset,
+        "display": display,
+        "page": page,
+        "quantity": display.cost_quantity,
+        "list_url": request.get_full_path(),
+    }
+    partial = _partial(request)
+    if not partial or not page.object_list:
+        context.update(_sync_state())
+    if not partial:
+        context["categories"] = (
+            Service.objects.filter(active=True)
+            .order_by("category")
+            .values_list("category", flat=True)
+            .distinct()
+        )
+        context["types"] = sorted(SERVICE_TYPES)
+    return render(
+        request, "catalog/service_list.html#table" if partial else "catalog/service_list.html", context
+    )
+
+
+def _order_url(service: Service) -> str | None:
+    # The order form comes later; until its URL exists, no link points at a 404.
+    try:
+        return f"{reverse('orders:order_create')}?service={service.pk}"
+    except NoReverseMatch:
+        return None
+
+
+def _descriptions(raw: dict[str, Any]) -> list[tuple[str, str]]:
+    return [
+        (key, value.strip())
+        for key, value in raw.items()
+        if key.lower().startswith(DESCRIPTION_PREFIX) and isinstance(value, str) and value.strip()
+    ]
+
+
+@require_GET
+def service_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    service = get_object_or_404(Service.objects.select_related("provider"), pk=pk)
+    context = {
+        "service": service,
+        "changes": list(service.price_changes.all()[:PRICE_HISTORY_LENGTH]),
+        "descriptions": _descriptions(service.raw),
+        "order_url": _order_url(service),
+    }
+    template = "catalog/service_detail.html"
+    return render(request, f"{template}#panel" if _partial(request) else template, context)
+
+
+@require_POST
+def service_favourite(request: HttpRequest, pk: int) -> HttpResponse:
+    service = get_object_or_404(Service, pk=pk)
+    service.is_favourite = request.POST.get("starred") == "1"
+    if service.is_favourite:
+        Favourite.objects.get_or_create(user=request.user, service=service)
+    else:
+        Favourite.objects.filter(user=request.user, service=service).delete()
+    next_url = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure()):
+        next_url = reverse("catalog:service_list")
+    if request.htmx:
+        return render(request, "catalog/service_list.html#star", {"service": service, "list_url": next_url})
+    return redirect(next_url)
+
+
+def _sync_status(request: HttpRequest) -> HttpResponse:
+    context = _sync_state()
+    response = render(request, "catalog/service_list.html#sync", context)
+    if not context["syncing"]:
+        # The status only polls while a run is running: this answer is the end of one.
+        response["HX-Trigger"] = SYNCED_EVENT
+    return response
+
+
+@require_POST
+def sync_now(request: HttpRequest) -> HttpResponse:
+    runs = catalog_sync_request(providers=list(Provider.objects.filter(active=True)))
+    if request.htmx:
+        return _sync_status(request)
+    names = ", ".join(run.provider.name for run in runs)
+    messages.info(request, f"Sync started for {names}." if runs else "There is no active provider to sync.")
+    return redirect("catalog:service_list")
+
+
+@require_GET
+def sync_status(request: HttpRequest) -> HttpResponse:
+    return _sync_status(request)

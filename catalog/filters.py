@@ -1,0 +1,114 @@
+"""The catalog query: every search, filter and sort of the services page is built here.
+
+`catalog_page_queryset()` is the same query without a request, for the benchmark.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+import django_filters
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
+
+from catalog.models import Favourite, Service, ServicePriceChange
+from catalog.platforms import Platform
+
+# Every order ends on the primary key so that pages never overlap or skip a row.
+SORTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "rate": ("Rate: low to high", ("rate", "pk")),
+    "-rate": ("Rate: high to low", ("-rate", "-pk")),
+    "min": ("Min: low to high", ("min_quantity", "pk")),
+    "-max": ("Max: high to low", ("-max_quantity", "pk")),
+    "name": ("Name: A to Z", ("name", "pk")),
+}
+DEFAULT_SORT = "rate"
+TREND_DAYS = 7
+# Service ids are bigints: a longer run of digits cannot be one and would overflow the column.
+MAX_ID_DIGITS = 18
+
+
+def browse_queryset(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Service]:
+    """Active services with what a table row shows: provider, starred, rate a week ago."""
+    week_ago = timezone.now() - timedelta(days=TREND_DAYS)
+    # The rate before the oldest change of the week: the row's marker compares it with today's.
+    week_old_rate = (
+        ServicePriceChange.objects.filter(service=OuterRef("pk"), changed_at__gte=week_ago)
+        .order_by("changed_at")
+        .values("old_rate")[:1]
+    )
+    return (
+        Service.objects.filter(active=True)
+        .select_related("provider")
+        .defer("raw")
+        .annotate(
+            is_favourite=Exists(Favourite.objects.filter(user_id=user.pk, service=OuterRef("pk"))),
+            week_old_rate=Subquery(week_old_rate),
+        )
+        .order_by(*SORTS[DEFAULT_SORT][1])
+    )
+
+
+class ServiceFilter(django_filters.FilterSet):
+    """Search, filters and sort of the catalog page, read from its query string."""
+
+    q = django_filters.CharFilter(method="search", label="Search")
+    provider = django_filters.NumberFilter(field_name="provider_id", label="Provider")
+    platform = django_filters.ChoiceFilter(choices=Platform.choices, label="Platform")
+    # Free text rather than choices: validating against the category list would cost a query
+    # on every keystroke; an unknown category simply matches nothing.
+    category = django_filters.CharFilter(label="Category")
+    type = django_filters.CharFilter(label="Type")
+    refill = django_filters.BooleanFilter(label="Refill")
+    cancel = django_filters.BooleanFilter(label="Cancel")
+    dripfeed = django_filters.BooleanFilter(label="Drip-feed")
+    favourites = django_filters.BooleanFilter(method="only_favourites", label="Favourites only")
+    sort = django_filters.ChoiceFilter(
+        choices=[(key, label) for key, (label, _) in SORTS.items()], method="order", label="Sort by"
+    )
+
+    FILTERS = ("q", "provider", "platform", "category", "type", "refill", "cancel", "dripfeed", "favourites")
+
+    class Meta:
+        model = Service
+        fields: list[str] = []
+
+    def __init__(
+        self, data: Mapping[str, Any] | None = None, *, user: AbstractBaseUser | AnonymousUser, **kwargs: Any
+    ) -> None:
+        kwargs.setdefault("queryset", browse_queryset(user))
+        super().__init__(data, **kwargs)
+
+    @property
+    def is_filtering(self) -> bool:
+        """Whether the query string narrows the catalog (a sort or a page does not)."""
+        self.is_valid()  # validates once; a value that does not validate is left out, not applied
+        return any(self.form.cleaned_data.get(name) not in (None, "") for name in self.FILTERS)
+
+    def search(self, queryset: QuerySet[Service], name: str, value: str) -> QuerySet[Service]:
+        value = value.strip()
+        if not value:
+            return queryset
+        # icontains compiles to UPPER(col) LIKE UPPER(%s): the trigram indexes on UPPER(name)
+        # and UPPER(category) answer it on PostgreSQL.
+        condition = Q(name__icontains=value) | Q(category__icontains=value)
+        digits = value.removeprefix("#")
+        if digits.isdigit() and len(digits) <= MAX_ID_DIGITS:
+            condition |= Q(service_id=int(digits))
+        return queryset.filter(condition)
+
+    def only_favourites(self, queryset: QuerySet[Service], name: str, value: bool) -> QuerySet[Service]:
+        return queryset.filter(is_favourite=True) if value else queryset
+
+    def order(self, queryset: QuerySet[Service], name: str, value: str) -> QuerySet[Service]:
+        return queryset.order_by(*SORTS[value][1])
+
+
+def catalog_page_queryset(
+    data: Mapping[str, Any], *, user: AbstractBaseUser | AnonymousUser
+) -> QuerySet[Service]:
+    """The services the catalog page lists for `data` (its query string), in order."""
+    return ServiceFilter(data, user=user).qs

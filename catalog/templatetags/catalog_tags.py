@@ -1,0 +1,107 @@
+"""Money, elapsed time and the price chart of the catalog pages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+
+from django import template
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+from catalog.models import Service, ServicePriceChange
+
+register = template.Library()
+
+CHART_WIDTH = 320
+CHART_HEIGHT = 96
+CHART_PAD = 6
+
+
+@register.filter
+def money(value: Decimal | None) -> str:
+    """`value` exactly, with at least two decimals and no trailing zeros beyond them.
+
+    Rates are quoted to five decimals and a cost can have eight: rounding would show a price
+    that is not the one charged.
+    """
+    if value is None:
+        return ""
+    exponent = value.normalize().as_tuple().exponent
+    places = max(2, -exponent) if isinstance(exponent, int) else 2
+    return f"{value:,.{places}f}"
+
+
+@register.filter
+def cost(service: Service, quantity: int) -> Decimal:
+    return service.cost(quantity)
+
+
+@register.filter
+def trend(service: Service) -> str:
+    """ "up" or "down" when the rate moved over the last week (needs `week_old_rate`)."""
+    before = getattr(service, "week_old_rate", None)
+    if before is None or before == service.rate:
+        return ""
+    return "up" if service.rate > before else "down"
+
+
+@register.filter
+def elapsed(since: datetime) -> str:
+    """Time since `since`, to the second: "42 s", "3 min 05 s"."""
+    seconds = max(0, int((timezone.now() - since).total_seconds()))
+    minutes, seconds = divmod(seconds, 60)
+    return f"{minutes} min {seconds:02d} s" if minutes else f"{seconds} s"
+
+
+@register.simple_tag
+def price_chart(service: Service, changes: Sequence[ServicePriceChange]) -> SafeString:
+    """The rate over time as a step line in inline SVG, one dot per recorded change."""
+    history = sorted(changes, key=lambda change: change.changed_at)
+    now = timezone.now()
+    start = min([service.first_seen_at, *(change.changed_at for change in history)])
+    points = [(start, history[0].old_rate if history else service.rate)]
+    points += [(change.changed_at, change.new_rate) for change in history]
+    points.append((now, service.rate))
+    low = min(rate for _, rate in points)
+    high = max(rate for _, rate in points)
+    duration = (now - start).total_seconds() or 1.0
+
+    def x(moment: datetime) -> float:
+        return round(
+            CHART_PAD + (CHART_WIDTH - 2 * CHART_PAD) * (moment - start).total_seconds() / duration, 1
+        )
+
+    def y(rate: Decimal) -> float:
+        if high == low:
+            return CHART_HEIGHT / 2
+        return round(CHART_PAD + (CHART_HEIGHT - 2 * CHART_PAD) * float((high - rate) / (high - low)), 1)
+
+    path = f"M{x(points[0][0])} {y(points[0][1])}" + "".join(
+        f" H{x(moment)} V{y(rate)}" for moment, rate in points[1:]
+    )
+    dots = format_html_join(
+        "",
+        '<circle cx="{}" cy="{}" r="3"><title>{}: {} → {}</title></circle>',
+        (
+            (x(c.changed_at), y(c.new_rate), f"{c.changed_at:%Y-%m-%d}", money(c.old_rate), money(c.new_rate))
+            for c in history
+        ),
+    )
+    return format_html(
+        '<figure class="price-chart">'
+        '<div class="price-chart-plot"><span class="price-chart-high">{}</span>'
+        '<svg viewBox="0 0 {} {}" role="img" aria-label="{}">'
+        '<path d="{}"/>{}</svg><span class="price-chart-low">{}</span></div>'
+        "<figcaption>{} to today</figcaption></figure>",
+        money(high),
+        CHART_WIDTH,
+        CHART_HEIGHT,
+        f"Rate per 1000 between {money(low)} and {money(high)} since {start:%Y-%m-%d}",
+        path,
+        dots,
+        money(low),
+        f"{timezone.localtime(start):%d %b %Y}",
+    )
