@@ -6,9 +6,9 @@ import json
 import logging
 import ssl
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, quote_plus, urlsplit
 
 import requests
@@ -17,7 +17,12 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 from urllib3.util.retry import Retry
 
-from jappanel.client.errors import ProviderOutcomeUnknown, ProviderRejected, ProviderUnreachable
+from jappanel.client.errors import (
+    ProviderError,
+    ProviderOutcomeUnknown,
+    ProviderRejected,
+    ProviderUnreachable,
+)
 from jappanel.client.orders import OrderValue, encode_order_fields
 from jappanel.client.results import (
     Balance,
@@ -31,6 +36,7 @@ from jappanel.client.results import (
 from jappanel.client.sandbox import SandboxAdapter, SandboxUnavailable
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MAX_IDS_PER_CALL = 100
 SNIPPET_LENGTH = 200
@@ -180,13 +186,8 @@ class JapClient:
         return self._parse("status", self._call("status", order=str(to_int(order_id))), OrderStatus.from_json)
 
     def statuses(self, ids: Iterable[int]) -> dict[int, OrderStatus | ItemError]:
-        results: dict[int, OrderStatus | ItemError] = {}
-        for chunk in _chunks(ids):
-            data = self._call("status", orders=_joined(chunk))
-            if not isinstance(data, dict):
-                raise self._unrecognised("status", data)
-            results.update(self._parse("status", data, self._parse_statuses))
-        return results
+        """Order states (or per-order errors), keyed by order id."""
+        return self._multi("status", "orders", ids, self._parse_statuses)
 
     def refill(self, order_id: int) -> int:
         """Ask for a refill of one order; returns the refill id."""
@@ -198,13 +199,7 @@ class JapClient:
 
     def refills(self, ids: Iterable[int]) -> dict[int, int | ItemError]:
         """Refill ids (or per-order errors), keyed by order id."""
-        results: dict[int, int | ItemError] = {}
-        for chunk in _chunks(ids):
-            data = self._call("refill", orders=_joined(chunk))
-            results.update(
-                self._parse("refill", data, lambda d: self._parse_list(d, "order", "refill", to_int))
-            )
-        return results
+        return self._multi("refill", "orders", ids, lambda d: self._parse_list(d, "order", "refill", to_int))
 
     def refill_status(self, refill_id: int) -> str:
         data = self._call("refill_status", refill=str(to_int(refill_id)))
@@ -212,41 +207,47 @@ class JapClient:
 
     def refill_statuses(self, ids: Iterable[int]) -> dict[int, str | ItemError]:
         """Refill states (or per-refill errors), keyed by refill id."""
-        results: dict[int, str | ItemError] = {}
-        for chunk in _chunks(ids):
-            data = self._call("refill_status", refills=_joined(chunk))
-            results.update(
-                self._parse(
-                    "refill_status",
-                    data,
-                    lambda d: self._parse_list(d, "refill", "status", self._refill_state),
-                )
-            )
-        return results
+        return self._multi(
+            "refill_status",
+            "refills",
+            ids,
+            lambda d: self._parse_list(d, "refill", "status", self._refill_state),
+        )
 
     def cancel(self, ids: Iterable[int]) -> dict[int, bool | ItemError]:
         """Ask to cancel orders; True where the panel accepted, ItemError where it refused."""
-        results: dict[int, bool | ItemError] = {}
-        for chunk in _chunks(ids):
-            data = self._call("cancel", orders=_joined(chunk))
-            results.update(
-                self._parse("cancel", data, lambda d: self._parse_list(d, "order", "cancel", self._cancelled))
-            )
-        return results
+        return self._multi(
+            "cancel", "orders", ids, lambda d: self._parse_list(d, "order", "cancel", self._cancelled)
+        )
 
     def balance(self) -> Balance:
         return self._parse("balance", self._call("balance"), Balance.from_json)
 
     # Parsing -----------------------------------------------------------------------------
 
-    def _parse(self, action: str, data: Any, parser: Any) -> Any:
+    def _parse(self, action: str, data: Any, parser: Callable[[Any], T]) -> T:
         try:
             return parser(data)
         except (KeyError, TypeError, ValueError) as exc:
             raise self._unrecognised(action, data, str(exc)) from None
 
+    def _multi(
+        self, action: str, param: str, ids: Iterable[int], parser: Callable[[Any], dict[int, T]]
+    ) -> dict[int, T]:
+        results: dict[int, T] = {}
+        for chunk in _chunks(ids):
+            try:
+                results.update(self._parse(action, self._call(action, **{param: _joined(chunk)}), parser))
+            except ProviderError as exc:
+                # Earlier chunks were answered (and, for refill and cancel, acted on).
+                exc.partial_results = dict(results)
+                raise
+        return results
+
     @staticmethod
-    def _parse_statuses(data: dict[str, Any]) -> dict[int, OrderStatus | ItemError]:
+    def _parse_statuses(data: Any) -> dict[int, OrderStatus | ItemError]:
+        if not isinstance(data, dict):
+            raise ValueError(f"expected a JSON object keyed by order id, got {type(data).__name__}")
         results: dict[int, OrderStatus | ItemError] = {}
         for key, value in data.items():
             message = error_of(value)
@@ -254,10 +255,12 @@ class JapClient:
         return results
 
     @staticmethod
-    def _parse_list(data: Any, id_key: str, value_key: str, convert: Any) -> dict[int, Any]:
+    def _parse_list(
+        data: Any, id_key: str, value_key: str, convert: Callable[[Any], T]
+    ) -> dict[int, T | ItemError]:
         if not isinstance(data, list):
             raise ValueError(f"expected a JSON array, got {type(data).__name__}")
-        results: dict[int, Any] = {}
+        results: dict[int, T | ItemError] = {}
         for item in data:
             message = error_of(item[value_key])
             results[to_int(item[id_key])] = (

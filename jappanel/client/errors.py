@@ -7,13 +7,15 @@ class ProviderError(Exception):
     """A call to the panel did not produce a usable answer.
 
     `message` is readable and never contains the API key; `action` is the API action
-    (`add`, `status`, ...) that failed.
+    (`add`, `status`, ...) that failed. A multi call sent in chunks of 100 ids keeps the
+    results of the chunks answered before the failure in `partial_results`.
     """
 
     def __init__(self, message: str, *, action: str = "") -> None:
         super().__init__(message)
         self.message = message
         self.action = action
+        self.partial_results: dict[int, object] = {}
 
     def __str__(self) -> str:
         return self.message

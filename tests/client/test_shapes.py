@@ -465,3 +465,12 @@ def test_an_error_answered_with_a_4xx_status_is_still_a_rejection(panel, jap):
     panel.post(API_URL, json={"error": "Invalid API key"}, status=401)
     with pytest.raises(ProviderRejected, match="Invalid API key"):
         jap.balance()
+
+
+def test_a_multi_call_failing_midway_keeps_what_the_earlier_chunks_answered(panel, jap):
+    panel.post(API_URL, json=[{"order": i, "cancel": 1} for i in range(1, 101)])
+    panel.post(API_URL, body="<html>Bad gateway</html>", status=502, content_type="text/html")
+    with pytest.raises(ProviderOutcomeUnknown, match="HTTP 502") as caught:
+        jap.cancel(range(1, 251))
+    assert caught.value.partial_results == {i: True for i in range(1, 101)}
+    assert len(panel.calls) == 2

@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,8 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from responses import matchers
 
+from jappanel.providers.models import Provider
+from jappanel.providers.services import provider_bootstrap
 from tests.providers.conftest import API_KEY, API_URL
 
 
@@ -139,3 +142,15 @@ def test_from_the_shell_a_failure_exits_non_zero_with_one_line_and_no_traceback(
     assert result.returncode != 0
     assert result.stdout == ""
     assert result.stderr.strip().splitlines() == ["CommandError: unknown provider 'Nope' (known: Sandbox)"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_bootstrapped_sandbox_provider_is_reached_in_process(settings):
+    Provider.objects.all().delete()
+    settings.JAP_API_KEY = ""
+    settings.SANDBOX_ENABLED = True
+    settings.SANDBOX_FAULT_MODE = "none"
+    provider_bootstrap()
+    balance = jap("balance")
+    assert balance["currency"] == "USD"
+    assert Decimal(balance["amount"]) > 0
