@@ -48,6 +48,8 @@ SUBSCRIPTION_DELAYS = frozenset(
 MAX_OLD_POSTS = 100
 MAX_RUNS = 1000
 MAX_LINK_LENGTH = 500
+# Balances are DecimalField(max_digits=14, decimal_places=5): keep well clear of the limit.
+MAX_TOPUP = Decimal("100000000")
 
 INVALID_KEY = "Invalid API key"
 INCORRECT_REQUEST = "Incorrect request"
@@ -122,9 +124,9 @@ def account_authenticate(*, key: str) -> Account | None:
 
 
 def account_topup(*, account: Account, amount: Decimal) -> Account:
-    """Add `amount` (positive, at most 5 decimals) to the account's balance."""
-    if not amount.is_finite() or amount <= 0 or amount != amount.quantize(ACCURACY):
-        raise ValueError("the amount must be a positive number with at most 5 decimals, like 100 or 25.5")
+    """Add `amount` (positive, at most 5 decimals, below MAX_TOPUP) to the account's balance."""
+    if not amount.is_finite() or not 0 < amount < MAX_TOPUP or amount != amount.quantize(ACCURACY):
+        raise ValueError(f"the amount must be above 0 and below {MAX_TOPUP} with at most 5 decimals")
     Account.objects.filter(pk=account.pk).update(balance=F("balance") + amount)
     account.refresh_from_db(fields=["balance"])
     return account

@@ -53,6 +53,7 @@ class Plan:
 
 
 def seeded_rng(key: str) -> random.Random:
+    """A random generator that depends only on settings.SANDBOX_SEED and `key`."""
     return random.Random(f"{getattr(settings, 'SANDBOX_SEED', 0)}:{key}")
 
 
@@ -70,6 +71,7 @@ def order_plan(*, service: Service, quantity: int, key: str) -> Plan:
 def order_build(
     *, account: Account, service: Service, key: str, quantity: int, at: datetime, **fields: object
 ) -> Order:
+    """An unsaved order created at `at` whose timetable follows its seeded plan."""
     plan = order_plan(service=service, quantity=quantity, key=key)
     starts_at = at + clock.to_real(plan.start_after)
     return Order(
@@ -96,6 +98,7 @@ def subscription_child(
     *,
     old_post: bool,
 ) -> Order:
+    """An unsaved order for one post processed by a subscription, of a seeded size in min..max."""
     quantity = seeded_rng(key).randint(params["min"], params["max"])
     return order_build(
         account=account,

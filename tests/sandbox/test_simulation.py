@@ -332,3 +332,16 @@ def test_the_default_account_starts_with_the_configured_balance(settings: object
     settings.SANDBOX_START_BALANCE = Decimal("12.5")
 
     assert sandbox_account_get().balance == Decimal("12.5")
+
+
+def test_a_subscription_skips_posts_it_cannot_pay_for(api: object, clock: object, account: Account) -> None:
+    service = ServiceFactory(type=ServiceType.SUBSCRIPTIONS, rate=Decimal("2"), min=50, max=1000)
+    parent = api("add", service=service.id, username="natgeo", min=100, max=200, posts=1, delay=0)["order"]
+    Account.objects.filter(pk=account.pk).update(balance=Decimal("0.1"))
+
+    clock.advance(simulated=True, days=2)
+    answer = api("status", order=parent)
+
+    assert answer["status"] == "Completed"
+    assert api("status", order=answer["orders"][0])["status"] == "Canceled"
+    assert api("balance")["balance"] == "0.10000"
