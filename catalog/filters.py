@@ -14,7 +14,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from catalog.models import Favourite, Service, ServicePriceChange
+from catalog.models import CatalogSync, Favourite, Service, ServicePriceChange
 from catalog.platforms import Platform
 
 # Every order ends on the primary key so that pages never overlap or skip a row.
@@ -29,6 +29,15 @@ DEFAULT_SORT = "rate"
 TREND_DAYS = 7
 # Service ids are bigints: a longer run of digits cannot be one and would overflow the column.
 MAX_ID_DIGITS = 18
+
+
+def first_synced_at() -> Subquery:
+    """When the service's provider first finished a sync: what was there then is not "new"."""
+    return Subquery(
+        CatalogSync.objects.filter(provider=OuterRef("provider"), status=CatalogSync.Status.OK)
+        .order_by("started_at")
+        .values("finished_at")[:1]
+    )
 
 
 def browse_queryset(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Service]:
@@ -47,6 +56,7 @@ def browse_queryset(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Service]
         .annotate(
             is_favourite=Exists(Favourite.objects.filter(user_id=user.pk, service=OuterRef("pk"))),
             week_old_rate=Subquery(week_old_rate),
+            first_synced_at=first_synced_at(),
         )
         .order_by(*SORTS[DEFAULT_SORT][1])
     )

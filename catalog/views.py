@@ -11,7 +11,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
-from catalog.filters import ServiceFilter
+from catalog.filters import ServiceFilter, first_synced_at
 from catalog.forms import CatalogDisplayForm
 from catalog.models import CatalogSync, Favourite, Service
 from catalog.services import catalog_sync_request
@@ -92,7 +92,8 @@ def _descriptions(raw: dict[str, Any]) -> list[tuple[str, str]]:
 
 @require_GET
 def service_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    service = get_object_or_404(Service.objects.select_related("provider"), pk=pk)
+    services = Service.objects.select_related("provider").annotate(first_synced_at=first_synced_at())
+    service = get_object_or_404(services, pk=pk)
     context = {
         "service": service,
         "changes": list(service.price_changes.all()[:PRICE_HISTORY_LENGTH]),

@@ -7,6 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from django import template
+from django.contrib.humanize.templatetags.humanize import intcomma
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
@@ -15,6 +16,8 @@ from catalog.models import Service, ServicePriceChange
 
 register = template.Library()
 
+# JAP's way of saying "no maximum".
+UNLIMITED = 2_147_483_647
 CHART_WIDTH = 320
 CHART_HEIGHT = 96
 CHART_PAD = 6
@@ -37,6 +40,21 @@ def money(value: Decimal | None) -> str:
 @register.filter
 def cost(service: Service, quantity: int) -> Decimal:
     return service.cost(quantity)
+
+
+@register.filter
+def limit(quantity: int) -> str:
+    return "no limit" if quantity >= UNLIMITED else intcomma(quantity)
+
+
+@register.filter
+def marked_new(service: Service) -> bool:
+    """First seen this week, by a sync after the provider's first one (needs `first_synced_at`).
+
+    Everything a first sync brings is "first seen" at once; marking it all new would say nothing.
+    """
+    synced = getattr(service, "first_synced_at", None)
+    return service.is_new and synced is not None and service.first_seen_at > synced
 
 
 @register.filter

@@ -93,7 +93,7 @@ def test_the_table_lists_active_services_cheapest_first_with_their_facts(buyer_c
     html = response.content.decode()
     assert "Instagram Saves" not in html
     assert "YouTube Views [Max: 10M]" in html
-    assert "100 – 2,147,483,647" in html
+    assert "100 – no limit" in html  # JAP's 2147483647
     assert "0.00123" in html
     assert '<option value="Instagram Likes"' in html  # categories, from the active services
 
@@ -216,7 +216,7 @@ def test_the_favourites_filter_shows_only_the_persons_own_stars(buyer_client, bu
     assert 'aria-pressed="true"' in response.content.decode()
 
 
-def test_price_moves_of_the_week_and_new_services_are_marked(buyer_client, catalog):
+def test_price_moves_of_the_week_are_marked_up_or_down(buyer_client, catalog):
     PriceChangeFactory(service=catalog["likes"], old_rate=Decimal("0.20000"), new_rate=Decimal("0.25000"))
     PriceChangeFactory(service=catalog["followers"], old_rate=Decimal("1.50000"), new_rate=Decimal("1.20000"))
     PriceChangeFactory(
@@ -225,12 +225,24 @@ def test_price_moves_of_the_week_and_new_services_are_marked(buyer_client, catal
         new_rate=Decimal("3.00000"),
         changed_at=timezone.now() - timedelta(days=30),
     )
-    Service.objects.filter(pk=catalog["members"].pk).update(first_seen_at=timezone.now() - timedelta(days=30))
     html = buyer_client.get(LIST_URL).content.decode()
     assert html.count("price up this week") == 1
+    assert html.count("price down this week") == 1
     assert "Up from 0.20 this week" in html
     assert "Down from 1.50 this week" in html
-    assert html.count('<span class="badge new">new</span>') == 3  # all but the Telegram members
+
+
+def test_services_that_arrived_this_week_after_the_first_sync_are_marked_new(buyer_client, catalog):
+    now = timezone.now()
+    jap, other = Provider.objects.get(name="JAP"), Provider.objects.get(name="Other panel")
+    CatalogSyncFactory(
+        provider=jap, status="ok", started_at=now - timedelta(days=10), finished_at=now - timedelta(days=10)
+    )
+    # The other panel's first sync is the one that brought its services: nothing new there.
+    CatalogSyncFactory(provider=other, status="ok", started_at=now, finished_at=now + timedelta(seconds=1))
+    Service.objects.filter(pk=catalog["views"].pk).update(first_seen_at=now - timedelta(days=8))
+    html = buyer_client.get(LIST_URL).content.decode()
+    assert html.count('<span class="badge new">new</span>') == 2  # the likes and the followers
 
 
 def test_an_htmx_request_gets_only_the_table_and_a_boosted_one_the_whole_page(htmx_client, catalog):
