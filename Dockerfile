@@ -15,7 +15,8 @@ RUN useradd --create-home --uid 1000 app && mkdir /data && chown app /data
 COPY --from=build /venv /venv
 WORKDIR /app
 COPY --chown=app . .
-RUN DEBUG=0 SECRET_KEY=collectstatic ALLOWED_HOSTS=localhost DATA_DIR=/tmp/build \
+RUN DEBUG=0 SECRET_KEY=build ALLOWED_HOSTS=build DATA_DIR=/tmp/build \
+    FIELD_ENCRYPTION_KEYS=YnVpbGQtb25seS1ub3QtYS1zZWNyZXQtMzItYnl0ZXM= \
     python manage.py collectstatic --noinput
 USER app
 EXPOSE 8000

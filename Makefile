@@ -22,6 +22,7 @@ $(VENV)/.installed: pyproject.toml
 
 run: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py ensure_admin
 	@echo "jappanel: open http://127.0.0.1:$(PORT)/ (Ctrl-C stops web, worker and scheduler)"
 	exec $(VENV)/bin/honcho --procfile Procfile --app-root . start --port $(PORT)

@@ -43,6 +43,23 @@ def test_missing_allowed_hosts_in_production_stops_start_up_with_one_line(tmp_pa
     assert_one_readable_line(result, "ALLOWED_HOSTS is not set")
 
 
+def test_production_without_encryption_keys_stops_start_up_with_one_line(tmp_path):
+    result = run_manage(
+        "check",
+        DEBUG="0",
+        SECRET_KEY="x" * 50,
+        ALLOWED_HOSTS="example.com",
+        FIELD_ENCRYPTION_KEYS="",
+        DATA_DIR=str(tmp_path),
+    )
+    assert_one_readable_line(result, "FIELD_ENCRYPTION_KEYS is not set")
+
+
+def test_an_encryption_key_that_is_not_a_fernet_key_is_one_readable_line(tmp_path):
+    result = run_manage("check", DEBUG="1", FIELD_ENCRYPTION_KEYS="not-a-key", DATA_DIR=str(tmp_path))
+    assert_one_readable_line(result, "not a Fernet key")
+
+
 def test_a_database_url_that_is_not_a_url_is_one_readable_line(tmp_path):
     result = run_manage("check", DEBUG="1", DATABASE_URL="nonsense", DATA_DIR=str(tmp_path))
     assert_one_readable_line(result, "DATABASE_URL is not a database URL")
