@@ -218,7 +218,7 @@ SANDBOX_API_KEY = env.str("SANDBOX_API_KEY", default="sandbox-key")
 SANDBOX_START_BALANCE = Decimal(env.str("SANDBOX_START_BALANCE", default="1000.00"))
 SANDBOX_TIME_SCALE = env.float("SANDBOX_TIME_SCALE", default=60.0)
 SANDBOX_SEED = env.int("SANDBOX_SEED", default=2026)
-# none | slow | html_503 | late_accept (accept the order, answer after the client gave up)
+# none | slow | html_503 | cloudflare | late_accept (accept the order, answer after the client gave up)
 SANDBOX_FAULT_MODE = env.str("SANDBOX_FAULT_MODE", default="none")
 SANDBOX_SLOW_SECONDS = env.float("SANDBOX_SLOW_SECONDS", default=3.0)
 
