@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.db.models import OuterRef, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -22,6 +22,20 @@ PRICE_HISTORY_LENGTH = 50
 # Some panels describe a service in `desc`, `description` or `description_<lang>`; JAP sends none.
 DESCRIPTION_PREFIX = "desc"
 SYNCED_EVENT = "catalog-synced"
+
+
+class _FullPagePaginator(Paginator):
+    """Asks for a full page even when fewer rows are left.
+
+    Django cuts the last page's LIMIT down to the rows left; for a search that found two
+    services, LIMIT 2 makes PostgreSQL walk the whole rate index hoping to meet them early
+    (60 ms at 50,000 services) instead of using the search indexes (1 ms).
+    """
+
+    def page(self, number: int | str) -> Page:
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        return self._get_page(self.object_list[bottom : bottom + self.per_page], number, self)
 
 
 def _partial(request: HttpRequest) -> bool:
@@ -50,7 +64,7 @@ def _sync_state() -> dict[str, Any]:
 def service_list(request: HttpRequest) -> HttpResponse:
     filterset = ServiceFilter(request.GET, user=request.user)
     display = CatalogDisplayForm(request.GET)
-    page = Paginator(filterset.qs, display.page_size).get_page(request.GET.get("page"))
+    page = _FullPagePaginator(filterset.qs, display.page_size).get_page(request.GET.get("page"))
     context: dict[str, Any] = {
         "filterset": filterset,
         "display": display,
