@@ -44,19 +44,22 @@ def _partial(request: HttpRequest) -> bool:
 
 def _sync_state() -> dict[str, Any]:
     """The active providers, each with its latest sync run (or None)."""
-    providers = list(Provider.objects.filter(active=True))
-    latest = CatalogSync.objects.filter(provider=OuterRef("provider")).order_by("-started_at", "-pk")
-    runs = {
-        run.provider_id: run
-        for run in CatalogSync.objects.filter(provider__active=True, pk=Subquery(latest.values("pk")[:1]))
-    }
-    rows = [(provider, runs.get(provider.pk)) for provider in providers]
+    latest = CatalogSync.objects.filter(provider=OuterRef("pk")).order_by("-started_at", "-pk")
+    providers = list(
+        Provider.objects.filter(active=True).annotate(latest_run_id=Subquery(latest.values("pk")[:1]))
+    )
+    runs = CatalogSync.objects.in_bulk(
+        [provider.latest_run_id for provider in providers if provider.latest_run_id]
+    )
+    rows = [(provider, runs.get(provider.latest_run_id)) for provider in providers]
     return {
         "providers": providers,
         "sync_rows": rows,
         "syncing": any(run and run.status == CatalogSync.Status.RUNNING for _, run in rows),
-        "failed_runs": [run for _, run in rows if run and run.status == CatalogSync.Status.FAILED],
-        "never_synced": all(run is None for _, run in rows),
+        "failed_rows": [
+            (provider, run) for provider, run in rows if run and run.status == CatalogSync.Status.FAILED
+        ],
+        "never_synced": not runs,
     }
 
 

@@ -345,6 +345,16 @@ def test_a_failed_last_sync_shows_its_message_and_a_retry(buyer_client, no_sandb
     assert "Retry sync" in html
 
 
+def test_a_failed_sync_keeps_the_catalog_and_says_why_above_it(buyer_client, catalog):
+    CatalogSyncFactory(
+        provider=Provider.objects.get(name="JAP"), status="failed", message="Cloudflare blocked us."
+    )
+    response = buyer_client.get(LIST_URL)
+    assert listed_ids(response) == [55, 101, 102, 7102]
+    assert "Cloudflare blocked us." in response.content.decode()
+    assert "Retry sync" in response.content.decode()
+
+
 def test_a_search_without_result_offers_to_clear_the_filters(htmx_client, catalog):
     html = htmx_client.get(f"{LIST_URL}?q=zzz&platform=tiktok").content.decode()
     assert "No service matches" in html
@@ -356,6 +366,7 @@ def test_the_number_of_queries_does_not_depend_on_the_page_size(
     buyer, buyer_client, htmx_client, no_sandbox, django_assert_max_num_queries, htmx
 ):
     services = ServiceFactory.create_batch(120)
+    CatalogSyncFactory(provider=services[0].provider, status="ok", finished_at=timezone.now())
     for service in services[::3]:
         PriceChangeFactory(service=service)
         Favourite.objects.create(user=buyer, service=service)
