@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import uuid
@@ -16,12 +17,13 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-back
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _private_celery_queue(worker_id: str) -> Iterator[str]:
+def _private_celery_queue() -> Iterator[str]:
     """Each test process sends and consumes on a queue of its own.
 
     xdist processes share one broker (Redis in CI); without this, one process's worker would
     take another process's tasks, and messages left over from an earlier run would be replayed.
     """
+    worker_id = os.environ.get("PYTEST_XDIST_WORKER", "main")
     queue = f"jappanel-test-{worker_id}-{uuid.uuid4().hex[:8]}"
     previous = celery_app.conf.task_default_queue
     celery_app.conf.task_default_queue = queue
@@ -34,6 +36,10 @@ def celery_worker(transactional_db, _private_celery_queue: str):
     """A real Celery worker (in a thread) consuming the configured broker: Redis or file system."""
     from celery.contrib.testing.worker import start_worker
 
+    # Starting a worker reconfigures the root logger (level ERROR, its own handlers); put it
+    # back afterwards, or later tests in this process would capture no log records.
+    root = logging.getLogger()
+    saved_level, saved_handlers = root.level, root.handlers[:]
     with start_worker(
         celery_app,
         pool="threads",
@@ -43,6 +49,8 @@ def celery_worker(transactional_db, _private_celery_queue: str):
         shutdown_timeout=10,
     ) as worker:
         yield worker
+    root.setLevel(saved_level)
+    root.handlers[:] = saved_handlers
 
 
 @pytest.fixture
