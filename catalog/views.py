@@ -8,6 +8,7 @@ from django.db.models import OuterRef, Subquery
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
@@ -39,7 +40,15 @@ class _FullPagePaginator(Paginator):
 
 
 def _partial(request: HttpRequest) -> bool:
-    return bool(request.htmx and not request.htmx.boosted)
+    # A history restore (back to a page htmx no longer has a snapshot of) wants the whole page.
+    return bool(request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request)
+
+
+def _render_page(request: HttpRequest, template: str, partial: str, context: dict[str, Any]) -> HttpResponse:
+    """The whole page, or only its `partial` for htmx; the browser caches the two apart."""
+    response = render(request, f"{template}#{partial}" if _partial(request) else template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 def _sync_state() -> dict[str, Any]:
@@ -75,10 +84,9 @@ def service_list(request: HttpRequest) -> HttpResponse:
         "quantity": display.cost_quantity,
         "list_url": request.get_full_path(),
     }
-    partial = _partial(request)
-    if not partial or not page.object_list:
+    if not _partial(request) or not page.object_list:
         context.update(_sync_state())
-    if not partial:
+    if not _partial(request):
         context["categories"] = (
             Service.objects.filter(active=True)
             .order_by("category")
@@ -86,9 +94,7 @@ def service_list(request: HttpRequest) -> HttpResponse:
             .distinct()
         )
         context["types"] = sorted(SERVICE_TYPES)
-    return render(
-        request, "catalog/service_list.html#table" if partial else "catalog/service_list.html", context
-    )
+    return _render_page(request, "catalog/service_list.html", "table", context)
 
 
 def _order_url(service: Service) -> str | None:
@@ -117,8 +123,7 @@ def service_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "descriptions": _descriptions(service.raw),
         "order_url": _order_url(service),
     }
-    template = "catalog/service_detail.html"
-    return render(request, f"{template}#panel" if _partial(request) else template, context)
+    return _render_page(request, "catalog/service_detail.html", "panel", context)
 
 
 @require_POST

@@ -250,8 +250,11 @@ def test_an_htmx_request_gets_only_the_table_and_a_boosted_one_the_whole_page(ht
     assert 'id="service-table"' in partial
     assert "<html" not in partial
     assert 'id="filters"' not in partial
+    assert "HX-Request" in htmx_client.get(LIST_URL)["Vary"]  # no cached fragment for a full page
     boosted = htmx_client.get(LIST_URL, headers={"HX-Boosted": "true"}).content.decode()
     assert "<html" in boosted
+    restored = htmx_client.get(LIST_URL, headers={"HX-History-Restore-Request": "true"}).content.decode()
+    assert "<html" in restored
 
 
 def test_the_page_works_without_javascript(buyer_client, catalog):
