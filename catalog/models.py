@@ -47,6 +47,7 @@ class Service(models.Model):
             models.Index(fields=["active", "platform", "rate"], name="catalog_service_browse"),
             models.Index(fields=["active", "category"], name="catalog_service_category"),
             models.Index(fields=["active", "rate"], name="catalog_service_rate"),
+            models.Index(fields=["active", "name"], name="catalog_service_name"),
         ]
 
     def __str__(self) -> str:
@@ -105,6 +106,7 @@ class CatalogSync(models.Model):
     class Meta:
         ordering = ["-started_at"]
         get_latest_by = "started_at"
+        indexes = [models.Index(fields=["provider", "-started_at"], name="catalog_sync_latest")]
         constraints = [
             # Two syncs of one provider at once would race on the same rows: the database
             # refuses the second "running" row, whichever process tries.

@@ -9,10 +9,11 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from catalog.models import CatalogSync, Service, ServicePriceChange
+from catalog.models import CatalogSync, Favourite, Service, ServicePriceChange
 from catalog.platforms import platform_for
 from jappanel.client import ProviderError
 from jappanel.client.results import ServiceInfo
@@ -256,6 +257,14 @@ def catalog_sync_request(*, providers: list[Provider]) -> list[CatalogSync]:
         transaction.on_commit(lambda p=provider.pk, r=run.pk: sync_provider_catalog.delay(p, r))
         runs.append(run)
     return runs
+
+
+def favourite_set(*, user: AbstractBaseUser, service: Service, starred: bool) -> None:
+    """Star or unstar `service` for `user`; doing it twice changes nothing."""
+    if starred:
+        Favourite.objects.get_or_create(user=user, service=service)
+    else:
+        Favourite.objects.filter(user=user, service=service).delete()
 
 
 def _progress(run: CatalogSync, stage: str) -> None:

@@ -14,8 +14,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from catalog.filters import ServiceFilter, first_synced_at
 from catalog.forms import CatalogDisplayForm
-from catalog.models import CatalogSync, Favourite, Service
-from catalog.services import catalog_sync_request
+from catalog.models import CatalogSync, Service
+from catalog.services import catalog_sync_request, favourite_set
 from jappanel.client import SERVICE_TYPES
 from jappanel.providers.models import Provider
 
@@ -130,10 +130,7 @@ def service_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def service_favourite(request: HttpRequest, pk: int) -> HttpResponse:
     service = get_object_or_404(Service, pk=pk)
     service.is_favourite = request.POST.get("starred") == "1"
-    if service.is_favourite:
-        Favourite.objects.get_or_create(user=request.user, service=service)
-    else:
-        Favourite.objects.filter(user=request.user, service=service).delete()
+    favourite_set(user=request.user, service=service, starred=service.is_favourite)
     next_url = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure()):
         next_url = reverse("catalog:service_list")
