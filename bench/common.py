@@ -15,7 +15,7 @@ from jappanel.providers.models import Provider
 
 def line(label: str, value: str, goal: str, ok: bool) -> None:
     """One figure beside its goal."""
-    print(f"{'PASS' if ok else 'MISS'}  {label:<60} {value:>16}   goal {goal}")
+    print(f"{'PASS' if ok else 'MISS'}  {label:<66} {value:>14}   goal {goal}")
 
 
 def measure(action: Callable[[], object], table: str = "") -> tuple[float, int, int]:
