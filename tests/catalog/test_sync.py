@@ -269,3 +269,19 @@ def test_the_command_fails_with_one_readable_line_when_a_provider_fails(provider
 def test_the_command_rejects_an_unknown_provider_name():
     with pytest.raises(CommandError, match="no provider named 'Nope'"):
         call_command("sync_catalog", "--provider", "Nope")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sync_over_http_against_the_sandbox_brings_its_whole_catalog(live_server, settings):
+    provider = Provider(name="Sandbox over HTTP", api_url=f"{live_server.url}/sandbox/api/v2")
+    provider.set_api_key(settings.SANDBOX_API_KEY)
+    provider.save()
+
+    report = catalog_sync(provider=provider)
+
+    assert report.error == ""
+    assert report.added >= 200 and report.skipped == 0
+    services = Service.objects.filter(provider=provider)
+    assert services.values("platform").distinct().count() == len(Platform)
+    assert services.filter(type="Custom Comments", refill=False).exists()
+    assert catalog_sync(provider=provider).unchanged == report.added
