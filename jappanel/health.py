@@ -1,10 +1,11 @@
-"""Checks of the parts the product cannot work without: the database and the Celery broker."""
+"""Readiness: the database, the Celery broker, and fresh heartbeats of the worker and beat."""
 
 from __future__ import annotations
 
 from django.db import connection
 
 from jappanel.celery import app as celery_app
+from jappanel.heartbeat import heartbeat_states
 
 
 def _reason(exc: Exception) -> str:
@@ -31,3 +32,15 @@ def broker_check(timeout: float = 2.0) -> str:
     except Exception as exc:
         return _reason(exc)
     return "ok"
+
+
+def readiness() -> dict[str, str]:
+    """Each part by name, "ok" or a short reason; the heartbeats need the database."""
+    checks = {"database": database_check(), "broker": broker_check()}
+    if checks["database"] == "ok":
+        checks.update({name: state.summary for name, state in heartbeat_states().items()})
+    else:
+        checks.update(
+            worker="unknown: the database does not answer", beat="unknown: the database does not answer"
+        )
+    return checks

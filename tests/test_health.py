@@ -1,16 +1,40 @@
+"""/healthz says the process answers; /readyz says whether the whole product can do its work."""
+
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.db import OperationalError, connection
+from django.utils import timezone
 
 from jappanel.celery import app as celery_app
+from jappanel.heartbeat import heartbeat_record
+from jappanel.models import Heartbeat
 
 pytestmark = pytest.mark.django_db
 
 
-def test_healthz_answers_anonymously_with_the_state_of_database_and_broker(client):
-    response = client.get("/healthz")
+@pytest.fixture
+def both_running():
+    heartbeat_record("worker")
+    heartbeat_record("beat")
+
+
+def test_healthz_answers_anonymously_without_touching_database_or_broker(
+    client, django_assert_num_queries, unreachable_broker
+):
+    with django_assert_num_queries(0):
+        response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "broker": "ok"}
+    assert response.json() == {"status": "ok"}
+
+
+def test_readyz_is_ok_when_database_broker_worker_and_beat_all_answer(client, both_running):
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok", "broker": "ok", "worker": "ok", "beat": "ok"}
+    assert response["Cache-Control"].startswith("max-age=0")
 
 
 @pytest.fixture
@@ -24,10 +48,39 @@ def unreachable_broker(monkeypatch):
     celery_app.conf.update(saved)
 
 
-def test_healthz_is_503_when_the_broker_does_not_answer(client, unreachable_broker):
-    response = client.get("/healthz")
+def test_readyz_is_503_when_the_broker_does_not_answer(client, both_running, unreachable_broker):
+    response = client.get("/readyz")
     assert response.status_code == 503
     body = response.json()
     assert body["status"] == "error"
     assert body["database"] == "ok"
     assert body["broker"].startswith("error:")
+
+
+def test_readyz_is_503_and_names_the_worker_when_it_never_reported(client):
+    heartbeat_record("beat")
+    body = client.get("/readyz").json()
+    assert body["status"] == "error"
+    assert body["worker"] == "error: no heartbeat recorded yet"
+    assert body["beat"] == "ok"
+
+
+def test_readyz_is_503_when_beat_has_been_silent_longer_than_the_threshold(client, both_running, settings):
+    settings.HEARTBEAT_MAX_AGE = 120
+    Heartbeat.objects.filter(name="beat").update(seen_at=timezone.now() - timedelta(seconds=300))
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["beat"].startswith("error: last heartbeat 300 s ago")
+    assert response.json()["worker"] == "ok"
+
+
+def test_readyz_reports_a_database_that_does_not_answer_without_crashing(client, monkeypatch):
+    def broken_cursor(*args, **kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(connection, "cursor", broken_cursor)
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["database"].startswith("error: OperationalError")
+    assert body["worker"].startswith("unknown")

@@ -34,6 +34,7 @@ from jappanel.client.results import (
     to_int,
 )
 from jappanel.client.sandbox import SandboxAdapter, SandboxUnavailable
+from jappanel.client.signals import call_finished
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -286,8 +287,29 @@ class JapClient:
     # Transport ---------------------------------------------------------------------------
 
     def _call(self, action: str, **params: str) -> Any:
-        """POST one action and return the decoded JSON; raise the ProviderError that fits."""
+        """POST one action and return the decoded JSON; raise the ProviderError that fits.
+
+        Every call, whatever its end, is reported through `signals.call_finished`.
+        """
         started = time.monotonic()
+        outcome = "outcome_unknown"
+        try:
+            data = self._post(action, started, **params)
+        except ProviderRejected:
+            outcome = "rejected"
+            raise
+        except ProviderUnreachable:
+            outcome = "unreachable"
+            raise
+        else:
+            outcome = "ok"
+            return data
+        finally:
+            call_finished.send(
+                sender=JapClient, action=action, outcome=outcome, seconds=time.monotonic() - started
+            )
+
+    def _post(self, action: str, started: float, **params: str) -> Any:
         try:
             response = self.session.post(
                 self.api_url,
