@@ -33,7 +33,24 @@ def _fail(message: str) -> None:
     raise SystemExit(f"jappanel: configuration error: {message}")
 
 
-SECRET_KEY = env.str("SECRET_KEY", default="")
+def _secret(name: str) -> str:
+    """`NAME` from the environment, or the contents of the file named by `NAME_FILE`.
+
+    The file form is for Docker secrets: the value never appears in `docker inspect`.
+    """
+    path = env.str(f"{name}_FILE", default="")
+    if not path:
+        return env.str(name, default="")
+    if env.str(name, default=""):
+        _fail(f"{name} and {name}_FILE are both set; keep one")
+    try:
+        return Path(path).read_text().strip()
+    except OSError as exc:
+        _fail(f"{name}_FILE: cannot read {path} ({exc.strerror})")
+        raise
+
+
+SECRET_KEY = _secret("SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
         _fail("SECRET_KEY is not set (required when DEBUG is off); see .env.example")
@@ -45,6 +62,47 @@ if not ALLOWED_HOSTS:
         _fail("ALLOWED_HOSTS is not set (required when DEBUG is off); see .env.example")
     ALLOWED_HOSTS = ["localhost", "127.0.0.1", "[::1]", "testserver"]
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# Security -----------------------------------------------------------------------------------
+
+# Production runs behind a reverse proxy that terminates HTTPS and says so in X-Forwarded-Proto;
+# trusting that header without such a proxy would let any client claim HTTPS.
+if env.bool("BEHIND_HTTPS_PROXY", default=not DEBUG):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+# Probes and scrapers inside the Docker network speak plain HTTP to the app itself.
+SECURE_REDIRECT_EXEMPT = [r"^(healthz|readyz|metrics)$"]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+# Preloading is a decision for whoever owns the parent domain, not for one app on a subdomain.
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = not DEBUG
+SESSION_COOKIE_HTTPONLY = True
+# htmx sends the token from the page (`hx-headers`), so no script ever needs to read the cookie.
+CSRF_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+
+# Content Security Policy, in every mode so that development meets the same rules. Scripts and
+# styles come only from our own static files (htmx is vendored; its inline indicator style is
+# switched off in base.html), and nothing may frame the site or post elsewhere.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -66,7 +124,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "jappanel.logging.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -102,13 +162,18 @@ try:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # an unknown scheme is reported below, in one line
         DATABASES = {
-            "default": env.db("DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'jappanel.sqlite3'}"),
+            "default": env.db_url_config(
+                _secret("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'jappanel.sqlite3'}"
+            ),
         }
 except Exception:  # django-environ raises bare errors for some malformed URLs
     DATABASES = {"default": {}}
 _engine = DATABASES["default"].get("ENGINE", "")
 if not _engine:
     _fail("DATABASE_URL is not a database URL (postgres://... or sqlite:///...); see .env.example")
+# The password apart from the URL, so that it alone can be a Docker secret shared with postgres.
+if _database_password := _secret("DATABASE_PASSWORD"):
+    DATABASES["default"]["PASSWORD"] = _database_password
 if _engine == "django.db.backends.sqlite3":
     # The web process and the worker write to one file: WAL lets readers go on during a
     # write, BEGIN IMMEDIATE takes the write lock up front (no deadlocked upgrades), and the
@@ -192,11 +257,15 @@ CELERY_TASK_ACKS_LATE = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
+# Logging is configured by Django (LOGGING below) in every process, the worker included, so
+# that its lines carry the same format and context; jappanel.logging connects Celery's
+# `setup_logging` signal, which keeps Celery from installing its own handlers.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # Providers ----------------------------------------------------------------------------------
 
 # Fernet keys, comma separated, the first one current; they encrypt provider API keys at rest.
-FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
+FIELD_ENCRYPTION_KEYS = [key.strip() for key in _secret("FIELD_ENCRYPTION_KEYS").split(",") if key.strip()]
 if not FIELD_ENCRYPTION_KEYS and not DEBUG:
     _fail("FIELD_ENCRYPTION_KEYS is not set (required when DEBUG is off); see .env.example")
 for _key in FIELD_ENCRYPTION_KEYS:
@@ -208,7 +277,7 @@ PROVIDER_CONNECT_TIMEOUT = env.float("PROVIDER_CONNECT_TIMEOUT", default=5.0)
 PROVIDER_READ_TIMEOUT = env.float("PROVIDER_READ_TIMEOUT", default=30.0)
 # How often every provider's service list is synced into the local catalog.
 CATALOG_SYNC_INTERVAL_MINUTES = env.int("CATALOG_SYNC_INTERVAL_MINUTES", default=60)
-JAP_API_KEY = env.str("JAP_API_KEY", default="")
+JAP_API_KEY = _secret("JAP_API_KEY")
 JAP_API_URL = env.str("JAP_API_URL", default="https://justanotherpanel.com/api/v2")
 
 # Sandbox ------------------------------------------------------------------------------------
@@ -222,8 +291,20 @@ SANDBOX_SEED = env.int("SANDBOX_SEED", default=2026)
 SANDBOX_FAULT_MODE = env.str("SANDBOX_FAULT_MODE", default="none")
 SANDBOX_SLOW_SECONDS = env.float("SANDBOX_SLOW_SECONDS", default=3.0)
 
+# Health ---------------------------------------------------------------------------------------
+
+# The worker and beat each record a heartbeat every HEARTBEAT_INTERVAL seconds; /readyz and the
+# dashboard call one older than HEARTBEAT_MAX_AGE "not running".
+HEARTBEAT_INTERVAL = 60
+HEARTBEAT_MAX_AGE = env.int("HEARTBEAT_MAX_AGE", default=180)
+
 # Periodic work, declared in one place; each run expires before the next one is due.
 CELERY_BEAT_SCHEDULE = {
+    "heartbeat": {
+        "task": "jappanel.tasks.heartbeat",
+        "schedule": HEARTBEAT_INTERVAL,
+        "options": {"expires": HEARTBEAT_INTERVAL * 0.9},
+    },
     "sync-catalogs": {
         "task": "catalog.tasks.sync_catalogs",
         "schedule": CATALOG_SYNC_INTERVAL_MINUTES * 60,
@@ -238,11 +319,46 @@ CELERY_BEAT_SCHEDULE = {
 
 # Logging ------------------------------------------------------------------------------------
 
+# Everything goes to stdout, where Docker and honcho collect it: readable lines in development,
+# one JSON object per line (LOG_FORMAT=json) for a log shipper. Each line carries the request
+# id, task id, order code and provider order id when they apply (jappanel.logging).
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    _fail(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "jappanel.logging.ContextFilter"}},
+    "formatters": {
+        "plain": {"()": "jappanel.logging.PlainFormatter"},
+        "json": {"()": "jappanel.logging.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": LOG_FORMAT,
+            "filters": ["context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# Error tracking and metrics (both optional) ----------------------------------------------------
+
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from jappanel.sentry import sentry_init
+
+    sentry_init(dsn=SENTRY_DSN, environment=env.str("SENTRY_ENVIRONMENT", default="production"))
+
+# Prometheus metrics at /metrics for a scraper that sends "Authorization: Bearer METRICS_TOKEN";
+# without a token the path does not exist.
+METRICS_TOKEN = _secret("METRICS_TOKEN")
+if METRICS_TOKEN:
+    # Web, worker and beat are separate processes (separate containers in compose, sharing
+    # DATA_DIR): each writes its counters here and /metrics adds them up. It must be set before
+    # prometheus_client is first imported.
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(DATA_DIR / "metrics"))
+    Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
