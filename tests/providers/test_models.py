@@ -60,7 +60,7 @@ def test_a_key_survives_rotation_to_a_new_encryption_key(make_provider, settings
     settings.FIELD_ENCRYPTION_KEYS = [NEW_KEY, OLD_KEY]
     assert provider.masked_api_key == "••••cdef"
     out = io.StringIO()
-    call_command("rotate_api_keys", stdout=out)
+    call_command("rotate_encryption_keys", stdout=out)
     assert out.getvalue() == "re-encrypted 1 provider API key(s)\n"
     settings.FIELD_ENCRYPTION_KEYS = [NEW_KEY]
     provider.refresh_from_db()
