@@ -280,6 +280,19 @@ CATALOG_SYNC_INTERVAL_MINUTES = env.int("CATALOG_SYNC_INTERVAL_MINUTES", default
 JAP_API_KEY = _secret("JAP_API_KEY")
 JAP_API_URL = env.str("JAP_API_URL", default="https://justanotherpanel.com/api/v2")
 
+# Orders -------------------------------------------------------------------------------------
+
+# Sends of an order that provably never reached the panel, before it is rejected.
+ORDERS_SUBMIT_ATTEMPTS = env.int("ORDERS_SUBMIT_ATTEMPTS", default=4)
+# First wait before sending again, seconds; it doubles on each attempt (with jitter).
+ORDERS_SUBMIT_BACKOFF_SECONDS = env.float("ORDERS_SUBMIT_BACKOFF_SECONDS", default=10.0)
+# Minutes in `submitting` after which the order is presumed lost with its worker (→ unconfirmed).
+ORDERS_STUCK_MINUTES = env.int("ORDERS_STUCK_MINUTES", default=5)
+# Longest wait between two status checks of an old order, minutes.
+ORDERS_POLL_MAX_INTERVAL_MINUTES = env.int("ORDERS_POLL_MAX_INTERVAL_MINUTES", default=60)
+# Most orders claimed by one polling round (checked 100 per status call).
+ORDERS_POLL_MAX_PER_ROUND = env.int("ORDERS_POLL_MAX_PER_ROUND", default=50_000)
+
 # Sandbox ------------------------------------------------------------------------------------
 
 SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=True)
@@ -315,6 +328,9 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 300,
         "options": {"expires": 270},
     },
+    "poll-orders": {"task": "orders.tasks.poll_orders", "schedule": 60, "options": {"expires": 55}},
+    "poll-refills": {"task": "orders.tasks.poll_refills", "schedule": 300, "options": {"expires": 270}},
+    "sweep-orders": {"task": "orders.tasks.sweep_orders", "schedule": 60, "options": {"expires": 55}},
 }
 
 # Logging ------------------------------------------------------------------------------------

@@ -1,0 +1,299 @@
+"""Orders placed with a provider, their history, refills and cancel requests."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+MONEY = {"max_digits": 14, "decimal_places": 5}
+CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O or 1/I: codes are read aloud and typed
+CODE_LENGTH = 10
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+class OrderStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SUBMITTING = "submitting", "Submitting"
+    PENDING = "pending", "Pending"
+    IN_PROGRESS = "in_progress", "In progress"
+    PROCESSING = "processing", "Processing"
+    OTHER = "other", "Other (see the provider's status)"
+    PARTIAL = "partial", "Partial"
+    COMPLETED = "completed", "Completed"
+    CANCELED = "canceled", "Canceled"
+    REJECTED = "rejected", "Rejected"
+    UNCONFIRMED = "unconfirmed", "Unconfirmed"
+
+
+FINAL_STATUSES = frozenset(
+    {OrderStatus.PARTIAL, OrderStatus.COMPLETED, OrderStatus.CANCELED, OrderStatus.REJECTED}
+)
+# Statuses with a provider order id whose progress the poller follows.
+TRACKED_STATUSES = frozenset(
+    {OrderStatus.PENDING, OrderStatus.IN_PROGRESS, OrderStatus.PROCESSING, OrderStatus.OTHER}
+)
+# How far along an order is: a status answer never moves an order to a lower rank, so an older
+# answer that arrives late cannot undo a newer one. Equal ranks may replace each other.
+STATUS_RANK = {
+    OrderStatus.QUEUED: 0,
+    OrderStatus.SUBMITTING: 1,
+    OrderStatus.UNCONFIRMED: 2,
+    OrderStatus.PENDING: 3,
+    OrderStatus.IN_PROGRESS: 4,
+    OrderStatus.PROCESSING: 4,
+    OrderStatus.OTHER: 4,
+    **dict.fromkeys(FINAL_STATUSES, 9),
+}
+# The provider's status strings; anything else is kept in `provider_status` as OTHER.
+PROVIDER_STATUSES = {
+    "pending": OrderStatus.PENDING,
+    "in progress": OrderStatus.IN_PROGRESS,
+    "processing": OrderStatus.PROCESSING,
+    "partial": OrderStatus.PARTIAL,
+    "completed": OrderStatus.COMPLETED,
+    "canceled": OrderStatus.CANCELED,
+    "cancelled": OrderStatus.CANCELED,
+    "refunded": OrderStatus.CANCELED,
+}
+
+
+def status_from_provider(text: str) -> OrderStatus:
+    return PROVIDER_STATUSES.get(text.strip().lower(), OrderStatus.OTHER)
+
+
+# `add` fields with a column of their own; every other field of the type lives in `extra`.
+COLUMN_FIELDS = (
+    "link",
+    "quantity",
+    "runs",
+    "interval",
+    "comments",
+    "usernames",
+    "hashtags",
+    "hashtag",
+    "username",
+    "media",
+    "answer_number",
+    "groups",
+    "keywords",
+)
+
+
+class Order(models.Model):
+    """One order for one service of one provider, from the form to the provider's last answer.
+
+    `status` is ours (queued, submitting, unconfirmed, rejected) until the panel took the order,
+    then the provider's (`provider_status` keeps its exact words). `estimated_charge` is what we
+    expected to pay; `charge` what the provider reports.
+    """
+
+    Status = OrderStatus
+
+    code = models.CharField(max_length=16, unique=True, default=new_code, editable=False)
+    provider = models.ForeignKey("providers.Provider", on_delete=models.PROTECT, related_name="orders")
+    service = models.ForeignKey("catalog.Service", on_delete=models.PROTECT, related_name="orders")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="orders"
+    )
+    link = models.CharField(max_length=500, blank=True)
+    quantity = models.BigIntegerField(null=True, blank=True)
+    runs = models.PositiveIntegerField(null=True, blank=True)
+    interval = models.PositiveIntegerField(null=True, blank=True, help_text="Minutes between runs")
+    comments = models.TextField(blank=True)
+    usernames = models.TextField(blank=True)
+    hashtags = models.TextField(blank=True)
+    hashtag = models.CharField(max_length=255, blank=True)
+    username = models.CharField(max_length=255, blank=True)
+    media = models.CharField(max_length=500, blank=True)
+    answer_number = models.PositiveIntegerField(null=True, blank=True)
+    groups = models.TextField(blank=True)
+    keywords = models.TextField(blank=True)
+    # Subscription and web-traffic fields (min, max, posts, delay, expiry, country, device, ...).
+    extra = models.JSONField(default=dict, blank=True)
+
+    estimated_charge = models.DecimalField(**MONEY)
+    charge = models.DecimalField("provider's charge", null=True, blank=True, **MONEY)
+    currency = models.CharField(max_length=10, default="USD")
+    status = models.CharField(max_length=20, choices=OrderStatus.choices, default=OrderStatus.QUEUED)
+    provider_status = models.CharField(max_length=50, blank=True)
+    provider_order_id = models.BigIntegerField(null=True, blank=True)
+    start_count = models.BigIntegerField(null=True, blank=True)
+    remains = models.BigIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    needs_attention = models.BooleanField(default=False)
+
+    submission_token = models.CharField(max_length=100, unique=True, default=secrets.token_urlsafe)
+    submit_attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    status_changed_at = models.DateTimeField(default=timezone.now)
+    submitted_at = models.DateTimeField(null=True, blank=True, help_text="When the panel took the order")
+    finished_at = models.DateTimeField(null=True, blank=True)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    next_check_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "provider_order_id"],
+                condition=Q(provider_order_id__isnull=False),
+                name="orders_one_order_per_provider_id",
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["next_check_at"], condition=Q(next_check_at__isnull=False), name="orders_due"
+            ),
+            models.Index(fields=["status", "-created_at"], name="orders_status_recent"),
+            models.Index(fields=["user", "-created_at"], name="orders_user_recent"),
+            models.Index(fields=["-created_at", "-id"], name="orders_recent"),
+            models.Index(
+                fields=["-created_at"], condition=Q(needs_attention=True), name="orders_needing_attention"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} · {self.service.name if self.service_id else ''}"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+    @property
+    def is_tracked(self) -> bool:
+        return self.status in TRACKED_STATUSES and self.provider_order_id is not None
+
+    def can_refill(self) -> bool:
+        return (
+            self.service.refill
+            and self.provider_order_id is not None
+            and self.status in (OrderStatus.COMPLETED, OrderStatus.PARTIAL)
+        )
+
+    def can_cancel(self) -> bool:
+        return self.service.cancel and self.is_tracked
+
+    def can_resolve(self) -> bool:
+        return self.status == OrderStatus.UNCONFIRMED
+
+    def add_fields(self) -> dict[str, Any]:
+        """The `add` fields of this order (besides `service`), as validated when it was placed."""
+        fields = {name: getattr(self, name) for name in COLUMN_FIELDS}
+        fields.update(self.extra)
+        return {name: value for name, value in fields.items() if value not in (None, "")}
+
+
+class EventKind(models.TextChoices):
+    CREATED = "created", "Created"
+    SUBMITTING = "submitting", "Sending to the provider"
+    ACCEPTED = "accepted", "Accepted by the provider"
+    RETRY = "retry", "Provider unreachable, will retry"
+    REJECTED = "rejected", "Rejected"
+    UNCONFIRMED = "unconfirmed", "Outcome unknown"
+    STATUS = "status", "Status changed"
+    ERROR = "error", "Provider error"
+    RESOLVED = "resolved", "Resolved by a person"
+    CHECK = "check", "Check requested"
+    REFILL = "refill", "Refill"
+    CANCEL = "cancel", "Cancel"
+
+
+class OrderEvent(models.Model):
+    """One thing that happened to an order: a status change or an action, when and by whom."""
+
+    Kind = EventKind
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(default=timezone.now)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    kind = models.CharField(max_length=20, choices=EventKind.choices)
+    from_status = models.CharField(max_length=20, blank=True)
+    to_status = models.CharField(max_length=20, blank=True)
+    message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["order", "at"], name="orders_event_timeline")]
+
+    def __str__(self) -> str:
+        change = f" {self.from_status} → {self.to_status}" if self.from_status != self.to_status else ""
+        return f"{self.get_kind_display()}{change}"
+
+
+class RefillStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    IN_PROGRESS = "in_progress", "In progress"
+    OTHER = "other", "Other (see the provider's status)"
+    COMPLETED = "completed", "Completed"
+    REJECTED = "rejected", "Rejected"
+    FAILED = "failed", "Not accepted"
+
+
+FINAL_REFILL_STATUSES = frozenset({RefillStatus.COMPLETED, RefillStatus.REJECTED, RefillStatus.FAILED})
+PROVIDER_REFILL_STATUSES = {
+    "pending": RefillStatus.PENDING,
+    "in progress": RefillStatus.IN_PROGRESS,
+    "completed": RefillStatus.COMPLETED,
+    "rejected": RefillStatus.REJECTED,
+}
+
+
+def refill_status_from_provider(text: str) -> RefillStatus:
+    return PROVIDER_REFILL_STATUSES.get(text.strip().lower(), RefillStatus.OTHER)
+
+
+class Refill(models.Model):
+    """A refill asked for an order: the provider's refill id and its progress, or why it failed."""
+
+    Status = RefillStatus
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="refills")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    provider_refill_id = models.BigIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=20, choices=RefillStatus.choices, default=RefillStatus.PENDING)
+    provider_status = models.CharField(max_length=50, blank=True)
+    error = models.TextField(blank=True)
+    requested_at = models.DateTimeField(default=timezone.now)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    next_check_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["next_check_at"], condition=Q(next_check_at__isnull=False), name="orders_refill_due"
+            ),
+            models.Index(fields=["order", "-requested_at"], name="orders_refill_of_order"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Refill of {self.order.code} ({self.get_status_display()})"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_REFILL_STATUSES
+
+
+class CancelRequest(models.Model):
+    """One cancel request for one order and the provider's answer to it."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="cancel_requests")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    requested_at = models.DateTimeField(default=timezone.now)
+    accepted = models.BooleanField(null=True, help_text="Empty when the answer is unknown")
+    answer = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Cancel of {self.order.code}"

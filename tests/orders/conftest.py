@@ -1,0 +1,155 @@
+"""The sandbox as the panel: its provider, catalog services copied into ours, a frozen clock."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from catalog.models import Service
+from catalog.platforms import platform_for
+from jappanel.client import sandbox as client_sandbox
+from jappanel.providers.models import Provider
+from jappanel.sandbox import clock as sandbox_clock
+from jappanel.sandbox.models import Account
+from jappanel.sandbox.models import Service as SandboxService
+from jappanel.sandbox.protocol import request_params
+from jappanel.sandbox.services import order_add, sandbox_account_get, service_catalog_ensure
+from jappanel.sandbox.views import api_v2
+from orders.models import Order, OrderStatus
+
+# The sandbox answers from another thread (in process) or a server thread (live_server): both
+# must see what a test committed.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def order_settings(settings) -> None:
+    settings.SANDBOX_START_BALANCE = Decimal("1000")
+    settings.SANDBOX_FAULT_MODE = "none"
+    settings.SANDBOX_TIME_SCALE = 60.0
+    settings.PROVIDER_CONNECT_TIMEOUT = 1.0
+    settings.PROVIDER_READ_TIMEOUT = 5.0
+    settings.ORDERS_SUBMIT_ATTEMPTS = 3
+    settings.ORDERS_SUBMIT_BACKOFF_SECONDS = 0.0
+
+
+@pytest.fixture
+def clock() -> Iterator[sandbox_clock.FrozenClock]:
+    with sandbox_clock.frozen(datetime(2026, 3, 2, 9, 0, tzinfo=UTC)) as frozen:
+        yield frozen
+
+
+@pytest.fixture
+def sandbox(transactional_db, clock) -> Provider:
+    """The Sandbox provider that migrate (and every flush) creates."""
+    return Provider.objects.get(name="Sandbox")
+
+
+@pytest.fixture
+def account(sandbox) -> Account:
+    return sandbox_account_get()
+
+
+@pytest.fixture
+def catalog(sandbox) -> Callable[..., Service]:
+    """`catalog("Default", refill=True)`: the first such sandbox service, as our catalog row."""
+    service_catalog_ensure()
+
+    def copy(service_type: str = "Default", provider: Provider | None = None, **filters: object) -> Service:
+        spec = SandboxService.objects.filter(type=service_type, active=True, **filters).order_by("id").first()
+        assert spec is not None, (service_type, filters)
+        service, _ = Service.objects.update_or_create(
+            provider=provider or sandbox,
+            service_id=spec.id,
+            defaults={
+                "name": spec.name,
+                "type": spec.type,
+                "category": spec.category,
+                "platform": platform_for(spec.category, spec.name),
+                "rate": spec.rate,
+                "min_quantity": spec.min,
+                "max_quantity": spec.max,
+                "refill": spec.refill,
+                "cancel": spec.cancel,
+                "dripfeed": spec.dripfeed,
+            },
+        )
+        return service
+
+    return copy
+
+
+@pytest.fixture
+def followers(catalog) -> Service:
+    """Instagram followers with refill and cancel: the everyday order."""
+    return catalog("Default", category__startswith="Instagram Followers", refill=True, cancel=True)
+
+
+def link(number: int = 1) -> str:
+    return f"https://instagram.com/p/post{number}"
+
+
+@pytest.fixture
+def open_orders(account, sandbox) -> Callable[..., list[Order]]:
+    """`open_orders(service, 250)`: orders the sandbox has taken, tracked by us and due now."""
+
+    def make(service: Service, count: int, *, first: int = 1, age: timedelta = timedelta(0)) -> list[Order]:
+        now = timezone.now()
+        orders = []
+        for number in range(first, first + count):
+            placed = order_add(
+                account=account,
+                params={"service": str(service.service_id), "link": link(number), "quantity": "100"},
+            )
+            orders.append(
+                Order(
+                    provider=sandbox,
+                    service=service,
+                    link=link(number),
+                    quantity=100,
+                    estimated_charge=service.cost(100),
+                    status=OrderStatus.PENDING,
+                    provider_status="Pending",
+                    provider_order_id=placed.pk,
+                    submission_token=f"open-{number}",
+                    created_at=now - age,
+                    submitted_at=now - age,
+                    next_check_at=now,
+                )
+            )
+        return Order.objects.bulk_create(orders)
+
+    return make
+
+
+@dataclass
+class PanelCalls:
+    """What reached the sandbox: one (action, number of ids) per request."""
+
+    calls: list[tuple[str, int]] = field(default_factory=list)
+
+    def count(self, action: str) -> int:
+        return sum(1 for name, _ in self.calls if name == action)
+
+
+@pytest.fixture
+def panel_calls(monkeypatch) -> PanelCalls:
+    """Count the requests that reach the in-process sandbox (the panel itself is not replaced)."""
+    record = PanelCalls()
+    lock = threading.Lock()
+
+    def counting(request):
+        params = request_params(request)
+        ids = params.get("orders") or params.get("refills") or ""
+        with lock:
+            record.calls.append((params.get("action", ""), len([i for i in ids.split(",") if i])))
+        return api_v2(request)
+
+    monkeypatch.setattr(client_sandbox, "_sandbox_view", lambda: counting)
+    return record

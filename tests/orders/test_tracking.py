@@ -1,0 +1,200 @@
+"""Following orders: due selection, one status call per 100 orders, changes only, never backwards."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.utils import timezone
+
+from jappanel.providers.models import Provider
+from jappanel.sandbox.services import order_add
+from orders.models import EventKind, Order, OrderEvent, OrderStatus
+from orders.services import order_batch_check, orders_claim_due, orders_poll_round
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def make_due() -> None:
+    Order.objects.exclude(next_check_at=None).update(next_check_at=timezone.now() - timedelta(seconds=1))
+
+
+def test_250_open_orders_are_polled_with_3_status_calls_and_one_event_per_change(
+    followers, open_orders, clock, panel_calls
+):
+    open_orders(followers, 250)
+    clock.advance(simulated=True, hours=3)
+
+    report = orders_poll_round()
+
+    assert panel_calls.calls == [("status", 100), ("status", 100), ("status", 50)]
+    assert (report.due, report.checked, report.changed, report.calls, report.errors) == (250, 250, 250, 3, 0)
+    assert not Order.objects.exclude(status__in=[OrderStatus.COMPLETED, OrderStatus.PARTIAL]).exists()
+    assert not Order.objects.exclude(next_check_at=None).exists()
+    assert not Order.objects.filter(finished_at=None).exists()
+    assert OrderEvent.objects.filter(kind=EventKind.STATUS, from_status="pending").count() == 250
+    completed = Order.objects.filter(status=OrderStatus.COMPLETED).first()
+    assert (completed.remains, completed.provider_status, str(completed.charge)) == (0, "Completed", "0.09000")
+
+
+def test_a_round_with_nothing_new_writes_nothing(followers, open_orders, panel_calls):
+    open_orders(followers, 3)
+    first = orders_poll_round()
+    assert (first.checked, first.changed) == (3, 3)  # charge and remains were unknown
+    assert not OrderEvent.objects.exists()  # still pending: no status change, no event
+
+    make_due()
+    second = orders_poll_round()
+
+    assert (second.due, second.checked, second.changed, second.calls) == (3, 3, 0, 1)
+    assert not OrderEvent.objects.exists()
+
+
+def test_young_orders_are_checked_often_old_ones_back_off_and_final_ones_never(
+    followers, open_orders, clock, settings
+):
+    settings.ORDERS_POLL_MAX_INTERVAL_MINUTES = 60
+    (young,) = open_orders(followers, 1)
+    (old,) = open_orders(followers, 1, first=2, age=timedelta(days=3))
+    (middle,) = open_orders(followers, 1, first=3, age=timedelta(hours=3))
+    now = timezone.now()
+
+    orders_claim_due(now=now)
+
+    minutes = {
+        order.pk: round((order.next_check_at - now).total_seconds() / 60)
+        for order in Order.objects.filter(pk__in=[young.pk, old.pk, middle.pk])
+    }
+    assert minutes == {young.pk: 1, middle.pk: 5, old.pk: 60}
+    assert orders_claim_due(now=now) == []  # claimed: not due again until then
+
+
+def test_an_incorrect_order_id_marks_that_order_for_attention_not_the_batch(followers, open_orders, sandbox):
+    good = open_orders(followers, 2)
+    bad = Order.objects.create(
+        provider=sandbox,
+        service=followers,
+        link="https://instagram.com/p/gone",
+        estimated_charge=0,
+        status=OrderStatus.PENDING,
+        provider_order_id=987654321,
+        next_check_at=timezone.now(),
+    )
+
+    report = orders_poll_round()
+
+    assert (report.checked, report.errors, report.calls) == (3, 1, 1)
+    bad.refresh_from_db()
+    assert (bad.status, bad.needs_attention, bad.last_error) == ("pending", True, "Incorrect order ID")
+    assert list(bad.events.values_list("kind", "message")) == [(EventKind.ERROR, "Incorrect order ID")]
+    assert not Order.objects.filter(pk__in=[o.pk for o in good], needs_attention=True).exists()
+    make_due()
+    orders_poll_round()
+    assert bad.events.count() == 1  # the same error again is not a new event
+
+
+def test_a_stored_status_never_goes_backwards_and_a_final_one_stays_final(followers, open_orders):
+    ahead, final = open_orders(followers, 2)  # the sandbox still says Pending for both
+    Order.objects.filter(pk=ahead.pk).update(status=OrderStatus.IN_PROGRESS, provider_status="In progress")
+    Order.objects.filter(pk=final.pk).update(status=OrderStatus.COMPLETED, provider_status="Completed")
+
+    report = orders_poll_round()
+
+    assert report.changed == 0
+    assert Order.objects.get(pk=ahead.pk).status == OrderStatus.IN_PROGRESS
+    assert Order.objects.get(pk=final.pk).status == OrderStatus.COMPLETED
+
+
+def test_an_answer_for_an_order_changed_since_the_claim_is_dropped(followers, open_orders, clock, sandbox):
+    (order,) = open_orders(followers, 1)
+    (batch,) = orders_claim_due()
+    Order.objects.filter(pk=order.pk).update(status=OrderStatus.CANCELED)  # a person, meanwhile
+    clock.advance(simulated=True, hours=3)
+
+    report = order_batch_check(provider=sandbox, rows=batch.rows)
+
+    assert (report.checked, report.changed) == (1, 0)
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.CANCELED
+
+
+def test_an_unknown_provider_status_is_kept_and_not_final(catalog, account, sandbox):
+    subscription = catalog("Subscriptions")
+    placed = order_add(
+        account=account,
+        params={
+            "service": str(subscription.service_id),
+            "username": "nasa",
+            "min": str(subscription.min_quantity),
+            "max": str(subscription.min_quantity),
+            "posts": "3",
+        },
+    )
+    order = Order.objects.create(
+        provider=sandbox,
+        service=subscription,
+        username="nasa",
+        estimated_charge=0,
+        status=OrderStatus.PENDING,
+        provider_order_id=placed.pk,
+        next_check_at=timezone.now(),
+    )
+
+    orders_poll_round()
+
+    order.refresh_from_db()
+    assert (order.status, order.provider_status) == (OrderStatus.OTHER, "Active")
+    assert order.next_check_at is not None and not order.is_final
+
+
+def test_a_failed_status_call_is_recorded_on_the_provider_and_the_orders_wait(
+    followers, open_orders, account, sandbox
+):
+    open_orders(followers, 2)
+    account.fault_mode = "html_503"
+    account.save()
+
+    report = orders_poll_round()
+
+    assert (report.due, report.checked, report.errors, report.changed) == (2, 0, 2, 0)
+    assert "HTTP 503" in Provider.objects.get(pk=sandbox.pk).last_error
+    assert not Order.objects.filter(next_check_at__lte=timezone.now()).exists()
+
+
+def test_two_pollers_at_once_check_each_order_once(followers, open_orders, panel_calls, clock):
+    orders = open_orders(followers, 120)
+    clock.advance(simulated=True, hours=3)
+    start = threading.Barrier(2)
+    reports = []
+
+    def poller() -> None:
+        try:
+            start.wait()
+            reports.append(orders_poll_round())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=poller) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+
+    assert sum(report.due for report in reports) == 120
+    assert sum(report.changed for report in reports) == 120
+    assert sum(ids for action, ids in panel_calls.calls if action == "status") == 120
+    assert OrderEvent.objects.filter(kind=EventKind.STATUS).count() == 120
+    assert Order.objects.filter(pk__in=[o.pk for o in orders], next_check_at=None).count() == 120
+
+
+def test_poll_orders_prints_one_json_line(followers, open_orders, capsys):
+    open_orders(followers, 2)
+
+    call_command("poll_orders")
+
+    report = json.loads(capsys.readouterr().out)
+    assert set(report) == {"due", "checked", "changed", "calls", "errors", "seconds"}
+    assert (report["due"], report["checked"], report["calls"]) == (2, 2, 1)
