@@ -68,7 +68,8 @@ def test_check_deploy_would_catch_a_production_without_https(tmp_path):
 
 PRINT_SECRETS = (
     "import django; django.setup(); from django.conf import settings as s; "
-    "print(s.SECRET_KEY, s.DATABASES['default']['PASSWORD'], ','.join(s.FIELD_ENCRYPTION_KEYS), s.JAP_API_KEY)"
+    "print(s.SECRET_KEY, s.DATABASES['default']['PASSWORD'], "
+    "','.join(s.FIELD_ENCRYPTION_KEYS), s.JAP_API_KEY)"
 )
 
 
@@ -103,7 +104,8 @@ def test_a_secret_set_twice_or_a_missing_file_is_one_readable_line(tmp_path):
     result = run(["manage.py", "check"], env)
     assert result.returncode != 0
     assert result.stderr.strip() == (
-        "jappanel: configuration error: SECRET_KEY_FILE: cannot read /run/secrets/nothing-here (No such file or directory)"
+        "jappanel: configuration error: SECRET_KEY_FILE: "
+        "cannot read /run/secrets/nothing-here (No such file or directory)"
     )
 
 
