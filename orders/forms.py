@@ -58,8 +58,8 @@ def _lines(help_text: str) -> forms.CharField:
     return forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 4}), help_text=help_text)
 
 
-def _number(label: str = "", **kwargs: Any) -> forms.IntegerField:
-    return forms.IntegerField(required=False, min_value=0, label=label or None, **kwargs)
+def _number(label: str = "", min_value: int = 0) -> forms.IntegerField:
+    return forms.IntegerField(required=False, min_value=min_value, label=label or None)
 
 
 def _choice(choices: dict[int, str]) -> forms.TypedChoiceField:
