@@ -55,7 +55,6 @@ def sentry_init(*, dsn: str, environment: str, **options: Any) -> None:
         dsn=dsn,
         environment=environment,
         integrations=[DjangoIntegration(), CeleryIntegration()],
-        send_default_pii=False,
         include_local_variables=False,
         max_request_body_size="never",
         before_send=scrub_event,
