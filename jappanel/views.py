@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET
 from jappanel.health import readiness
 from jappanel.heartbeat import heartbeat_states
 from jappanel.providers.models import Provider
+from orders.filters import needing_attention, open_by_status, recent_orders, spend_by_window, spend_per_day
 
 
 @require_GET
@@ -29,6 +30,17 @@ def readyz(request: HttpRequest) -> JsonResponse:
 
 
 def dashboard(request: HttpRequest) -> HttpResponse:
-    providers = Provider.objects.order_by("-active", "name")
+    providers = list(Provider.objects.order_by("-active", "name"))
     stopped = [state for state in heartbeat_states().values() if not state.alive]
-    return render(request, "dashboard.html", {"providers": providers, "stopped": stopped})
+    days = spend_per_day()
+    context = {
+        "providers": providers,
+        "stopped": stopped,
+        "currency": providers[0].currency if providers else "USD",
+        "spend_days": days,
+        "spend": spend_by_window(days),
+        "open_statuses": open_by_status(),
+        "attention": needing_attention(),
+        "recent": recent_orders(),
+    }
+    return render(request, "dashboard.html", context)

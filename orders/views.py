@@ -1,12 +1,432 @@
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+import csv
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
+from django.urls import reverse
+from django.utils.cache import patch_vary_headers
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from catalog.models import Service
+from catalog.platforms import Platform
+from jappanel.client import SERVICE_TYPES
+from jappanel.providers.models import Provider
+from orders.filters import MOVING_STATUSES, OrderFilter, RefillFilter, keyset_page, order_page
+from orders.forms import LINES_FIELDS, MASS_FORMAT, ORDER_FIELD_NAMES, MassOrderForm, OrderForm
+from orders.models import Order, Refill
+from orders.services import (
+    OrderActionError,
+    order_cancel,
+    order_estimate,
+    order_resolve,
+    orders_cancel,
+    orders_check_now,
+    refill_request,
+    refills_request,
+)
+from orders.templatetags.orders_tags import line_count
+
+# Seconds between two refreshes of the statuses on screen while some are still moving.
+LIVE_REFRESH_SECONDS = 5
+# Most codes one bulk action or one status refresh takes: a page of the list.
+MAX_CODES = 100
+CSV_COLUMNS = {
+    "code": "code",
+    "created_at": "created",
+    "status": "status",
+    "provider_status": "provider status",
+    "provider__name": "provider",
+    "service__service_id": "service id",
+    "service__name": "service",
+    "link": "link",
+    "quantity": "quantity",
+    "estimated_charge": "estimated charge",
+    "charge": "charge",
+    "currency": "currency",
+    "provider_order_id": "provider order id",
+    "start_count": "start count",
+    "remains": "remains",
+    "user__username": "placed by",
+    "last_error": "last error",
+}
 
 
+def _partial(request: HttpRequest) -> bool:
+    # A history restore (back to a page htmx no longer has a snapshot of) wants the whole page.
+    return bool(request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request)
+
+
+def _render_page(request: HttpRequest, template: str, partial: str, context: dict[str, Any]) -> HttpResponse:
+    """The whole page, or only its `partial` for htmx; the browser caches the two apart."""
+    response = render(request, f"{template}#{partial}" if _partial(request) else template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+def _go(request: HttpRequest, url: str) -> HttpResponse:
+    """After a change: the page at `url`, fetched by htmx (HX-Location) or by a redirect."""
+    if request.htmx:
+        response = HttpResponse(status=204)
+        response["HX-Location"] = json.dumps({"path": url, "target": "body"})
+        return response
+    return redirect(url)
+
+
+def _next_url(request: HttpRequest, default: str) -> str:
+    next_url = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure()):
+        return next_url
+    return default
+
+
+def _codes(raw: str) -> list[str]:
+    return raw.replace(",", " ").upper().split()[:MAX_CODES]
+
+
+# The orders list -----------------------------------------------------------------------------------
+
+
+@require_GET
 def order_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "orders/order_list.html")
+    filterset, page = order_page(request.GET)
+    context: dict[str, Any] = {
+        "filterset": filterset,
+        "page": page,
+        "moving": [order.code for order in page.rows if order.status in MOVING_STATUSES],
+        "list_url": request.get_full_path(),
+        "refresh": LIVE_REFRESH_SECONDS,
+    }
+    if not _partial(request):
+        context["providers"] = Provider.objects.order_by("name")
+        context["people"] = get_user_model().objects.filter(is_active=True).order_by("username")
+        context["platforms"] = Platform.choices
+    return _render_page(request, "orders/order_list.html", "table", context)
 
 
+@require_GET
+def order_statuses(request: HttpRequest) -> HttpResponse:
+    """The badges of `?codes=…`, swapped in place, and the poller again while some still move."""
+    orders = list(Order.objects.filter(code__in=_codes(request.GET.get("codes", ""))).order_by())
+    context = {
+        "orders": orders,
+        "moving": [order.code for order in orders if order.status in MOVING_STATUSES],
+        "refresh": LIVE_REFRESH_SECONDS,
+    }
+    return render(request, "orders/order_list.html#statuses", context)
+
+
+@require_GET
+def order_export(request: HttpRequest) -> StreamingHttpResponse:
+    filterset = OrderFilter(request.GET)
+    rows = filterset.qs.order_by("-created_at", "-pk").values_list(*CSV_COLUMNS).iterator(chunk_size=2000)
+    response = StreamingHttpResponse(_csv_lines(rows), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="orders.csv"'
+    return response
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _csv_lines(rows: Iterator[tuple[Any, ...]]) -> Iterator[str]:
+    writer = csv.writer(_Echo())
+    yield writer.writerow(CSV_COLUMNS.values())
+    for row in rows:
+        yield writer.writerow(row)
+
+
+@require_POST
+def order_bulk(request: HttpRequest) -> HttpResponse:
+    orders = list(
+        Order.objects.filter(code__in=_codes(" ".join(request.POST.getlist("order")))).select_related(
+            "service", "provider"
+        )
+    )
+    action = request.POST.get("action")
+    if not orders:
+        messages.error(request, "Select at least one order.")
+    elif action == "refill":
+        refills = refills_request(orders=orders, user=request.user)
+        asked = sum(1 for refill in refills if refill.provider_refill_id is not None)
+        messages.info(request, _summary(len(orders), asked, "refill requested", "refills requested"))
+    elif action == "cancel":
+        answers = orders_cancel(orders=orders, user=request.user)
+        accepted = sum(1 for answer in answers if answer.accepted)
+        messages.info(request, _summary(len(orders), accepted, "cancel accepted", "cancels accepted"))
+    elif action == "check":
+        checked = orders_check_now(orders=orders, user=request.user)
+        messages.info(request, _summary(len(orders), checked, "order checked now", "orders checked now"))
+    else:
+        messages.error(request, "Choose refill, cancel or check now.")
+    return _go(request, _next_url(request, reverse("orders:order_list")))
+
+
+def _summary(selected: int, done: int, one: str, many: str) -> str:
+    text = f"{done} {one if done == 1 else many}"
+    skipped = selected - done
+    return f"{text}; {skipped} of the {selected} selected could not be." if skipped else f"{text}."
+
+
+# Placing orders -----------------------------------------------------------------------------------
+
+
+def _picker(data: dict[str, Any], service: Service | None) -> dict[str, Any]:
+    """Platform → category → service choices, following what is picked (or the service's own)."""
+    active = Service.objects.filter(active=True, provider__active=True)
+    platform = service.platform if service else data.get("platform", "")
+    category = service.category if service else data.get("category", "")
+    platforms = dict(Platform.choices)
+    context: dict[str, Any] = {
+        "platforms": [
+            (value, platforms.get(value, value))
+            for value in active.order_by("platform").values_list("platform", flat=True).distinct()
+        ],
+        "platform": platform,
+        "category": category,
+        "categories": [],
+        "services": [],
+    }
+    if platform:
+        context["categories"] = list(
+            active.filter(platform=platform)
+            .order_by("category")
+            .values_list("category", flat=True)
+            .distinct()
+        )
+    if platform and category in context["categories"]:
+        context["services"] = active.filter(platform=platform, category=category).order_by("rate", "pk")
+    query = data.get("q", "").strip()
+    if query:
+        found = active.filter(name__icontains=query)
+        if query.removeprefix("#").isdigit():
+            found = active.filter(service_id=int(query.removeprefix("#"))) | found
+        context["q"], context["found"] = query, found.select_related("provider").order_by("rate", "pk")[:20]
+    return context
+
+
+def _service_from(data: Any) -> Service | None:
+    raw = str(data.get("service", ""))
+    if not raw.isdigit():
+        return None
+    return Service.objects.filter(pk=int(raw), active=True).select_related("provider").first()
+
+
+def _order_context(form: OrderForm, service: Service | None) -> dict[str, Any]:
+    required, optional = SERVICE_TYPES.get(service.type, ((), ())) if service else ((), ())
+    if service and not service.dripfeed and service.type == "Default":
+        optional = ()
+    return {
+        "form": form,
+        "service": service,
+        "required": [form[name] for name in required if name in form.fields],
+        "required_names": required,
+        "optional": [form[name] for name in optional if name in form.fields],
+        "line_fields": LINES_FIELDS,
+    }
+
+
+@require_http_methods(["GET", "POST"])
+def order_create(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        form = OrderForm(request.POST)
+        if form.is_valid():
+            order = form.place(user=request.user)
+            return _go(request, reverse("orders:order_detail", args=[order.code]))
+        service = _service_from(request.POST)
+    else:
+        service = _service_from(request.GET)
+        form = OrderForm(initial={"service": service})
+    context = {**_order_context(form, service), **_picker(request.GET, service)}
+    context["estimate"] = _estimate(form, service) if request.method == "POST" else None
+    return _render_page(request, "orders/order_create.html", "builder", context)
+
+
+def _estimate(form: OrderForm, service: Service | None) -> dict[str, Any] | None:
+    if service is None:
+        return None
+    cost = form.draft.estimate if form.draft else order_estimate(service=service, fields=_typed_fields(form))
+    balance = service.provider.balance
+    required, optional = SERVICE_TYPES.get(service.type, ((), ()))
+    lines = {name: line_count(form.data, name) for name in LINES_FIELDS if name in (*required, *optional)}
+    return {
+        "cost": cost,
+        "currency": service.provider.currency,
+        "balance": balance,
+        "after": None if balance is None else balance - cost,
+        "problems": form.non_field_errors(),
+        "lines": lines,
+    }
+
+
+def _typed_fields(form: OrderForm) -> dict[str, Any]:
+    """The fields that parse on their own, for an estimate while the order as a whole is invalid."""
+    known = {}
+    for name in ORDER_FIELD_NAMES:
+        try:
+            value = form.fields[name].clean(form.data.get(name, ""))
+        except ValidationError:
+            continue
+        if value not in (None, ""):
+            known[name] = value
+    return known
+
+
+@require_POST
+def order_estimate_view(request: HttpRequest) -> HttpResponse:
+    """The live cost, balance and line counts of the order form as it is being filled."""
+    service = _service_from(request.POST)
+    form = OrderForm(request.POST)
+    form.is_valid()
+    context = {"estimate": _estimate(form, service), "service": service}
+    return render(request, "orders/order_create.html#estimate-response", context)
+
+
+@require_http_methods(["GET", "POST"])
+def mass_order(request: HttpRequest) -> HttpResponse:
+    providers = Provider.objects.filter(active=True)
+    form = MassOrderForm(initial={"provider": providers.first() if len(providers) == 1 else None})
+    if request.method == "POST":
+        form = MassOrderForm(request.POST, request.FILES)
+        action = request.POST.get("action", "preview")
+        if form.is_valid() and action == "confirm" and any(line.ok for line in form.lines):
+            orders = form.place(user=request.user)
+            messages.success(request, f"{len(orders)} order{pluralize(len(orders))} queued.")
+            codes = ",".join(order.code for order in orders)
+            return _go(request, f"{reverse('orders:order_list')}?codes={codes}")
+        if form.lines and (action == "drop" or request.FILES):
+            form = _mass_form_of_lines(request, form, drop_bad=action == "drop")
+    good = sum(1 for line in form.lines if line.ok)
+    context = {
+        "form": form,
+        "providers": providers,
+        "format": MASS_FORMAT,
+        "good": good,
+        "bad": len(form.lines) - good,
+        "currency": form.cleaned_data["provider"].currency if form.lines else "",
+    }
+    return _render_page(request, "orders/mass_order.html", "mass", context)
+
+
+def _mass_form_of_lines(request: HttpRequest, form: MassOrderForm, *, drop_bad: bool) -> MassOrderForm:
+    """The same mass order as text in the box: an uploaded file becomes editable, bad lines go."""
+    text = "\n".join(line.text for line in form.lines if line.ok or not drop_bad)
+    rebuilt = MassOrderForm({**request.POST.dict(), "text": text})
+    rebuilt.is_valid()
+    return rebuilt
+
+
+# One order -----------------------------------------------------------------------------------------
+
+
+def _get_order(code: str) -> Order:
+    orders = Order.objects.select_related("service", "provider", "user")
+    return get_object_or_404(orders, code=code.upper())
+
+
+def _order_page_context(order: Order) -> dict[str, Any]:
+    refills = list(order.refills.select_related("user"))
+    return {
+        "order": order,
+        "events": order.events.select_related("user"),
+        "refills": refills,
+        "moving": order.status in MOVING_STATUSES or any(not refill.is_final for refill in refills),
+        "refresh": LIVE_REFRESH_SECONDS,
+    }
+
+
+@require_GET
+def order_detail(request: HttpRequest, code: str) -> HttpResponse:
+    order = _get_order(code)
+    return render(request, "orders/order_detail.html", _order_page_context(order))
+
+
+@require_GET
+def order_live(request: HttpRequest, code: str) -> HttpResponse:
+    order = _get_order(code)
+    return render(request, "orders/order_detail.html#live", _order_page_context(order))
+
+
+def _order_action(request: HttpRequest, order: Order, action: Any, done: str) -> HttpResponse:
+    try:
+        action()
+    except OrderActionError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, done)
+    return _go(request, reverse("orders:order_detail", args=[order.code]))
+
+
+@require_POST
+def order_refill(request: HttpRequest, code: str) -> HttpResponse:
+    order = _get_order(code)
+    return _order_action(
+        request, order, lambda: refill_request(order=order, user=request.user), "Refill requested."
+    )
+
+
+@require_POST
+def order_cancel_view(request: HttpRequest, code: str) -> HttpResponse:
+    order = _get_order(code)
+    return _order_action(
+        request, order, lambda: order_cancel(order=order, user=request.user), "Cancel requested."
+    )
+
+
+@require_POST
+def order_check(request: HttpRequest, code: str) -> HttpResponse:
+    order = _get_order(code)
+    if orders_check_now(orders=[order], user=request.user):
+        messages.success(request, "Status check started.")
+    else:
+        messages.error(request, "Only an order in progress at the provider can be checked.")
+    return _go(request, reverse("orders:order_detail", args=[order.code]))
+
+
+@require_POST
+def order_resolve_view(request: HttpRequest, code: str) -> HttpResponse:
+    order = _get_order(code)
+    placed = request.POST.get("placed") == "yes"
+    raw_id = request.POST.get("provider_order_id", "").strip().removeprefix("#")
+    provider_order_id = int(raw_id) if raw_id.isdigit() and len(raw_id) <= 18 else None
+    note = request.POST.get("note", "")[:500]
+    return _order_action(
+        request,
+        order,
+        lambda: order_resolve(
+            order=order, placed=placed, provider_order_id=provider_order_id, user=request.user, note=note
+        ),
+        "Marked as placed: tracking starts." if placed else "Marked as not placed.",
+    )
+
+
+# Refills -------------------------------------------------------------------------------------------
+
+
+@require_GET
 def refill_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "orders/refill_list.html")
+    filterset = RefillFilter(request.GET)
+    page = keyset_page(
+        filterset.qs, field="requested_at", older=request.GET.get("older"), newer=request.GET.get("newer")
+    )
+    context: dict[str, Any] = {
+        "filterset": filterset,
+        "page": page,
+        "moving": any(not refill.is_final for refill in page.rows),
+        "list_url": request.get_full_path(),
+        "refresh": LIVE_REFRESH_SECONDS,
+    }
+    if not _partial(request):
+        context["providers"] = Provider.objects.order_by("name")
+        context["open_count"] = Refill.objects.filter(finished_at__isnull=True).aggregate(n=Count("pk"))["n"]
+    return _render_page(request, "orders/refill_list.html", "table", context)

@@ -1,0 +1,326 @@
+"""The queries of the orders pages: list filters, search, keyset pages, estimated counts, and
+the dashboard's figures.
+
+`order_page()` is the whole list query without a request, for the benchmark.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+import django_filters
+from django.db import connection
+from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce, TruncDate
+from django.utils import timezone
+
+from catalog.platforms import Platform
+from orders.models import CODE_ALPHABET, CODE_LENGTH, Order, OrderStatus, Refill, RefillStatus
+
+# Orders that move by themselves (a worker or the poller changes them): the pages refresh these.
+MOVING_STATUSES = frozenset(
+    {
+        OrderStatus.QUEUED,
+        OrderStatus.SUBMITTING,
+        OrderStatus.PENDING,
+        OrderStatus.IN_PROGRESS,
+        OrderStatus.PROCESSING,
+        OrderStatus.OTHER,
+    }
+)
+OPEN_STATUSES = MOVING_STATUSES | {OrderStatus.UNCONFIRMED}
+STATUS_GROUPS = {
+    "open": ("Open (not finished)", Q(status__in=OPEN_STATUSES)),
+    "attention": (
+        "Needs attention",
+        Q(needs_attention=True) | Q(status__in=(OrderStatus.UNCONFIRMED, OrderStatus.REJECTED)),
+    ),
+}
+# Above this many rows the count is the planner's estimate, shown with "≈".
+EXACT_COUNT_LIMIT = 100_000
+PAGE_SIZE = 50
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Provider order ids are bigints: a longer run of digits cannot be one.
+MAX_ID_DIGITS = 18
+
+
+def _day_start(day: Any) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+class OrderFilter(django_filters.FilterSet):
+    """Search and filters of the orders page, read from its query string."""
+
+    q = django_filters.CharFilter(method="search", label="Search")
+    status = django_filters.ChoiceFilter(
+        choices=[*((key, label) for key, (label, _) in STATUS_GROUPS.items()), *OrderStatus.choices],
+        method="by_status",
+        label="Status",
+    )
+    platform = django_filters.ChoiceFilter(field_name="service__platform", choices=Platform.choices)
+    service = django_filters.NumberFilter(field_name="service__service_id", label="Service id")
+    provider = django_filters.NumberFilter(field_name="provider_id", label="Provider")
+    person = django_filters.NumberFilter(field_name="user_id", label="Person")
+    since = django_filters.DateFilter(method="created_since", label="From")
+    until = django_filters.DateFilter(method="created_until", label="To")
+    codes = django_filters.CharFilter(method="by_codes", label="Orders")
+
+    FILTERS = ("q", "status", "platform", "service", "provider", "person", "since", "until", "codes")
+
+    class Meta:
+        model = Order
+        fields: list[str] = []
+
+    def __init__(self, data: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "queryset", Order.objects.select_related("service", "provider", "user").defer("service__raw")
+        )
+        super().__init__(data, **kwargs)
+
+    @property
+    def is_filtering(self) -> bool:
+        self.is_valid()  # a value that does not validate is left out, not applied
+        return any(self.form.cleaned_data.get(name) not in (None, "") for name in self.FILTERS)
+
+    def search(self, queryset: QuerySet[Order], name: str, value: str) -> QuerySet[Order]:
+        value = value.strip()
+        if not value:
+            return queryset
+        condition = Q(link__icontains=value)
+        code = value.upper().removeprefix("#")
+        if len(code) == CODE_LENGTH and set(code) <= set(CODE_ALPHABET):
+            condition |= Q(code=code)
+        digits = value.removeprefix("#")
+        if digits.isdigit() and len(digits) <= MAX_ID_DIGITS:
+            condition |= Q(provider_order_id=int(digits))
+        return queryset.filter(condition)
+
+    def by_status(self, queryset: QuerySet[Order], name: str, value: str) -> QuerySet[Order]:
+        if value in STATUS_GROUPS:
+            return queryset.filter(STATUS_GROUPS[value][1])
+        return queryset.filter(status=value)
+
+    def created_since(self, queryset: QuerySet[Order], name: str, value: Any) -> QuerySet[Order]:
+        # A range on the column itself (not `__date`) so the created_at indexes answer it.
+        return queryset.filter(created_at__gte=_day_start(value))
+
+    def created_until(self, queryset: QuerySet[Order], name: str, value: Any) -> QuerySet[Order]:
+        return queryset.filter(created_at__lt=_day_start(value + timedelta(days=1)))
+
+    def by_codes(self, queryset: QuerySet[Order], name: str, value: str) -> QuerySet[Order]:
+        return queryset.filter(code__in=value.replace(",", " ").upper().split())
+
+
+class RefillFilter(django_filters.FilterSet):
+    """Filters of the refills page."""
+
+    q = django_filters.CharFilter(method="search", label="Search")
+    status = django_filters.ChoiceFilter(
+        choices=[("open", "Open"), *RefillStatus.choices], method="by_status"
+    )
+    provider = django_filters.NumberFilter(field_name="order__provider_id", label="Provider")
+    since = django_filters.DateFilter(method="requested_since", label="From")
+    until = django_filters.DateFilter(method="requested_until", label="To")
+
+    FILTERS = ("q", "status", "provider", "since", "until")
+
+    class Meta:
+        model = Refill
+        fields: list[str] = []
+
+    def __init__(self, data: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "queryset",
+            Refill.objects.select_related("order__service", "order__provider", "user").defer(
+                "order__service__raw"
+            ),
+        )
+        super().__init__(data, **kwargs)
+
+    @property
+    def is_filtering(self) -> bool:
+        self.is_valid()
+        return any(self.form.cleaned_data.get(name) not in (None, "") for name in self.FILTERS)
+
+    def search(self, queryset: QuerySet[Refill], name: str, value: str) -> QuerySet[Refill]:
+        value = value.strip().removeprefix("#")
+        if not value:
+            return queryset
+        condition = Q(order__code=value.upper()) | Q(order__link__icontains=value)
+        if value.isdigit() and len(value) <= MAX_ID_DIGITS:
+            condition |= Q(provider_refill_id=int(value)) | Q(order__provider_order_id=int(value))
+        return queryset.filter(condition)
+
+    def by_status(self, queryset: QuerySet[Refill], name: str, value: str) -> QuerySet[Refill]:
+        if value == "open":
+            return queryset.filter(finished_at__isnull=True)
+        return queryset.filter(status=value)
+
+    def requested_since(self, queryset: QuerySet[Refill], name: str, value: Any) -> QuerySet[Refill]:
+        return queryset.filter(requested_at__gte=_day_start(value))
+
+    def requested_until(self, queryset: QuerySet[Refill], name: str, value: Any) -> QuerySet[Refill]:
+        return queryset.filter(requested_at__lt=_day_start(value + timedelta(days=1)))
+
+
+# Keyset pages -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KeysetPage:
+    """One page of a list ordered newest first, and the cursors of its neighbours."""
+
+    rows: list[Any]
+    newer: str | None
+    older: str | None
+    count: int
+    estimated: bool
+
+
+def _cursor(row: Any, field: str) -> str:
+    micros = (getattr(row, field) - EPOCH) // timedelta(microseconds=1)
+    return f"{micros}-{row.pk}"
+
+
+def _parse_cursor(value: str | None) -> tuple[datetime, int] | None:
+    """A cursor from the query string; a malformed one is no cursor (the first page)."""
+    micros, _, pk = (value or "").partition("-")
+    if not (micros.isdigit() and pk.isdigit()) or len(micros) > 16 or len(pk) > MAX_ID_DIGITS:
+        return None
+    return EPOCH + timedelta(microseconds=int(micros)), int(pk)
+
+
+def keyset_page(
+    queryset: QuerySet[Any], *, field: str, older: str | None, newer: str | None, size: int = PAGE_SIZE
+) -> KeysetPage:
+    """The page after cursor `older` (or before `newer`), ordered by `field` then id, newest first.
+
+    `field <= x AND (field < x OR id < y)` rather than the plain OR: the first term is a range
+    on the index, so a deep page costs what the first page costs (OFFSET would read every row
+    before it).
+    """
+    before, after = _parse_cursor(older), _parse_cursor(newer)
+    ordered = queryset.order_by(f"-{field}", "-pk")
+    if before is not None:
+        moment, pk = before
+        ordered = ordered.filter(Q(**{f"{field}__lt": moment}) | Q(pk__lt=pk), **{f"{field}__lte": moment})
+    elif after is not None:
+        moment, pk = after
+        ordered = queryset.order_by(field, "pk").filter(
+            Q(**{f"{field}__gt": moment}) | Q(pk__gt=pk), **{f"{field}__gte": moment}
+        )
+    rows = list(ordered[: size + 1])
+    more = len(rows) > size
+    rows = rows[:size]
+    if after is not None:
+        rows.reverse()
+    has_newer = more if after is not None else before is not None
+    has_older = more if after is None else True
+    count, estimated = estimated_count(queryset)
+    return KeysetPage(
+        rows=rows,
+        newer=_cursor(rows[0], field) if rows and has_newer else None,
+        older=_cursor(rows[-1], field) if rows and has_older else None,
+        count=count,
+        estimated=estimated,
+    )
+
+
+def estimated_count(queryset: QuerySet[Any]) -> tuple[int, bool]:
+    """How many rows `queryset` has, and whether that is the planner's estimate.
+
+    An exact count of a million rows costs more than the whole page; above EXACT_COUNT_LIMIT
+    PostgreSQL's estimate is close enough to say "≈ 1,000,000".
+    """
+    queryset = queryset.order_by()
+    if connection.vendor == "postgresql":
+        sql, params = queryset.values("pk").query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+            plan = cursor.fetchone()[0]
+        estimate = int((json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]["Plan Rows"])
+        if estimate > EXACT_COUNT_LIMIT:
+            return estimate, True
+    capped = queryset.values("pk")[: EXACT_COUNT_LIMIT + 1].count()
+    return capped, capped > EXACT_COUNT_LIMIT
+
+
+def order_page(data: Mapping[str, Any]) -> tuple[OrderFilter, KeysetPage]:
+    """The orders page for `data` (its query string): the filters and the page of orders."""
+    filterset = OrderFilter(data)
+    page = keyset_page(filterset.qs, field="created_at", older=data.get("older"), newer=data.get("newer"))
+    return filterset, page
+
+
+# The dashboard --------------------------------------------------------------------------------------
+
+SPEND_WINDOWS = {"today": 0, "7 days": 7, "30 days": 30}
+CHART_DAYS = 30
+ATTENTION_ROWS = 8
+RECENT_ROWS = 8
+
+
+def _spent() -> QuerySet[Order]:
+    """Orders the panel took and did not cancel: their charge (or estimate until reported) left."""
+    return Order.objects.filter(submitted_at__isnull=False).exclude(status=OrderStatus.CANCELED)
+
+
+def spend_by_window(days: list[tuple[date, Decimal]]) -> list[tuple[str, Decimal]]:
+    """(window, amount) for today, the last 7 and the last 30 days, from `spend_per_day()`."""
+    return [
+        (label, sum((amount for _, amount in days[-max(window, 1) :]), Decimal(0)))
+        for label, window in SPEND_WINDOWS.items()
+    ]
+
+
+def spend_per_day(*, now: datetime | None = None) -> list[tuple[date, Decimal]]:
+    """Spend of each of the last CHART_DAYS days (all currencies added up), oldest first."""
+    today = timezone.localdate(now)
+    first = today - timedelta(days=CHART_DAYS - 1)
+    rows = (
+        _spent()
+        .filter(submitted_at__gte=_day_start(first))
+        .annotate(day=TruncDate("submitted_at"))
+        .values("day")
+        .annotate(total=Sum(Coalesce("charge", "estimated_charge")))
+        .order_by()
+    )
+    totals = {row["day"]: row["total"] for row in rows}
+    days = [first + timedelta(days=n) for n in range(CHART_DAYS)]
+    return [(day, totals.get(day) or Decimal(0)) for day in days]
+
+
+def open_by_status() -> list[tuple[str, str, int]]:
+    """(status, label, count) of the orders not finished yet, in the order of their life."""
+    counts = dict(
+        Order.objects.filter(status__in=OPEN_STATUSES)
+        .values_list("status")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    return [(status.value, status.label, counts[status]) for status in OrderStatus if counts.get(status)]
+
+
+def needing_attention() -> QuerySet[Order]:
+    """Unconfirmed, rejected, partial or erroring orders of the last week, newest first."""
+    week_ago = timezone.now() - timedelta(days=7)
+    recent_problem = Q(status__in=(OrderStatus.REJECTED, OrderStatus.PARTIAL), created_at__gte=week_ago)
+    return (
+        Order.objects.filter(Q(needs_attention=True) | Q(status=OrderStatus.UNCONFIRMED) | recent_problem)
+        .select_related("service", "provider")
+        .defer("service__raw")
+        .order_by("-created_at", "-pk")[:ATTENTION_ROWS]
+    )
+
+
+def recent_orders() -> QuerySet[Order]:
+    return (
+        Order.objects.select_related("service", "provider")
+        .defer("service__raw")
+        .order_by("-created_at", "-pk")[:RECENT_ROWS]
+    )
