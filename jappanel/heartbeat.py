@@ -15,6 +15,7 @@ from typing import Any
 
 from celery import bootsteps
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 
 logger = logging.getLogger(__name__)
@@ -74,10 +75,15 @@ class WorkerHeartbeat(bootsteps.StartStopStep):
         self.timer_entry: Any = None
 
     def start(self, worker: Any) -> None:
+        self.beat()
+        self.timer_entry = worker.timer.call_repeatedly(settings.HEARTBEAT_INTERVAL, self.beat)
+
+    @staticmethod
+    def beat() -> None:
         heartbeat_record("worker")
-        self.timer_entry = worker.timer.call_repeatedly(
-            settings.HEARTBEAT_INTERVAL, heartbeat_record, ("worker",)
-        )
+        # This runs outside any task, in the worker's own thread: a connection kept open until
+        # the next beat would pin a database session for nothing.
+        connection.close()
 
     def stop(self, worker: Any) -> None:
         if self.timer_entry is not None:
