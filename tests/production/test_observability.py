@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from decimal import Decimal
 
 import pytest
@@ -129,3 +132,25 @@ def test_balance_metric_is_a_number_of_the_stored_decimal(client, metrics_on, pr
     provider.balance = Decimal("1000.00000")
     provider.save()
     assert 'jappanel_provider_balance{currency="USD",provider="JAP"} 1000.0' in scrape(client)
+
+
+def test_with_a_token_counters_of_separate_processes_add_up_in_data_dir(tmp_path):
+    # Web, worker and beat are separate processes: each one's calls must reach /metrics.
+    count = (
+        "import django; django.setup(); from jappanel.client.signals import call_finished; "
+        "call_finished.send(sender=None, action='status', outcome='ok', seconds=0.2)"
+    )
+    read = (
+        "import django; django.setup(); from jappanel.metrics import metrics_text; "
+        "print(metrics_text().decode())"
+    )
+    env = {**os.environ, "METRICS_TOKEN": TOKEN, "DATA_DIR": str(tmp_path)}
+    for name in ("PROMETHEUS_MULTIPROC_DIR", "DATABASE_URL"):  # SQLite in the temporary DATA_DIR
+        env.pop(name, None)
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], env=env, check=True, timeout=120)
+    for _ in range(2):
+        subprocess.run([sys.executable, "-c", count], env=env, check=True, timeout=60)
+    result = subprocess.run([sys.executable, "-c", read], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert 'jappanel_provider_calls_total{action="status",outcome="ok"} 2.0' in result.stdout
+    assert (tmp_path / "metrics").is_dir()
