@@ -98,10 +98,19 @@ class Order(models.Model):
     Status = OrderStatus
 
     code = models.CharField(max_length=16, unique=True, default=new_code, editable=False)
-    provider = models.ForeignKey("providers.Provider", on_delete=models.PROTECT, related_name="orders")
+    # Every index is rewritten when the poller moves `next_check_at`: those covered by a
+    # composite index below (provider, user) are left out.
+    provider = models.ForeignKey(
+        "providers.Provider", on_delete=models.PROTECT, related_name="orders", db_index=False
+    )
     service = models.ForeignKey("catalog.Service", on_delete=models.PROTECT, related_name="orders")
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="orders"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="orders",
+        db_index=False,
     )
     link = models.CharField(max_length=500, blank=True)
     quantity = models.BigIntegerField(null=True, blank=True)
@@ -142,10 +151,9 @@ class Order(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
+            # NULLs are distinct: any number of orders not placed yet.
             models.UniqueConstraint(
-                fields=["provider", "provider_order_id"],
-                condition=Q(provider_order_id__isnull=False),
-                name="orders_one_order_per_provider_id",
+                fields=["provider", "provider_order_id"], name="orders_one_order_per_provider_id"
             )
         ]
         indexes = [
@@ -211,7 +219,7 @@ class OrderEvent(models.Model):
 
     Kind = EventKind
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events", db_index=False)
     at = models.DateTimeField(default=timezone.now)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
     kind = models.CharField(max_length=20, choices=EventKind.choices)
@@ -255,7 +263,7 @@ class Refill(models.Model):
 
     Status = RefillStatus
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="refills")
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="refills", db_index=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
     provider_refill_id = models.BigIntegerField(null=True, blank=True)
     status = models.CharField(max_length=20, choices=RefillStatus.choices, default=RefillStatus.PENDING)

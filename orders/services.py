@@ -6,6 +6,7 @@ have reached the panel: `ProviderOutcomeUnknown` always ends in `unconfirmed`, f
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import re
@@ -799,7 +800,7 @@ def _progress(answer: ProviderOrderStatus) -> str:
     return ", ".join(parts)
 
 
-# Column: SQL type on PostgreSQL (VALUES rows are untyped there).
+# The columns of a change, with their SQL types on PostgreSQL.
 _CHANGE_COLUMNS = {
     "id": "bigint",
     "old_status": "varchar",
@@ -820,23 +821,29 @@ _CHANGE_COLUMNS = {
 def _apply_changes(changes: Sequence[_Change], now: datetime) -> int:
     """Write the changed orders and their events; return how many orders changed.
 
-    One `UPDATE … FROM (VALUES …)`, guarded by each order's status as it was claimed, so an
-    order changed meanwhile (by a person, or a newer answer) is left alone. On PostgreSQL the
-    events are inserted by the same statement (a data-modifying CTE): Django's `bulk_update`
-    costs ~50 ms per 100 rows; this costs a few.
+    One `UPDATE … FROM` a table of the changes, guarded by each order's status as it was
+    claimed, so an order changed meanwhile (by a person, or a newer answer) is left alone.
+    Django's `bulk_update` costs ~50 ms per 100 rows; this costs a few. On PostgreSQL the
+    changes travel as one JSON parameter (1,300 placeholders cost more to bind than the update
+    itself) and the events are inserted by the same statement, a data-modifying CTE.
     """
     if not changes:
         return 0
     postgres = connection.vendor == "postgresql"
     quote = connection.ops.quote_name
-    cell = "CAST(%s AS {})" if postgres else "%s"
-    row_sql = "(" + ", ".join(cell.format(kind) for kind in _CHANGE_COLUMNS.values()) + ")"
-    params: list[Any] = []
-    for change in changes:
-        params.extend(getattr(change, name) for name in _CHANGE_COLUMNS)
+    rows = [[getattr(change, name) for name in _CHANGE_COLUMNS] for change in changes]
+    if postgres:
+        record = ", ".join(f"{name} {kind}" for name, kind in _CHANGE_COLUMNS.items())
+        values = f"v AS (SELECT * FROM jsonb_to_recordset(%s::jsonb) AS x({record}))"
+        params: list[Any] = [
+            json.dumps([dict(zip(_CHANGE_COLUMNS, row, strict=True)) for row in rows], default=str)
+        ]
+    else:
+        row_sql = "(" + ", ".join(["%s"] * len(_CHANGE_COLUMNS)) + ")"
+        values = f"v ({', '.join(_CHANGE_COLUMNS)}) AS (VALUES {', '.join([row_sql] * len(rows))})"
+        params = [value for row in rows for value in row]
     order_table, event_table = quote(Order._meta.db_table), quote(OrderEvent._meta.db_table)
     when = _db_datetime(now)
-    values = f"v ({', '.join(_CHANGE_COLUMNS)}) AS (VALUES {', '.join([row_sql] * len(changes))})"
     copied = ("status", "provider_status", "charge", "currency", "start_count", "remains", "last_error")
     sets = ", ".join(f"{quote(name)} = v.{name}" for name in (*copied, "needs_attention"))
     update = (
@@ -848,8 +855,9 @@ def _apply_changes(changes: Sequence[_Change], now: datetime) -> int:
         f"FROM v WHERE o.{quote('id')} = v.id AND o.{quote('status')} = v.old_status"
     )
     params += [when, when]
-    with transaction.atomic(), connection.cursor() as cursor:
-        if postgres:
+    if postgres:
+        # One statement: atomic by itself, no transaction round trips.
+        with connection.cursor() as cursor:
             cursor.execute(
                 f"WITH {values}, "
                 f"changed AS ({update} RETURNING o.id, v.old_status, v.status, v.kind, v.message), "
@@ -860,6 +868,7 @@ def _apply_changes(changes: Sequence[_Change], now: datetime) -> int:
                 [*params, when],
             )
             return cursor.fetchone()[0]
+    with transaction.atomic(), connection.cursor() as cursor:
         # SQLite's RETURNING names the target table's columns bare (no alias, no FROM tables).
         cursor.execute(f"WITH {values} {update} RETURNING {quote('id')}", params)
         changed = {row[0] for row in cursor.fetchall()}

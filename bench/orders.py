@@ -1,0 +1,196 @@
+"""Orders: one polling round over 10,000 open orders against the sandbox, and a 500-line mass order.
+
+The panel is the real sandbox, answering in process (`sandbox://`). Its 10,000 orders are built
+with the sandbox's own simulation (`order_build`) and inserted in bulk rather than placed one by
+one through `add`, which would only measure the sandbox; every status answer then comes from
+the sandbox's view. Queries and database time are those of the polling code (the sandbox answers
+on its own connection, in its own thread).
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from decimal import Decimal
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from bench.common import line
+from catalog.models import Service
+from catalog.platforms import platform_for
+from jappanel.client import sandbox as client_sandbox
+from jappanel.db import bulk_insert
+from jappanel.providers.models import Provider
+from jappanel.providers.services import provider_bootstrap
+from jappanel.sandbox import clock
+from jappanel.sandbox.models import Order as SandboxOrder
+from jappanel.sandbox.models import Service as SandboxService
+from jappanel.sandbox.protocol import request_params
+from jappanel.sandbox.services import sandbox_account_get, service_catalog_ensure
+from jappanel.sandbox.simulation import order_build
+from jappanel.sandbox.views import api_v2
+from orders.forms import mass_order_parse, mass_order_place
+from orders.models import Order, OrderEvent, OrderStatus
+from orders.services import orders_claim_due
+from orders.tasks import check_orders
+
+OPEN_ORDERS = 10_000
+MASS_LINES = 500
+
+
+def reset() -> None:
+    OrderEvent.objects.all().delete()
+    Order.objects.all().delete()
+    SandboxOrder.objects.all().delete()
+
+
+def followers(provider: Provider) -> Service:
+    spec = SandboxService.objects.filter(type="Default", category__startswith="Instagram Followers").first()
+    service, _ = Service.objects.update_or_create(
+        provider=provider,
+        service_id=spec.id,
+        defaults={
+            "name": spec.name,
+            "type": spec.type,
+            "category": spec.category,
+            "platform": platform_for(spec.category, spec.name),
+            "rate": spec.rate,
+            "min_quantity": spec.min,
+            "max_quantity": spec.max,
+        },
+    )
+    return service
+
+
+def open_orders(provider: Provider, service: Service, at: timezone.datetime) -> None:
+    account = sandbox_account_get()
+    spec = SandboxService.objects.get(pk=service.service_id)
+    placed = SandboxOrder.objects.bulk_create(
+        [
+            order_build(
+                account=account,
+                service=spec,
+                key=f"bench{n}",
+                quantity=1000,
+                at=at,
+                link=f"https://instagram.com/p/b{n}",
+            )
+            for n in range(OPEN_ORDERS)
+        ],
+        batch_size=2000,
+    )
+    now = timezone.now()
+    bulk_insert(
+        Order,
+        [
+            {
+                "code": f"BENCH{n:05d}",
+                "provider_id": provider.pk,
+                "service_id": service.pk,
+                "link": sandbox_order.link,
+                "quantity": 1000,
+                "extra": {},
+                "estimated_charge": service.cost(1000),
+                "currency": "USD",
+                "status": OrderStatus.PENDING,
+                "provider_status": "Pending",
+                "provider_order_id": sandbox_order.pk,
+                "submission_token": f"bench-{n}",
+                "created_at": now - timedelta(minutes=5),
+                "status_changed_at": now - timedelta(minutes=5),
+                "submitted_at": now - timedelta(minutes=5),
+                "next_check_at": now - timedelta(seconds=1),
+                **dict.fromkeys(("comments", "usernames", "hashtags", "hashtag", "username", "media"), ""),
+                **dict.fromkeys(("groups", "keywords", "last_error"), ""),
+                "needs_attention": False,
+                "submit_attempts": 1,
+            }
+            for n, sandbox_order in enumerate(placed)
+        ],
+    )
+
+
+def polling_round() -> None:
+    provider = provider_bootstrap()
+    service_catalog_ensure()
+    service = followers(provider)
+    status_calls: list[int] = []
+
+    def counting(request):
+        params = request_params(request)
+        if params.get("action") == "status":
+            status_calls.append(len(params.get("orders", "").split(",")))
+        return api_v2(request)
+
+    with clock.frozen(timezone.now()) as frozen:
+        open_orders(provider, service, frozen.now())
+        # Half an hour of simulated time: some orders started, some finished, some still pending.
+        frozen.advance(simulated=True, minutes=30)
+        original = client_sandbox._sandbox_view
+        client_sandbox._sandbox_view = lambda: counting
+        try:
+            with CaptureQueriesContext(connection) as queries:
+                started = time.perf_counter()
+                batches = orders_claim_due()
+                for batch in batches:
+                    check_orders.apply(args=(batch.provider_id, batch.rows))
+                seconds = time.perf_counter() - started
+        finally:
+            client_sandbox._sandbox_view = original
+    hundreds = OPEN_ORDERS / 100
+    per_100 = len(queries) / hundreds
+    db_ms = sum(float(query["time"]) for query in queries) * 1000 / hundreds
+    changed = OrderEvent.objects.count()
+    line("poll 10,000 open orders: status calls", str(len(status_calls)), "100", len(status_calls) == 100)
+    line(
+        "poll 10,000 open orders: ids per call (max)",
+        str(max(status_calls)),
+        "<= 100",
+        max(status_calls) <= 100,
+    )
+    line("poll 10,000 open orders: tasks", str(len(batches)), "100 (one per 100)", len(batches) == 100)
+    line("poll 10,000 open orders: queries per 100 orders", f"{per_100:.2f}", "<= 3", per_100 <= 3)
+    line("poll 10,000 open orders: DB time per 100 orders", f"{db_ms:.1f} ms", "<= 15 ms", db_ms <= 15)
+    line("poll 10,000 open orders: status changes recorded", f"{changed:,}", "(informative)", True)
+    line("poll 10,000 open orders: whole round, sandbox included", f"{seconds:.1f} s", "(informative)", True)
+
+
+def mass_order() -> None:
+    provider = provider_bootstrap()
+    service = followers(provider)
+    Provider.objects.filter(pk=provider.pk).update(balance=Decimal("100000"))
+    provider.refresh_from_db()
+    text = "\n".join(
+        f"{service.service_id} | https://instagram.com/p/mass{n} | 1000" for n in range(MASS_LINES)
+    )
+    started = time.perf_counter()
+    lines = mass_order_parse(text, provider=provider)
+    preview = time.perf_counter() - started
+    assert all(line.ok for line in lines), [line.error for line in lines if not line.ok][:3]
+    started = time.perf_counter()
+    # Not enqueued: a running worker would send them; the broker's share is one message per order.
+    orders = mass_order_place(lines=lines, token="bench-mass", enqueue=False)
+    queued = time.perf_counter() - started
+    assert len(orders) == MASS_LINES
+    line(
+        "500-line mass order: preview (parse and validate)",
+        f"{preview * 1000:.0f} ms",
+        "< 1000 ms",
+        preview < 1,
+    )
+    line(
+        "500-line mass order: all queued (saved with events)",
+        f"{queued * 1000:.0f} ms",
+        "< 2000 ms",
+        queued < 2,
+    )
+
+
+def run() -> None:
+    reset()
+    polling_round()
+    reset()
+    mass_order()
+    reset()
