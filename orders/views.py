@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from django.contrib import messages
@@ -61,15 +61,25 @@ CSV_COLUMNS = {
 }
 
 
-def _partial(request: HttpRequest) -> bool:
-    # A history restore (back to a page htmx no longer has a snapshot of) wants the whole page.
-    return bool(request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request)
+def _partial(request: HttpRequest, target: str) -> bool:
+    """Whether htmx asked for the region `target` only.
+
+    Not for a history restore, nor for an HX-Location after an action: those swap the whole body.
+    """
+    return bool(
+        request.htmx
+        and not request.htmx.boosted
+        and not request.htmx.history_restore_request
+        and request.htmx.target == target
+    )
 
 
-def _render_page(request: HttpRequest, template: str, partial: str, context: dict[str, Any]) -> HttpResponse:
-    """The whole page, or only its `partial` for htmx; the browser caches the two apart."""
-    response = render(request, f"{template}#{partial}" if _partial(request) else template, context)
-    patch_vary_headers(response, ["HX-Request"])
+def _render_page(
+    request: HttpRequest, template: str, partial: str, context: dict[str, Any], *, target: str
+) -> HttpResponse:
+    """The whole page, or only its `partial` when htmx asks for `target`; cached apart."""
+    response = render(request, f"{template}#{partial}" if _partial(request, target) else template, context)
+    patch_vary_headers(response, ["HX-Request", "HX-Target"])
     return response
 
 
@@ -106,11 +116,11 @@ def order_list(request: HttpRequest) -> HttpResponse:
         "list_url": request.get_full_path(),
         "refresh": LIVE_REFRESH_SECONDS,
     }
-    if not _partial(request):
+    if not _partial(request, "order-table"):
         context["providers"] = Provider.objects.order_by("name")
         context["people"] = get_user_model().objects.filter(is_active=True).order_by("username")
         context["platforms"] = Platform.choices
-    return _render_page(request, "orders/order_list.html", "table", context)
+    return _render_page(request, "orders/order_list.html", "table", context, target="order-table")
 
 
 @require_GET
@@ -249,7 +259,7 @@ def order_create(request: HttpRequest) -> HttpResponse:
         form = OrderForm(initial={"service": service})
     context = {**_order_context(form, service), **_picker(request.GET, service)}
     context["estimate"] = _estimate(form, service) if request.method == "POST" else None
-    return _render_page(request, "orders/order_create.html", "builder", context)
+    return _render_page(request, "orders/order_create.html", "builder", context, target="order-builder")
 
 
 def _estimate(form: OrderForm, service: Service | None) -> dict[str, Any] | None:
@@ -315,7 +325,7 @@ def mass_order(request: HttpRequest) -> HttpResponse:
         "bad": len(form.lines) - good,
         "currency": form.cleaned_data["provider"].currency if form.lines else "",
     }
-    return _render_page(request, "orders/mass_order.html", "mass", context)
+    return _render_page(request, "orders/mass_order.html", "mass", context, target="mass-form")
 
 
 def _mass_form_of_lines(request: HttpRequest, form: MassOrderForm, *, drop_bad: bool) -> MassOrderForm:
@@ -357,11 +367,16 @@ def order_live(request: HttpRequest, code: str) -> HttpResponse:
     return render(request, "orders/order_detail.html#live", _order_page_context(order))
 
 
-def _order_action(request: HttpRequest, order: Order, action: Any, done: str) -> HttpResponse:
+def _order_action(
+    request: HttpRequest, order: Order, action: Callable[[], str | None], done: str
+) -> HttpResponse:
+    """Run `action` (it returns the provider's refusal, if any) and go back to the order's page."""
     try:
-        action()
+        refusal = action()
     except OrderActionError as exc:
-        messages.error(request, str(exc))
+        refusal = str(exc)
+    if refusal:
+        messages.error(request, refusal)
     else:
         messages.success(request, done)
     return _go(request, reverse("orders:order_detail", args=[order.code]))
@@ -370,17 +385,23 @@ def _order_action(request: HttpRequest, order: Order, action: Any, done: str) ->
 @require_POST
 def order_refill(request: HttpRequest, code: str) -> HttpResponse:
     order = _get_order(code)
-    return _order_action(
-        request, order, lambda: refill_request(order=order, user=request.user), "Refill requested."
-    )
+
+    def refill() -> str | None:
+        refill = refill_request(order=order, user=request.user)
+        return f"Refill not accepted: {refill.error}" if refill.status == Refill.Status.FAILED else None
+
+    return _order_action(request, order, refill, "Refill requested.")
 
 
 @require_POST
 def order_cancel_view(request: HttpRequest, code: str) -> HttpResponse:
     order = _get_order(code)
-    return _order_action(
-        request, order, lambda: order_cancel(order=order, user=request.user), "Cancel requested."
-    )
+
+    def cancel() -> str | None:
+        answer = order_cancel(order=order, user=request.user)
+        return None if answer.accepted else f"Cancel not accepted: {answer.answer or 'no answer'}"
+
+    return _order_action(request, order, cancel, "Cancel accepted: the status follows.")
 
 
 @require_POST
@@ -403,8 +424,11 @@ def order_resolve_view(request: HttpRequest, code: str) -> HttpResponse:
     return _order_action(
         request,
         order,
-        lambda: order_resolve(
-            order=order, placed=placed, provider_order_id=provider_order_id, user=request.user, note=note
+        lambda: (
+            order_resolve(
+                order=order, placed=placed, provider_order_id=provider_order_id, user=request.user, note=note
+            )
+            and None
         ),
         "Marked as placed: tracking starts." if placed else "Marked as not placed.",
     )
@@ -426,7 +450,7 @@ def refill_list(request: HttpRequest) -> HttpResponse:
         "list_url": request.get_full_path(),
         "refresh": LIVE_REFRESH_SECONDS,
     }
-    if not _partial(request):
+    if not _partial(request, "refill-table"):
         context["providers"] = Provider.objects.order_by("name")
         context["open_count"] = Refill.objects.filter(finished_at__isnull=True).aggregate(n=Count("pk"))["n"]
-    return _render_page(request, "orders/refill_list.html", "table", context)
+    return _render_page(request, "orders/refill_list.html", "table", context, target="refill-table")
