@@ -717,7 +717,9 @@ def orders_claim_due(*, now: datetime | None = None, limit: int | None = None) -
         f"WHERE {quote('id')} IN (SELECT {quote('id')} FROM {table} WHERE {quote('next_check_at')} <= %s "
         f"ORDER BY {quote('next_check_at')} LIMIT %s{lock}) RETURNING {columns}"
     )
-    with connection.cursor() as cursor:
+    # On SQLite the transaction starts with BEGIN IMMEDIATE: the write lock is taken before the
+    # due rows are read, so a second poller reads them only after they were claimed.
+    with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(sql, params)
         claimed = cursor.fetchall()
     by_provider: dict[int, list[list[Any]]] = defaultdict(list)
