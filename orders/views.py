@@ -287,6 +287,8 @@ def _typed_fields(form: OrderForm) -> dict[str, Any]:
             value = form.fields[name].clean(form.data.get(name, ""))
         except ValidationError:
             continue
+        if name in LINES_FIELDS:
+            value = "\n".join(line for line in value.splitlines() if line.strip())
         if value not in (None, ""):
             known[name] = value
     return known
