@@ -26,13 +26,14 @@ from jappanel.providers.models import Provider
 from jappanel.providers.services import provider_bootstrap
 from jappanel.sandbox import clock
 from jappanel.sandbox.models import Order as SandboxOrder
+from jappanel.sandbox.models import Refill as SandboxRefill
 from jappanel.sandbox.models import Service as SandboxService
 from jappanel.sandbox.protocol import request_params
 from jappanel.sandbox.services import sandbox_account_get, service_catalog_ensure
 from jappanel.sandbox.simulation import order_build
 from jappanel.sandbox.views import api_v2
 from orders.forms import mass_order_parse, mass_order_place
-from orders.models import Order, OrderEvent, OrderStatus
+from orders.models import CancelRequest, Order, OrderEvent, OrderStatus, Refill
 from orders.services import orders_claim_due
 from orders.tasks import check_orders
 
@@ -41,9 +42,10 @@ MASS_LINES = 500
 
 
 def reset() -> None:
-    OrderEvent.objects.all().delete()
-    Order.objects.all().delete()
-    SandboxOrder.objects.all().delete()
+    """Start from no orders at all: a polling round claims every due order in the database."""
+    tables = [Order, OrderEvent, Refill, CancelRequest, SandboxOrder, SandboxRefill]
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {', '.join(model._meta.db_table for model in tables)}")
 
 
 def followers(provider: Provider) -> Service:
@@ -86,7 +88,7 @@ def open_orders(provider: Provider, service: Service, at: timezone.datetime) -> 
         Order,
         [
             {
-                "code": f"BENCH{n:05d}",
+                "code": f"POLL{n:05d}",
                 "provider_id": provider.pk,
                 "service_id": service.pk,
                 "link": sandbox_order.link,
@@ -97,7 +99,7 @@ def open_orders(provider: Provider, service: Service, at: timezone.datetime) -> 
                 "status": OrderStatus.PENDING,
                 "provider_status": "Pending",
                 "provider_order_id": sandbox_order.pk,
-                "submission_token": f"bench-{n}",
+                "submission_token": f"poll-bench-{n}",
                 "created_at": now - timedelta(minutes=5),
                 "status_changed_at": now - timedelta(minutes=5),
                 "submitted_at": now - timedelta(minutes=5),
