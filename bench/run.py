@@ -40,7 +40,7 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
-BENCHES = ["bench.catalog_sync", "bench.catalog_page", "bench.orders"]
+BENCHES = ["bench.catalog_sync", "bench.catalog_page", "bench.orders", "bench.orders_page"]
 
 
 def main() -> None:
