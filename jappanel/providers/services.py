@@ -114,3 +114,28 @@ def provider_rotate_api_keys() -> int:
         )
         rotated += 1
     return rotated
+
+
+class ProviderNotFound(LookupError):
+    """No provider matches what the operator asked for; the message says what exists."""
+
+
+def provider_choose(*, name: str | None = None) -> Provider:
+    """The provider called `name`, or by default the only active one (else JAP, else Sandbox)."""
+    if name is not None:
+        provider = Provider.objects.filter(name=name).first()
+        if provider is None:
+            known = ", ".join(Provider.objects.values_list("name", flat=True)) or "none"
+            raise ProviderNotFound(f"unknown provider {name!r} (known: {known})")
+        return provider
+    active = list(Provider.objects.filter(active=True))
+    if len(active) == 1:
+        return active[0]
+    for preferred in (JAP_PROVIDER_NAME, SANDBOX_PROVIDER_NAME):
+        for provider in active:
+            if provider.name == preferred:
+                return provider
+    if not active:
+        raise ProviderNotFound("no active provider: set JAP_API_KEY, or add one in the admin")
+    names = ", ".join(provider.name for provider in active)
+    raise ProviderNotFound(f"several active providers ({names}): choose one with --provider NAME")

@@ -267,7 +267,7 @@ def test_the_command_fails_with_one_readable_line_when_a_provider_fails(provider
 
 
 def test_the_command_rejects_an_unknown_provider_name():
-    with pytest.raises(CommandError, match="no provider named 'Nope'"):
+    with pytest.raises(CommandError, match="unknown provider 'Nope'"):
         call_command("sync_catalog", "--provider", "Nope")
 
 

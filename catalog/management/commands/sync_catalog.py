@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from catalog.services import SyncAlreadyRunning, catalog_sync
 from jappanel.providers.models import Provider
+from jappanel.providers.services import ProviderNotFound, provider_choose
 
 
 class Command(BaseCommand):
@@ -16,9 +17,10 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, provider: str | None, **options: object) -> None:
         if provider:
-            providers = list(Provider.objects.filter(name=provider))
-            if not providers:
-                raise CommandError(f"no provider named {provider!r}")
+            try:
+                providers = [provider_choose(name=provider)]
+            except ProviderNotFound as exc:
+                raise CommandError(str(exc)) from None
         else:
             providers = list(Provider.objects.filter(active=True).order_by("name"))
             if not providers:

@@ -8,8 +8,8 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError
 
-from jappanel.providers.management.commands.jap import _default_provider
 from jappanel.providers.models import Provider
+from jappanel.providers.services import ProviderNotFound, provider_choose
 from orders.models import Order, OrderStatus
 
 # Exit codes: 1 when an order was refused or may not have been placed, 2 for bad input.
@@ -23,16 +23,10 @@ def bad_input(message: str) -> CommandError:
 
 
 def provider_named(name: str | None) -> Provider:
-    if name is None:
-        try:
-            return _default_provider()
-        except CommandError as exc:
-            raise bad_input(str(exc)) from None
-    provider = Provider.objects.filter(name=name).first()
-    if provider is None:
-        known = ", ".join(Provider.objects.values_list("name", flat=True)) or "none"
-        raise bad_input(f"unknown provider {name!r} (known: {known})")
-    return provider
+    try:
+        return provider_choose(name=name)
+    except ProviderNotFound as exc:
+        raise bad_input(str(exc)) from None
 
 
 def user_named(username: str | None) -> Any:

@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from jappanel.client import ItemError, JapClient, ProviderError
 from jappanel.client.orders import OrderFieldError
 from jappanel.providers.models import Provider
-from jappanel.providers.services import JAP_PROVIDER_NAME, SANDBOX_PROVIDER_NAME
+from jappanel.providers.services import ProviderNotFound, provider_choose
 
 
 def _ids(value: str) -> list[int]:
@@ -93,20 +93,6 @@ def to_json(value: Any) -> Any:
     return value
 
 
-def _default_provider() -> Provider:
-    active = list(Provider.objects.filter(active=True))
-    if len(active) == 1:
-        return active[0]
-    for name in (JAP_PROVIDER_NAME, SANDBOX_PROVIDER_NAME):
-        for provider in active:
-            if provider.name == name:
-                return provider
-    if not active:
-        raise CommandError("no active provider: set JAP_API_KEY, or add one in the admin")
-    names = ", ".join(provider.name for provider in active)
-    raise CommandError(f"several active providers ({names}): choose one with --provider NAME")
-
-
 class Command(BaseCommand):
     help = (
         "Call one JAP API v2 action and print the parsed answer as JSON, e.g. `jap balance`, "
@@ -147,10 +133,7 @@ class Command(BaseCommand):
 
     @staticmethod
     def _provider(name: str | None) -> Provider:
-        if name is None:
-            return _default_provider()
         try:
-            return Provider.objects.get(name=name)
-        except Provider.DoesNotExist:
-            known = ", ".join(Provider.objects.values_list("name", flat=True)) or "none"
-            raise CommandError(f"unknown provider {name!r} (known: {known})") from None
+            return provider_choose(name=name)
+        except ProviderNotFound as exc:
+            raise CommandError(str(exc)) from None
