@@ -1,0 +1,249 @@
+"""Sending a queued order to its panel once, and what happens when the answer is unclear."""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from jappanel.client import (
+    OrderFieldError,
+    ProviderError,
+    ProviderOutcomeUnknown,
+    ProviderRejected,
+    ProviderUnreachable,
+)
+from jappanel.providers.crypto import ApiKeyDecryptionError
+from jappanel.providers.models import Provider
+from jappanel.providers.services import provider_refresh_balance
+from orders.models import (
+    EventKind,
+    Order,
+    OrderEvent,
+    OrderStatus,
+)
+from orders.services.common import POLL_STEPS, STUCK_MESSAGE, OrderActionError, User, _event, _transition
+from orders.services.placing import _enqueue_submits
+
+logger = logging.getLogger(__name__)
+
+
+def submit_backoff(attempts: int) -> float:
+    """Seconds before sending again after `attempts` unreachable tries: doubling, with jitter.
+
+    Capped under the broker's visibility timeout: a task delayed beyond it is delivered twice.
+    """
+    base = settings.ORDERS_SUBMIT_BACKOFF_SECONDS
+    delay = base * 2 ** max(attempts - 1, 0) + random.uniform(0, base)
+    return min(delay, max_countdown())
+
+
+def max_countdown() -> float:
+    """The longest a task may be scheduled ahead (a minute under the broker's visibility timeout)."""
+    visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout", 3600)
+    return max(visibility - 60, 0)
+
+
+def order_submit(*, order_id: int) -> Order | None:
+    """Send one queued order to its panel, once; None when another process claimed it first.
+
+    The outcome decides the status: accepted → pending; `ProviderRejected` → rejected;
+    `ProviderUnreachable` → queued again (the caller retries) until ORDERS_SUBMIT_ATTEMPTS,
+    then rejected; `ProviderOutcomeUnknown` → unconfirmed, never sent again by itself.
+    """
+    claimed = Order.objects.filter(pk=order_id, status=OrderStatus.QUEUED).update(
+        status=OrderStatus.SUBMITTING,
+        status_changed_at=timezone.now(),
+        submit_attempts=F("submit_attempts") + 1,
+    )
+    if not claimed:
+        return None
+    order = Order.objects.select_related("provider", "service").get(pk=order_id)
+    OrderEvent.objects.create(
+        order=order,
+        kind=EventKind.SUBMITTING,
+        from_status=OrderStatus.QUEUED,
+        to_status=OrderStatus.SUBMITTING,
+        message=f"Attempt {order.submit_attempts}",
+    )
+    try:
+        with order.provider.client() as client:
+            provider_order_id = client.add(order.service.service_id, **order.add_fields())
+    except ProviderUnreachable as exc:
+        _submit_unreachable(order, exc)
+        return order
+    except (ProviderRejected, OrderFieldError, ApiKeyDecryptionError) as exc:
+        # Nothing was charged: the panel said no, or nothing was sent at all.
+        _reject(order, str(exc))
+    except ProviderOutcomeUnknown as exc:
+        _transition(
+            order,
+            OrderStatus.UNCONFIRMED,
+            kind=EventKind.UNCONFIRMED,
+            allowed_from=[OrderStatus.SUBMITTING],
+            message=str(exc),
+            last_error=str(exc),
+            needs_attention=True,
+        )
+        return order
+    else:
+        _accept(order, provider_order_id)
+    _refresh_balance(order.provider)
+    return order
+
+
+def _reject(order: Order, message: str) -> None:
+    _transition(
+        order,
+        OrderStatus.REJECTED,
+        kind=EventKind.REJECTED,
+        allowed_from=[OrderStatus.SUBMITTING],
+        message=message,
+        last_error=message,
+        finished_at=timezone.now(),
+    )
+
+
+def _submit_unreachable(order: Order, exc: ProviderUnreachable) -> None:
+    if order.submit_attempts < settings.ORDERS_SUBMIT_ATTEMPTS:
+        _transition(
+            order,
+            OrderStatus.QUEUED,
+            kind=EventKind.RETRY,
+            allowed_from=[OrderStatus.SUBMITTING],
+            message=f"{exc} (attempt {order.submit_attempts} of {settings.ORDERS_SUBMIT_ATTEMPTS})",
+            last_error=str(exc),
+        )
+    else:
+        _reject(order, f"Not sent after {order.submit_attempts} attempts: {exc}")
+
+
+def _accept(order: Order, provider_order_id: int) -> None:
+    now = timezone.now()
+    accepted = _transition(
+        order,
+        OrderStatus.PENDING,
+        kind=EventKind.ACCEPTED,
+        # A sweeper may have given up on a slow answer meanwhile: the answer still wins.
+        allowed_from=[OrderStatus.SUBMITTING, OrderStatus.UNCONFIRMED],
+        message=f"Provider order #{provider_order_id}",
+        provider_order_id=provider_order_id,
+        provider_status="Pending",
+        submitted_at=now,
+        next_check_at=now + POLL_STEPS[0][1],
+        last_error="",
+        needs_attention=False,
+    )
+    if not accepted:
+        order.refresh_from_db()
+        message = f"The provider accepted it as #{provider_order_id} after it was marked {order.status}."
+        Order.objects.filter(pk=order.pk).update(needs_attention=True, last_error=message)
+        _event(order, EventKind.ERROR, message).save()
+
+
+def _refresh_balance(provider: Provider) -> None:
+    try:
+        provider_refresh_balance(provider=provider)
+    except ProviderError as exc:
+        logger.warning("provider %s: balance not refreshed after an order: %s", provider.name, exc)
+
+
+def order_submit_now(*, order: Order, sleep: Callable[[float], None] = time.sleep) -> Order:
+    """Send an order from this process, retrying "unreachable" as the task would (commands)."""
+    while True:
+        result = order_submit(order_id=order.pk)
+        if result is None or result.status != OrderStatus.QUEUED:
+            return result or Order.objects.get(pk=order.pk)
+        sleep(submit_backoff(result.submit_attempts))
+
+
+def orders_sweep(*, now: datetime | None = None) -> dict[str, int]:
+    """Orders stuck between states: `submitting` too long → unconfirmed; `queued` too long → sent again.
+
+    A submitting order whose worker died may have reached the panel, so it is never resent;
+    a queued one never left, so sending it is safe (the claim keeps it to one request).
+    """
+    now = now or timezone.now()
+    cutoff = now - timedelta(minutes=settings.ORDERS_STUCK_MINUTES)
+    unconfirmed = 0
+    for order in Order.objects.filter(status=OrderStatus.SUBMITTING, status_changed_at__lt=cutoff):
+        unconfirmed += _transition(
+            order,
+            OrderStatus.UNCONFIRMED,
+            kind=EventKind.UNCONFIRMED,
+            allowed_from=[OrderStatus.SUBMITTING],
+            message=STUCK_MESSAGE,
+            last_error=STUCK_MESSAGE,
+            needs_attention=True,
+        )
+    stale = list(
+        Order.objects.filter(status=OrderStatus.QUEUED, status_changed_at__lt=cutoff).values_list(
+            "pk", flat=True
+        )[:1000]
+    )
+    if stale:
+        with transaction.atomic():
+            Order.objects.filter(pk__in=stale, status=OrderStatus.QUEUED).update(status_changed_at=now)
+            transaction.on_commit(lambda: _enqueue_submits(stale), robust=True)
+    return {"unconfirmed": unconfirmed, "requeued": len(stale)}
+
+
+def order_resolve(
+    *,
+    order: Order,
+    placed: bool,
+    provider_order_id: int | None = None,
+    user: User | None = None,
+    note: str = "",
+) -> Order:
+    """A person's answer about an unconfirmed order: placed (with the panel's id) or not placed."""
+    if order.status != OrderStatus.UNCONFIRMED:
+        raise OrderActionError("Only an unconfirmed order can be resolved.")
+    suffix = f" {note.strip()}" if note.strip() else ""
+    now = timezone.now()
+    if placed:
+        if not provider_order_id or provider_order_id <= 0:
+            raise OrderActionError("Enter the provider's order id.")
+        try:
+            moved = _transition(
+                order,
+                OrderStatus.PENDING,
+                kind=EventKind.RESOLVED,
+                allowed_from=[OrderStatus.UNCONFIRMED],
+                message=f"Placed: provider order #{provider_order_id}.{suffix}",
+                user=user,
+                provider_order_id=provider_order_id,
+                provider_status="Pending",
+                submitted_at=now,
+                next_check_at=now,
+                last_error="",
+                needs_attention=False,
+            )
+        except IntegrityError:
+            other = Order.objects.filter(
+                provider=order.provider_id, provider_order_id=provider_order_id
+            ).first()
+            owner = other.code if other else "another order"
+            message = f"Provider order #{provider_order_id} already belongs to {owner}."
+            raise OrderActionError(message) from None
+    else:
+        moved = _transition(
+            order,
+            OrderStatus.REJECTED,
+            kind=EventKind.RESOLVED,
+            allowed_from=[OrderStatus.UNCONFIRMED],
+            message=f"Not placed.{suffix}",
+            user=user,
+            finished_at=now,
+            needs_attention=False,
+        )
+    if not moved:
+        raise OrderActionError("The order changed meanwhile; reload it.")
+    return order
