@@ -91,7 +91,7 @@ class OrderFilter(django_filters.FilterSet):
         """An order code, a provider order id, or else a piece of the link.
 
         A code or an id is looked up exactly, on its index: OR-ing it with the link search would
-        scan every order (the link has no trigram index yet).
+        scan every order; the link search alone uses its trigram index.
         """
         value = value.strip().removeprefix("#")
         code = value.upper()

@@ -91,7 +91,9 @@ def link_error(link: str, platform: str) -> str | None:
     pattern = PLATFORM_HOSTS.get(platform)
     if pattern is not None and not pattern.search(host):
         label = Platform(platform).label
-        return f"This is not a {label} link: expected a link on {PLATFORM_EXAMPLES[platform]}, got {host}."
+        article = "an" if label[0] in "AEIOU" else "a"
+        expected = PLATFORM_EXAMPLES[platform]
+        return f"This is not {article} {label} link: expected a link on {expected}, got {host}."
     return None
 
 
@@ -187,8 +189,9 @@ def order_validate(
         problem = link_error(str(cleaned["link"]), service.platform)
         if problem:
             errors["link"] = problem
-    if not errors:
-        errors.update(_bounds_errors(service, cleaned))
+    # Every problem at once: a wrong link must not hide a quantity out of bounds.
+    for name, problem in _bounds_errors(service, cleaned).items():
+        errors.setdefault(name, problem)
     if errors:
         raise OrderInvalid(errors)
     estimate = order_estimate(service=service, fields=cleaned)

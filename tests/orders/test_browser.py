@@ -174,7 +174,7 @@ def test_a_mass_order_of_five_lines_with_one_bad_line_places_four_orders(
     preview = page.locator(".mass-preview tbody tr")
     expect(preview).to_have_count(5)
     expect(page.locator(".bad-line")).to_have_count(1)
-    expect(page.locator(".bad-line")).to_contain_text("not a Instagram link")
+    expect(page.locator(".bad-line")).to_contain_text("not an Instagram link")
     page.get_by_role("button", name="Drop the bad line").click()
     expect(preview).to_have_count(4)
     expect(page.locator(".bad-line")).to_have_count(0)

@@ -91,7 +91,7 @@ def test_an_unconfirmed_order_exits_1(followers, account):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--link", "https://youtube.com/x", "--quantity", "100"], "This is not a Instagram link"),
+        (["--link", "https://youtube.com/x", "--quantity", "100"], "This is not an Instagram link"),
         (["--link", "https://instagram.com/p/a", "--quantity", "1"], "takes at least 10"),
         (["--link", "https://instagram.com/p/a", "--quantity", "100", "--field", "bogus"], "name=value"),
         (["--link", "https://instagram.com/p/a", "--quantity", "100", "--user", "nobody"], "unknown user"),
@@ -139,7 +139,7 @@ def test_place_orders_with_a_bad_line_places_nothing_and_names_each_bad_line(fol
     assert code == 2
     assert [line["line"] for line in lines] == [2, 3]
     assert "service id 'abc' is not a number" in lines[0]["error"]
-    assert "not a Instagram link" in lines[1]["error"]
+    assert "not an Instagram link" in lines[1]["error"]
     assert not Order.objects.exists()
 
 

@@ -34,7 +34,7 @@ def test_the_order_form_puts_each_problem_on_its_field(followers):
         {"service": followers.pk, "link": "https://tiktok.com/@a", "quantity": 1, "submission_token": "t"}
     )
     assert not form.is_valid()
-    assert "not a Instagram link" in form.errors["link"][0]
+    assert "not an Instagram link" in form.errors["link"][0]
 
 
 def test_a_mass_order_is_parsed_line_by_line_with_per_type_fields(followers, catalog, sandbox):

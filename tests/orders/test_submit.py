@@ -176,7 +176,7 @@ class TestValidation:
         with pytest.raises(OrderInvalid) as error:
             order_place(service=followers, link="https://youtube.com/watch?v=1", quantity=100)
         assert error.value.errors == {
-            "link": "This is not a Instagram link: expected a link on instagram.com, got youtube.com."
+            "link": "This is not an Instagram link: expected a link on instagram.com, got youtube.com."
         }
 
     def test_a_quantity_outside_the_services_limits_is_refused(self, followers):
