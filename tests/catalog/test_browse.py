@@ -311,7 +311,7 @@ def test_the_detail_panel_shows_the_service_and_its_price_history(htmx_client, c
     assert "2.50 → <strong>3.00</strong>" in html
     assert '<svg viewBox="0 0 320 96" role="img"' in html
     assert "<circle" in html
-    assert "Order this" not in html  # the order form does not exist yet: no link to a 404
+    assert f'href="/orders/new/?service={views.pk}"' in html and "Order this" in html
 
 
 def test_the_detail_is_a_full_page_without_htmx(buyer_client, catalog):
