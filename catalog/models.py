@@ -38,6 +38,7 @@ class Service(models.Model):
     raw = models.JSONField("the provider's record", default=dict)
 
     class Meta:
+        permissions = [("sync_catalog", "Can sync the catalog from the providers")]
         constraints = [
             models.UniqueConstraint(
                 fields=["provider", "service_id"], name="catalog_service_unique_per_provider"

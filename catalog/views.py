@@ -16,6 +16,7 @@ from catalog.filters import ServiceFilter, first_synced_at
 from catalog.forms import CatalogDisplayForm
 from catalog.models import CatalogSync, Service
 from catalog.services import catalog_sync_request, favourite_set
+from jappanel.access import allowed
 from jappanel.client import SERVICE_TYPES
 from jappanel.providers.models import Provider
 
@@ -73,6 +74,7 @@ def _sync_state() -> dict[str, Any]:
 
 
 @require_GET
+@allowed("view_services")
 def service_list(request: HttpRequest) -> HttpResponse:
     filterset = ServiceFilter(request.GET, user=request.user)
     display = CatalogDisplayForm(request.GET)
@@ -110,6 +112,7 @@ def _descriptions(raw: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 @require_GET
+@allowed("view_services")
 def service_detail(request: HttpRequest, pk: int) -> HttpResponse:
     services = Service.objects.select_related("provider").annotate(first_synced_at=first_synced_at())
     service = get_object_or_404(services, pk=pk)
@@ -123,6 +126,7 @@ def service_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
+@allowed("view_services")
 def service_favourite(request: HttpRequest, pk: int) -> HttpResponse:
     service = get_object_or_404(Service, pk=pk)
     service.is_favourite = request.POST.get("starred") == "1"
@@ -145,6 +149,7 @@ def _sync_status(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
+@allowed("sync_catalog")
 def sync_now(request: HttpRequest) -> HttpResponse:
     runs = catalog_sync_request(providers=list(Provider.objects.filter(active=True)))
     if request.htmx:
@@ -155,5 +160,6 @@ def sync_now(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@allowed("view_services")
 def sync_status(request: HttpRequest) -> HttpResponse:
     return _sync_status(request)

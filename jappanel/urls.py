@@ -14,8 +14,11 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("services/", include("catalog.urls")),
     path("orders/", include("orders.urls")),
+    path("audit/", include("audit.urls")),
     path("admin/", admin.site.urls),
 ]
+
+handler403 = "jappanel.views.forbidden"
 
 if settings.SANDBOX_ENABLED:
     urlpatterns.append(path("sandbox/", include("jappanel.sandbox.urls")))

@@ -6,6 +6,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from jappanel.access import allowed, has_role
 from jappanel.health import readiness
 from jappanel.heartbeat import heartbeat_states
 from jappanel.providers.models import Provider
@@ -29,6 +30,7 @@ def readyz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok" if ready else "error", **checks}, status=200 if ready else 503)
 
 
+@allowed("view_orders")
 def dashboard(request: HttpRequest) -> HttpResponse:
     providers = list(Provider.objects.order_by("-active", "name"))
     stopped = [state for state in heartbeat_states().values() if not state.alive]
@@ -44,3 +46,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "recent": recent_orders(),
     }
     return render(request, "dashboard.html", context)
+
+
+def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """The 403 page: why, and the way back; for htmx, one short message to swap in."""
+    user = request.user
+    context = {"no_role": user.is_authenticated and not has_role(user)}
+    template = "403.html#message" if getattr(request, "htmx", False) else "403.html"
+    return render(request, template, context, status=403)

@@ -6,6 +6,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import QuerySet
@@ -13,6 +14,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.functional import cached_property
 
+from audit.services import client_ip
+from jappanel.access import may
 from orders.models import CancelRequest, Order, OrderEvent, Refill
 from orders.services import OrderActionError, order_resolve, orders_check_now, refills_request
 
@@ -171,29 +174,40 @@ class OrderAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # orders are placed through the form or the commands, never typed in here
 
+    def has_act_permission(self, request: HttpRequest) -> bool:
+        return may(request.user, "act_on_any_order")
+
+    def has_resolve_permission(self, request: HttpRequest) -> bool:
+        return may(request.user, "resolve_order")
+
     def save_model(self, request: HttpRequest, obj: Order, form: forms.ModelForm, change: bool) -> None:
         resolution = form.cleaned_data.get("resolution")
         if not resolution:
             return
+        if not self.has_resolve_permission(request):
+            raise PermissionDenied
         try:
             order_resolve(
                 order=obj,
                 placed=resolution == "placed",
                 provider_order_id=form.cleaned_data.get("resolved_provider_order_id"),
                 user=request.user,
+                ip=client_ip(request),
                 note=form.cleaned_data.get("resolution_note", ""),
             )
         except OrderActionError as exc:
             messages.error(request, str(exc))
 
-    @admin.action(description="Check status now")
+    @admin.action(description="Check status now", permissions=["act"])
     def check_status_now(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
-        count = orders_check_now(orders=queryset, user=request.user)
+        count = orders_check_now(orders=queryset, user=request.user, ip=client_ip(request))
         messages.info(request, f"{count} order(s) will be checked now; final and unsent ones were skipped.")
 
-    @admin.action(description="Request refill")
+    @admin.action(description="Request refill", permissions=["act"])
     def request_refill(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
-        refills = refills_request(orders=queryset.select_related("service", "provider"), user=request.user)
+        refills = refills_request(
+            orders=queryset.select_related("service", "provider"), user=request.user, ip=client_ip(request)
+        )
         failed = [refill for refill in refills if refill.error]
         messages.info(request, f"{len(refills) - len(failed)} refill(s) requested.")
         for refill in failed:
@@ -202,7 +216,7 @@ class OrderAdmin(admin.ModelAdmin):
         if skipped:
             messages.warning(request, f"{skipped} order(s) skipped: no refill for their service or state.")
 
-    @admin.action(description="Resolve unconfirmed order")
+    @admin.action(description="Resolve unconfirmed order", permissions=["resolve"])
     def resolve_unconfirmed(
         self, request: HttpRequest, queryset: QuerySet[Order]
     ) -> HttpResponseRedirect | None:
@@ -212,7 +226,7 @@ class OrderAdmin(admin.ModelAdmin):
             return None
         return HttpResponseRedirect(reverse("admin:orders_order_change", args=[orders[0].pk]))
 
-    @admin.action(description="Export selected orders as CSV")
+    @admin.action(description="Export selected orders as CSV", permissions=["view"])
     def export_csv(self, request: HttpRequest, queryset: QuerySet[Order]) -> HttpResponse:
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="orders.csv"'

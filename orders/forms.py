@@ -126,13 +126,15 @@ class OrderForm(forms.Form):
                 self.add_error(name if name in self.fields else None, message)
         return cleaned
 
-    def place(self, *, user: AbstractBaseUser | None = None, enqueue: bool = True) -> Order:
+    def place(
+        self, *, user: AbstractBaseUser | None = None, ip: str | None = None, enqueue: bool = True
+    ) -> Order:
         """Queue the validated order (call after `is_valid()`); the same token gives the same order."""
         if self.existing is not None:
             return self.existing
         assert self.draft is not None, "place() needs a valid form"
         token = self.cleaned_data["submission_token"]
-        return orders_create(drafts=[self.draft], user=user, tokens=[token], enqueue=enqueue)[0]
+        return orders_create(drafts=[self.draft], user=user, ip=ip, tokens=[token], enqueue=enqueue)[0]
 
 
 # Mass orders -----------------------------------------------------------------------------------
@@ -220,7 +222,12 @@ def mass_order_total(lines: list[MassLine]) -> Decimal:
 
 
 def mass_order_place(
-    *, lines: list[MassLine], token: str, user: AbstractBaseUser | None = None, enqueue: bool = True
+    *,
+    lines: list[MassLine],
+    token: str,
+    user: AbstractBaseUser | None = None,
+    ip: str | None = None,
+    enqueue: bool = True,
 ) -> list[Order]:
     """Queue every valid line as its own order; the same token twice returns the same orders."""
     valid = [line for line in lines if line.draft is not None]
@@ -228,6 +235,7 @@ def mass_order_place(
         drafts=[line.draft for line in valid],
         tokens=[f"{token}:{line.number}" for line in valid],
         user=user,
+        ip=ip,
         enqueue=enqueue,
     )
 
@@ -260,8 +268,10 @@ class MassOrderForm(forms.Form):
     def total(self) -> Decimal:
         return mass_order_total(self.lines)
 
-    def place(self, *, user: AbstractBaseUser | None = None, enqueue: bool = True) -> list[Order]:
+    def place(
+        self, *, user: AbstractBaseUser | None = None, ip: str | None = None, enqueue: bool = True
+    ) -> list[Order]:
         """Queue the valid lines (bad lines are dropped: the preview showed them)."""
         return mass_order_place(
-            lines=self.lines, token=self.cleaned_data["submission_token"], user=user, enqueue=enqueue
+            lines=self.lines, token=self.cleaned_data["submission_token"], user=user, ip=ip, enqueue=enqueue
         )

@@ -150,6 +150,13 @@ class Order(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # What a role may do with orders; jappanel/access.py maps each action to one of these.
+        permissions = [
+            ("place_order", "Can place orders and mass orders"),
+            ("act_on_own_order", "Can refill, cancel and check their own orders"),
+            ("act_on_any_order", "Can refill, cancel and check anyone's orders"),
+            ("resolve_order", "Can resolve unconfirmed orders"),
+        ]
         constraints = [
             # NULLs are distinct: any number of orders not placed yet.
             models.UniqueConstraint(

@@ -10,15 +10,17 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from audit.services import client_ip
 from catalog.models import Service
 from catalog.platforms import Platform
+from jappanel.access import allowed, may_act_on, order_for, orders_for
 from jappanel.client import SERVICE_TYPES
 from jappanel.providers.models import Provider
 from orders.filters import MOVING_STATUSES, OrderFilter, RefillFilter, keyset_page, order_page
@@ -107,6 +109,7 @@ def _codes(raw: str) -> list[str]:
 
 
 @require_GET
+@allowed("view_orders")
 def order_list(request: HttpRequest) -> HttpResponse:
     filterset, page = order_page(request.GET)
     context: dict[str, Any] = {
@@ -124,6 +127,7 @@ def order_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@allowed("view_orders")
 def order_statuses(request: HttpRequest) -> HttpResponse:
     """The badges of `?codes=…`, swapped in place, and the poller again while some still move."""
     orders = list(Order.objects.filter(code__in=_codes(request.GET.get("codes", ""))).order_by())
@@ -136,6 +140,7 @@ def order_statuses(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@allowed("view_orders")
 def order_export(request: HttpRequest) -> StreamingHttpResponse:
     filterset = OrderFilter(request.GET)
     rows = filterset.qs.order_by("-created_at", "-pk").values_list(*CSV_COLUMNS).iterator(chunk_size=2000)
@@ -157,25 +162,24 @@ def _csv_lines(rows: Iterator[tuple[Any, ...]]) -> Iterator[str]:
 
 
 @require_POST
+@allowed("view_orders")
 def order_bulk(request: HttpRequest) -> HttpResponse:
-    orders = list(
-        Order.objects.filter(code__in=_codes(" ".join(request.POST.getlist("order")))).select_related(
-            "service", "provider"
-        )
-    )
+    selected = Order.objects.filter(code__in=_codes(" ".join(request.POST.getlist("order"))))
+    orders = orders_for(request, selected.select_related("service", "provider"), "act")
     action = request.POST.get("action")
+    ip = client_ip(request)
     if not orders:
         messages.error(request, "Select at least one order.")
     elif action == "refill":
-        refills = refills_request(orders=orders, user=request.user)
+        refills = refills_request(orders=orders, user=request.user, ip=ip)
         asked = sum(1 for refill in refills if refill.provider_refill_id is not None)
         messages.info(request, _summary(len(orders), asked, "refill requested", "refills requested"))
     elif action == "cancel":
-        answers = orders_cancel(orders=orders, user=request.user)
+        answers = orders_cancel(orders=orders, user=request.user, ip=ip)
         accepted = sum(1 for answer in answers if answer.accepted)
         messages.info(request, _summary(len(orders), accepted, "cancel accepted", "cancels accepted"))
     elif action == "check":
-        checked = orders_check_now(orders=orders, user=request.user)
+        checked = orders_check_now(orders=orders, user=request.user, ip=ip)
         messages.info(request, _summary(len(orders), checked, "order checked now", "orders checked now"))
     else:
         messages.error(request, "Choose refill, cancel or check now.")
@@ -247,11 +251,12 @@ def _order_context(form: OrderForm, service: Service | None) -> dict[str, Any]:
 
 
 @require_http_methods(["GET", "POST"])
+@allowed("place_order")
 def order_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = OrderForm(request.POST)
         if form.is_valid():
-            order = form.place(user=request.user)
+            order = form.place(user=request.user, ip=client_ip(request))
             return _go(request, reverse("orders:order_detail", args=[order.code]))
         service = _service_from(request.POST)
     else:
@@ -295,6 +300,7 @@ def _typed_fields(form: OrderForm) -> dict[str, Any]:
 
 
 @require_POST
+@allowed("place_order")
 def order_estimate_view(request: HttpRequest) -> HttpResponse:
     """The live cost, balance and line counts of the order form as it is being filled."""
     service = _service_from(request.POST)
@@ -305,6 +311,7 @@ def order_estimate_view(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@allowed("place_order")
 def mass_order(request: HttpRequest) -> HttpResponse:
     providers = Provider.objects.filter(active=True)
     form = MassOrderForm(initial={"provider": providers.first() if len(providers) == 1 else None})
@@ -312,7 +319,7 @@ def mass_order(request: HttpRequest) -> HttpResponse:
         form = MassOrderForm(request.POST, request.FILES)
         action = request.POST.get("action", "preview")
         if form.is_valid() and action == "confirm" and any(line.ok for line in form.lines):
-            orders = form.place(user=request.user)
+            orders = form.place(user=request.user, ip=client_ip(request))
             messages.success(request, f"{len(orders)} order{pluralize(len(orders))} queued.")
             codes = ",".join(order.code for order in orders)
             return _go(request, f"{reverse('orders:order_list')}?codes={codes}")
@@ -341,15 +348,12 @@ def _mass_form_of_lines(request: HttpRequest, form: MassOrderForm, *, drop_bad: 
 # One order -----------------------------------------------------------------------------------------
 
 
-def _get_order(code: str) -> Order:
-    orders = Order.objects.select_related("service", "provider", "user")
-    return get_object_or_404(orders, code=code.upper())
-
-
-def _order_page_context(order: Order) -> dict[str, Any]:
+def _order_page_context(request: HttpRequest, order: Order) -> dict[str, Any]:
     refills = list(order.refills.select_related("user"))
     return {
         "order": order,
+        "may_act": may_act_on(request.user, order, "act"),
+        "may_resolve": may_act_on(request.user, order, "resolve"),
         "events": order.events.select_related("user"),
         "refills": refills,
         "moving": order.status in MOVING_STATUSES or any(not refill.is_final for refill in refills),
@@ -359,14 +363,14 @@ def _order_page_context(order: Order) -> dict[str, Any]:
 
 @require_GET
 def order_detail(request: HttpRequest, code: str) -> HttpResponse:
-    order = _get_order(code)
-    return render(request, "orders/order_detail.html", _order_page_context(order))
+    order = order_for(request, code, "view")
+    return render(request, "orders/order_detail.html", _order_page_context(request, order))
 
 
 @require_GET
 def order_live(request: HttpRequest, code: str) -> HttpResponse:
-    order = _get_order(code)
-    return render(request, "orders/order_detail.html#live", _order_page_context(order))
+    order = order_for(request, code, "view")
+    return render(request, "orders/order_detail.html#live", _order_page_context(request, order))
 
 
 def _order_action(
@@ -386,10 +390,10 @@ def _order_action(
 
 @require_POST
 def order_refill(request: HttpRequest, code: str) -> HttpResponse:
-    order = _get_order(code)
+    order = order_for(request, code, "act")
 
     def refill() -> str | None:
-        refill = refill_request(order=order, user=request.user)
+        refill = refill_request(order=order, user=request.user, ip=client_ip(request))
         return f"Refill not accepted: {refill.error}" if refill.status == Refill.Status.FAILED else None
 
     return _order_action(request, order, refill, "Refill requested.")
@@ -397,10 +401,10 @@ def order_refill(request: HttpRequest, code: str) -> HttpResponse:
 
 @require_POST
 def order_cancel_view(request: HttpRequest, code: str) -> HttpResponse:
-    order = _get_order(code)
+    order = order_for(request, code, "act")
 
     def cancel() -> str | None:
-        answer = order_cancel(order=order, user=request.user)
+        answer = order_cancel(order=order, user=request.user, ip=client_ip(request))
         return None if answer.accepted else f"Cancel not accepted: {answer.answer or 'no answer'}"
 
     return _order_action(request, order, cancel, "Cancel accepted: the status follows.")
@@ -408,8 +412,8 @@ def order_cancel_view(request: HttpRequest, code: str) -> HttpResponse:
 
 @require_POST
 def order_check(request: HttpRequest, code: str) -> HttpResponse:
-    order = _get_order(code)
-    if orders_check_now(orders=[order], user=request.user):
+    order = order_for(request, code, "act")
+    if orders_check_now(orders=[order], user=request.user, ip=client_ip(request)):
         messages.success(request, "Status check started.")
     else:
         messages.error(request, "Only an order in progress at the provider can be checked.")
@@ -418,7 +422,7 @@ def order_check(request: HttpRequest, code: str) -> HttpResponse:
 
 @require_POST
 def order_resolve_view(request: HttpRequest, code: str) -> HttpResponse:
-    order = _get_order(code)
+    order = order_for(request, code, "resolve")
     placed = request.POST.get("placed") == "yes"
     raw_id = request.POST.get("provider_order_id", "").strip().removeprefix("#")
     provider_order_id = int(raw_id) if raw_id.isdigit() and len(raw_id) <= 18 else None
@@ -428,7 +432,12 @@ def order_resolve_view(request: HttpRequest, code: str) -> HttpResponse:
         order,
         lambda: (
             order_resolve(
-                order=order, placed=placed, provider_order_id=provider_order_id, user=request.user, note=note
+                order=order,
+                placed=placed,
+                provider_order_id=provider_order_id,
+                user=request.user,
+                ip=client_ip(request),
+                note=note,
             )
             and None
         ),
@@ -440,6 +449,7 @@ def order_resolve_view(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @require_GET
+@allowed("view_refills")
 def refill_list(request: HttpRequest) -> HttpResponse:
     filterset = RefillFilter(request.GET)
     page = keyset_page(

@@ -5,6 +5,8 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from audit.models import AuditAction
+from audit.services import audit_record, client_ip
 from jappanel.client import ProviderError
 from jappanel.providers.models import Provider
 from jappanel.providers.services import provider_refresh_balance
@@ -61,11 +63,38 @@ class ProviderAdmin(admin.ModelAdmin):
     ]
     actions = ["refresh_balance"]
 
+    def save_model(self, request: HttpRequest, obj: Provider, form: forms.ModelForm, change: bool) -> None:
+        old = Provider.objects.filter(pk=obj.pk).first() if change else None
+        super().save_model(request, obj, form, change)
+        before, after = (_audited(old) if old else None), _audited(obj)
+        changed = {name for name in after if before is None or before[name] != after[name]}
+        who = {"actor": request.user, "ip": client_ip(request), "target": obj}
+        if old is None or changed:
+            audit_record(
+                action=AuditAction.PROVIDER_CHANGED if old else AuditAction.PROVIDER_CREATED,
+                before={name: before[name] for name in sorted(changed)} if before else None,
+                after={name: after[name] for name in sorted(changed)},
+                **who,
+            )
+        if old is not None and old.api_key_encrypted != obj.api_key_encrypted:
+            # Only that it changed: neither key, nor any part of one, goes into the log.
+            audit_record(action=AuditAction.PROVIDER_KEY_CHANGED, note="The API key was replaced.", **who)
+
+    def delete_model(self, request: HttpRequest, obj: Provider) -> None:
+        audit_record(
+            action=AuditAction.PROVIDER_DELETED,
+            actor=request.user,
+            ip=client_ip(request),
+            target=obj,
+            before=_audited(obj),
+        )
+        super().delete_model(request, obj)
+
     @admin.display(description="API key")
     def masked_api_key(self, provider: Provider) -> str:
         return provider.masked_api_key
 
-    @admin.action(description="Refresh the balance from the panel")
+    @admin.action(description="Refresh the balance from the panel", permissions=["change"])
     def refresh_balance(self, request: HttpRequest, queryset: QuerySet[Provider]) -> None:
         for provider in queryset:
             try:
@@ -74,3 +103,12 @@ class ProviderAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{provider.name}: {exc}", messages.ERROR)
             else:
                 self.message_user(request, f"{provider.name}: {balance.amount} {balance.currency}")
+
+
+def _audited(provider: Provider) -> dict[str, object]:
+    return {
+        "name": provider.name,
+        "api_url": provider.api_url,
+        "currency": provider.currency,
+        "active": provider.active,
+    }

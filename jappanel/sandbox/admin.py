@@ -16,12 +16,12 @@ def _topup(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySe
     modeladmin.message_user(request, f"Added {amount} to {queryset.count()} account(s).", messages.SUCCESS)
 
 
-@admin.action(description="Top up by 100.00")
+@admin.action(description="Top up by 100.00", permissions=["change"])
 def topup_100(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
     _topup(modeladmin, request, queryset, Decimal("100"))
 
 
-@admin.action(description="Top up by 1,000.00")
+@admin.action(description="Top up by 1,000.00", permissions=["change"])
 def topup_1000(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
     _topup(modeladmin, request, queryset, Decimal("1000"))
 

@@ -13,6 +13,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from audit.models import AuditAction
+from audit.services import audit_record
 from jappanel.client import (
     ItemError,
     ProviderError,
@@ -71,7 +73,9 @@ def _request_refills(client: Any, ids: list[int]) -> dict[int, Any]:
     return client.refills(ids)
 
 
-def refills_request(*, orders: Iterable[Order], user: User | None = None) -> list[Refill]:
+def refills_request(
+    *, orders: Iterable[Order], user: User | None = None, ip: str | None = None
+) -> list[Refill]:
     """Ask for a refill of every order whose service allows one; record each answer.
 
     Orders that cannot be refilled (service without refill, not finished) are skipped.
@@ -100,16 +104,25 @@ def refills_request(*, orders: Iterable[Order], user: User | None = None) -> lis
     with transaction.atomic():
         Refill.objects.bulk_create(refills)
         OrderEvent.objects.bulk_create(events)
+        for refill in refills:
+            audit_record(
+                action=AuditAction.ORDER_REFILL,
+                actor=user,
+                ip=ip,
+                target=refill.order,
+                after={"provider_refill_id": refill.provider_refill_id, "status": refill.status},
+                note=refill.error,
+            )
     return refills
 
 
-def refill_request(*, order: Order, user: User | None = None) -> Refill:
+def refill_request(*, order: Order, user: User | None = None, ip: str | None = None) -> Refill:
     """Ask for a refill of one order; OrderActionError when its service or state does not allow it."""
     if not order.can_refill():
         if not order.service.refill:
             raise OrderActionError("This service has no refill.")
         raise OrderActionError("Only a completed or partial order can be refilled.")
-    return refills_request(orders=[order], user=user)[0]
+    return refills_request(orders=[order], user=user, ip=ip)[0]
 
 
 def refills_poll_round(*, now: datetime | None = None) -> PollReport:
@@ -178,7 +191,9 @@ def _refill_batch_check(refills: Sequence[Refill], now: datetime) -> PollReport:
     return report
 
 
-def orders_cancel(*, orders: Iterable[Order], user: User | None = None) -> list[CancelRequest]:
+def orders_cancel(
+    *, orders: Iterable[Order], user: User | None = None, ip: str | None = None
+) -> list[CancelRequest]:
     """Ask the panel to cancel orders whose service allows it; record each order's answer.
 
     Accepted orders are checked again at once, to show the status the cancel led to.
@@ -208,14 +223,23 @@ def orders_cancel(*, orders: Iterable[Order], user: User | None = None) -> list[
     with transaction.atomic():
         CancelRequest.objects.bulk_create(requests)
         OrderEvent.objects.bulk_create(events)
+        for cancel in requests:
+            audit_record(
+                action=AuditAction.ORDER_CANCEL,
+                actor=user,
+                ip=ip,
+                target=cancel.order,
+                after={"accepted": cancel.accepted},
+                note=cancel.answer,
+            )
         Order.objects.filter(pk__in=accepted_ids, status__in=list(TRACKED_STATUSES)).update(next_check_at=now)
     return requests
 
 
-def order_cancel(*, order: Order, user: User | None = None) -> CancelRequest:
+def order_cancel(*, order: Order, user: User | None = None, ip: str | None = None) -> CancelRequest:
     """Ask the panel to cancel one order; OrderActionError when it cannot be canceled."""
     if not order.can_cancel():
         if not order.service.cancel:
             raise OrderActionError("This service cannot be canceled.")
         raise OrderActionError("Only an order in progress at the provider can be canceled.")
-    return orders_cancel(orders=[order], user=user)[0]
+    return orders_cancel(orders=[order], user=user, ip=ip)[0]

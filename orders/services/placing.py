@@ -16,6 +16,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from audit.models import AuditAction
+from audit.services import audit_record
 from catalog.models import Service
 from catalog.platforms import Platform
 from jappanel.client import (
@@ -225,7 +227,12 @@ def _order_from_draft(draft: OrderDraft, *, user: User | None, token: str, now: 
 
 
 def orders_create(
-    *, drafts: Sequence[OrderDraft], user: User | None = None, tokens: Sequence[str], enqueue: bool = True
+    *,
+    drafts: Sequence[OrderDraft],
+    user: User | None = None,
+    ip: str | None = None,
+    tokens: Sequence[str],
+    enqueue: bool = True,
 ) -> list[Order]:
     """Save validated drafts as queued orders (with their events) and, after commit, send them.
 
@@ -252,6 +259,14 @@ def orders_create(
                     for order in orders
                 ]  # fmt: skip
             )
+            for order in orders:
+                audit_record(
+                    action=AuditAction.ORDER_PLACED,
+                    actor=user,
+                    ip=ip,
+                    target=order,
+                    after=_audited(order),
+                )
             if enqueue:
                 ids = [order.pk for order in orders]
                 transaction.on_commit(lambda: _enqueue_submits(ids), robust=True)
@@ -262,6 +277,17 @@ def orders_create(
             raise
         return existing
     return orders
+
+
+def _audited(order: Order) -> dict[str, Any]:
+    return {
+        "status": order.status,
+        "service": order.service.service_id,
+        "link": order.link,
+        "quantity": order.quantity,
+        "estimated_charge": str(order.estimated_charge),
+        "currency": order.currency,
+    }
 
 
 def _orders_by_token(tokens: Sequence[str]) -> list[Order]:
@@ -283,6 +309,7 @@ def order_place(
     quantity: int | None = None,
     fields: Mapping[str, Any] | None = None,
     user: User | None = None,
+    ip: str | None = None,
     submission_token: str = "",
     enqueue: bool = True,
 ) -> Order:
@@ -301,4 +328,4 @@ def order_place(
         already_committed=uncharged_total(provider=service.provider),
     )
     token = submission_token or secrets.token_urlsafe(24)
-    return orders_create(drafts=[draft], user=user, tokens=[token], enqueue=enqueue)[0]
+    return orders_create(drafts=[draft], user=user, ip=ip, tokens=[token], enqueue=enqueue)[0]

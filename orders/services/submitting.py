@@ -13,6 +13,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from audit.models import AuditAction
+from audit.services import audit_record
 from jappanel.client import (
     OrderFieldError,
     ProviderError,
@@ -20,6 +22,7 @@ from jappanel.client import (
     ProviderRejected,
     ProviderUnreachable,
 )
+from jappanel.logging import log_context
 from jappanel.providers.crypto import ApiKeyDecryptionError
 from jappanel.providers.models import Provider
 from jappanel.providers.services import provider_refresh_balance
@@ -66,6 +69,12 @@ def order_submit(*, order_id: int) -> Order | None:
     if not claimed:
         return None
     order = Order.objects.select_related("provider", "service").get(pk=order_id)
+    with log_context(order_code=order.code):
+        return _send(order)
+
+
+def _send(order: Order) -> Order:
+    """Call `add` for a claimed order (outside any transaction) and record the outcome."""
     OrderEvent.objects.create(
         order=order,
         kind=EventKind.SUBMITTING,
@@ -83,6 +92,7 @@ def order_submit(*, order_id: int) -> Order | None:
         # Nothing was charged: the panel said no, or nothing was sent at all.
         _reject(order, str(exc))
     except ProviderOutcomeUnknown as exc:
+        logger.warning("order unconfirmed: the panel may have taken it: %s", exc)
         _transition(
             order,
             OrderStatus.UNCONFIRMED,
@@ -141,7 +151,16 @@ def _accept(order: Order, provider_order_id: int) -> None:
         last_error="",
         needs_attention=False,
     )
-    if not accepted:
+    if accepted:
+        with log_context(provider_order_id=provider_order_id):
+            logger.info("order accepted by %s", order.provider.name)
+        audit_record(
+            action=AuditAction.ORDER_SENT,
+            target=order,
+            before={"status": OrderStatus.SUBMITTING},
+            after={"status": order.status, "provider_order_id": provider_order_id},
+        )
+    else:
         order.refresh_from_db()
         message = f"The provider accepted it as #{provider_order_id} after it was marked {order.status}."
         Order.objects.filter(pk=order.pk).update(needs_attention=True, last_error=message)
@@ -201,6 +220,7 @@ def order_resolve(
     placed: bool,
     provider_order_id: int | None = None,
     user: User | None = None,
+    ip: str | None = None,
     note: str = "",
 ) -> Order:
     """A person's answer about an unconfirmed order: placed (with the panel's id) or not placed."""
@@ -246,4 +266,13 @@ def order_resolve(
         )
     if not moved:
         raise OrderActionError("The order changed meanwhile; reload it.")
+    audit_record(
+        action=AuditAction.ORDER_RESOLVED,
+        actor=user,
+        ip=ip,
+        target=order,
+        before={"status": OrderStatus.UNCONFIRMED},
+        after={"status": order.status, "placed": placed, "provider_order_id": order.provider_order_id},
+        note=note.strip(),
+    )
     return order

@@ -16,6 +16,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from audit.models import AuditAction
+from audit.services import audit_record
 from jappanel.client import (
     ItemError,
     ProviderError,
@@ -333,7 +335,7 @@ def orders_poll_round(*, now: datetime | None = None) -> PollReport:
     return report
 
 
-def orders_check_now(*, orders: Iterable[Order], user: User | None = None) -> int:
+def orders_check_now(*, orders: Iterable[Order], user: User | None = None, ip: str | None = None) -> int:
     """Make the given orders due now and start a polling round; final ones are left alone."""
     tracked = [order for order in orders if order.is_tracked]
     if not tracked:
@@ -346,6 +348,8 @@ def orders_check_now(*, orders: Iterable[Order], user: User | None = None) -> in
         OrderEvent.objects.bulk_create(
             [_event(o, EventKind.CHECK, "Status check requested", user=user) for o in tracked]
         )
+        for order in tracked:
+            audit_record(action=AuditAction.ORDER_CHECK, actor=user, ip=ip, target=order)
         transaction.on_commit(_enqueue_poll, robust=True)
     return len(tracked)
 

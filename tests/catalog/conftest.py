@@ -7,6 +7,7 @@ from decimal import Decimal
 import factory
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.test import Client
 
 from catalog.models import CatalogSync, Service, ServicePriceChange
@@ -72,7 +73,9 @@ def no_sandbox(db) -> None:
 
 @pytest.fixture
 def buyer(db):
-    return get_user_model().objects.create_user("buyer", "buyer@example.com", "correct-horse-battery")
+    user = get_user_model().objects.create_user("buyer", "buyer@example.com", "correct-horse-battery")
+    user.groups.add(Group.objects.get(name="Buyer"))
+    return user
 
 
 @pytest.fixture

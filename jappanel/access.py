@@ -1,0 +1,124 @@
+"""Who may do what: the roles, the one map from actions to permissions, and the view helpers.
+
+Roles are Django groups holding permissions; a view asks for an *action* (`place_order`), never
+for a role, so a role can change without touching a view. Superusers pass every check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from functools import wraps
+from typing import Any
+
+from django.apps import apps as global_apps
+from django.contrib.auth.management import create_permissions
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+
+from orders.models import Order
+
+# Every action a person can take in our pages, and the permission it needs.
+ACTIONS: dict[str, str] = {
+    "view_services": "catalog.view_service",
+    "sync_catalog": "catalog.sync_catalog",
+    "view_orders": "orders.view_order",
+    "view_refills": "orders.view_refill",
+    "place_order": "orders.place_order",
+    "act_on_own_order": "orders.act_on_own_order",
+    "act_on_any_order": "orders.act_on_any_order",
+    "resolve_order": "orders.resolve_order",
+    "view_audit": "audit.view_auditentry",
+}
+
+VIEWER = ["catalog.view_service", "orders.view_order", "orders.view_refill"]
+# Syncing only reads the providers' lists: it spends nothing.
+BUYER = [*VIEWER, "orders.place_order", "orders.act_on_own_order", "catalog.sync_catalog"]
+APPROVER = [*BUYER, "orders.act_on_any_order", "orders.resolve_order", "audit.view_auditentry"]
+MANAGER = [
+    *APPROVER,
+    "providers.view_provider",
+    "providers.add_provider",
+    "providers.change_provider",
+    "auth.view_user",
+    "auth.add_user",
+    "auth.change_user",
+    "auth.view_group",
+]
+ROLES: dict[str, list[str]] = {"Viewer": VIEWER, "Buyer": BUYER, "Approver": APPROVER, "Manager": MANAGER}
+
+
+def roles_sync(*, apps: Any = global_apps) -> None:
+    """Create the role groups with exactly their permissions; safe to run any number of times."""
+    labels = {codename.split(".")[0] for permissions in ROLES.values() for codename in permissions}
+    for label in labels:
+        config = apps.get_app_config(label)
+        # Historical app configs (in a migration) have no models module; permissions need one.
+        module = getattr(config, "models_module", None)
+        config.models_module = module or True
+        create_permissions(config, apps=apps, verbosity=0)
+        config.models_module = module
+    group_model = apps.get_model("auth", "Group")
+    permission_model = apps.get_model("auth", "Permission")
+    for name, codenames in ROLES.items():
+        group, _ = group_model.objects.get_or_create(name=name)
+        wanted = [
+            permission_model.objects.get(content_type__app_label=label, codename=codename)
+            for label, codename in (item.split(".") for item in codenames)
+        ]
+        group.permissions.set(wanted)
+
+
+def roles_after_migrate(sender: Any, **kwargs: Any) -> None:
+    roles_sync(apps=kwargs.get("apps") or global_apps)
+
+
+def may(user: Any, action: str) -> bool:
+    return bool(user.is_active and user.has_perm(ACTIONS[action]))
+
+
+def allowed(action: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """A view decorator: the view runs only for a person who may take `action`, else 403."""
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not may(request.user, action):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def may_act_on(user: Any, order: Order, action: str = "act") -> bool:
+    """Whether `user` may take `action` (view, act, resolve) on `order`."""
+    if action == "view":
+        return may(user, "view_orders")
+    if action == "resolve":
+        return may(user, "resolve_order")
+    return may(user, "act_on_any_order") or (may(user, "act_on_own_order") and order.user_id == user.pk)
+
+
+def order_for(request: HttpRequest, code: str, action: str = "view") -> Order:
+    """The order with `code` if the person may take `action` on it; 404 or PermissionDenied."""
+    if not may(request.user, "view_orders"):
+        raise PermissionDenied
+    orders = Order.objects.select_related("service", "provider", "user")
+    order = get_object_or_404(orders, code=code.upper())
+    if not may_act_on(request.user, order, action):
+        raise PermissionDenied
+    return order
+
+
+def orders_for(request: HttpRequest, orders: Iterable[Order], action: str = "act") -> list[Order]:
+    """All of `orders`, or PermissionDenied when the person may not take `action` on one of them."""
+    orders = list(orders)
+    if any(not may_act_on(request.user, order, action) for order in orders):
+        raise PermissionDenied
+    return orders
+
+
+def has_role(user: Any) -> bool:
+    return bool(user.is_superuser or user.groups.exists() or user.user_permissions.exists())

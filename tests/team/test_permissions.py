@@ -1,0 +1,211 @@
+"""The permission matrix: every URL of the project, for every persona, allowed or refused."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from django.contrib.auth.models import Group
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from catalog.models import Service
+from jappanel.access import ROLES
+from jappanel.providers.models import Provider
+from orders.models import Order, OrderStatus, Refill
+from tests.team.conftest import PERSONAS, client_of, person
+
+# What each persona may do; "act" is on the buyer's own order, made in `world`.
+MAY = {
+    "viewer": {"view_services", "view_orders", "view_refills"},
+    "buyer": {"view_services", "view_orders", "view_refills", "place_order", "sync_catalog", "act"},
+    "other_buyer": {"view_services", "view_orders", "view_refills", "place_order", "sync_catalog"},
+    "approver": {
+        "view_services",
+        "view_orders",
+        "view_refills",
+        "place_order",
+        "sync_catalog",
+        "act",
+        "resolve",
+        "view_audit",
+    },  # fmt: skip
+    "outsider": set(),
+    "anonymous": set(),
+}
+MAY["manager"] = MAY["approver"]
+
+# Every named URL: (method, the right it needs, arguments, posted data). A URL missing here and
+# from PUBLIC fails test_every_url_has_a_rule: a new page cannot ship without deciding who sees it.
+RULES = {
+    "dashboard": ("get", "view_orders", {}, {}),
+    "catalog:service_list": ("get", "view_services", {}, {}),
+    "catalog:service_detail": ("get", "view_services", {"pk": "service"}, {}),
+    "catalog:service_favourite": ("post", "view_services", {"pk": "service"}, {"starred": "1"}),
+    "catalog:sync_now": ("post", "sync_catalog", {}, {}),
+    "catalog:sync_status": ("get", "view_services", {}, {}),
+    "orders:order_list": ("get", "view_orders", {}, {}),
+    "orders:order_statuses": ("get", "view_orders", {}, {"codes": "order"}),
+    "orders:order_export": ("get", "view_orders", {}, {}),
+    "orders:order_bulk": ("post", "act", {}, {"order": "order", "action": "check"}),
+    "orders:order_create": ("get", "place_order", {}, {}),
+    "orders:order_estimate": ("post", "place_order", {}, {}),
+    "orders:mass_order": ("get", "place_order", {}, {}),
+    "orders:refill_list": ("get", "view_refills", {}, {}),
+    "orders:order_detail": ("get", "view_orders", {"code": "order"}, {}),
+    "orders:order_live": ("get", "view_orders", {"code": "order"}, {}),
+    "orders:order_refill": ("post", "act", {"code": "order"}, {}),
+    "orders:order_cancel": ("post", "act", {"code": "order"}, {}),
+    "orders:order_check": ("post", "act", {"code": "order"}, {}),
+    "orders:order_resolve": ("post", "resolve", {"code": "order"}, {"placed": "no"}),
+    "audit:audit_list": ("get", "view_audit", {}, {}),
+    "audit:audit_export": ("get", "view_audit", {}, {}),
+}
+# Open to anyone by design: probes, the scraper (token), sign-in pages, the sandbox panel's API;
+# the Django admin checks staff and model permissions itself (tested below).
+PUBLIC_NAMESPACES = {"admin", "sandbox"}
+PUBLIC = {
+    "healthz",
+    "readyz",
+    "metrics",
+    "login",
+    "logout",
+    "password_change",
+    "password_change_done",
+    "password_reset",
+    "password_reset_done",
+    "password_reset_confirm",
+    "password_reset_complete",
+}
+
+
+def url_names(patterns=None, namespace: str = "") -> set[str]:
+    names = set()
+    for pattern in get_resolver().url_patterns if patterns is None else patterns:
+        if isinstance(pattern, URLResolver):
+            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            names |= url_names(pattern.url_patterns, inner)
+        elif isinstance(pattern, URLPattern) and pattern.name:
+            names.add(f"{namespace}{pattern.name}")
+    return names
+
+
+def test_every_url_has_a_rule():
+    names = {name for name in url_names() if name.split(":")[0] not in PUBLIC_NAMESPACES}
+    assert names - set(RULES) - PUBLIC == set()
+
+
+@pytest.fixture
+def world(people) -> dict[str, object]:
+    """An order of the buyer's (queued: every action answers without calling a panel)."""
+    provider = Provider.objects.get(name="Sandbox")
+    service = Service.objects.create(
+        provider=provider,
+        service_id=9001,
+        name="Followers",
+        type="Default",
+        category="Instagram Followers",
+        rate=Decimal("1.00"),
+        min_quantity=10,
+        max_quantity=1000,
+    )
+    order = Order.objects.create(
+        provider=provider,
+        service=service,
+        user=people["buyer"],
+        link="https://instagram.com/p/a",
+        quantity=100,
+        estimated_charge=Decimal("0.10"),
+        status=OrderStatus.QUEUED,
+    )
+    return {"order": order.code, "service": service.pk}
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_each_persona_gets_exactly_its_rights_on_every_url(persona, people, world):
+    client = client_of(people[persona])
+    wrong = []
+    for name, (method, right, kwargs, data) in RULES.items():
+        url = reverse(name, kwargs={key: world[value] for key, value in kwargs.items()})
+        payload = {key: world.get(value, value) for key, value in data.items()}
+        response = getattr(client, method)(url, payload)
+        if persona == "anonymous":
+            ok = response.status_code == 302 and "/accounts/login/" in response["Location"]
+        elif right in MAY[persona]:
+            ok = 200 <= response.status_code < 400
+        else:
+            ok = response.status_code == 403
+        if not ok:
+            wrong.append((name, response.status_code))
+    assert wrong == []
+
+
+def test_a_buyer_cannot_act_on_another_buyers_order_but_an_approver_can(people, world):
+    code = world["order"]
+    other, approver = client_of(people["other_buyer"]), client_of(people["approver"])
+    for name in ("orders:order_refill", "orders:order_cancel", "orders:order_check"):
+        assert other.post(reverse(name, args=[code])).status_code == 403
+        assert approver.post(reverse(name, args=[code])).status_code == 302
+    assert other.post(reverse("orders:order_bulk"), {"order": code, "action": "cancel"}).status_code == 403
+    assert other.post(reverse("orders:order_resolve", args=[code]), {"placed": "no"}).status_code == 403
+
+
+def test_the_order_page_hides_the_buttons_a_person_cannot_use(people, world):
+    Order.objects.filter(code=world["order"]).update(status=OrderStatus.UNCONFIRMED)
+    url = reverse("orders:order_detail", args=[world["order"]])
+    viewer_page = client_of(people["viewer"]).get(url).content.decode()
+    approver_page = client_of(people["approver"]).get(url).content.decode()
+    assert "It was placed" not in viewer_page and "Order again" not in viewer_page
+    assert "It was placed" in approver_page and "Order again" in approver_page
+    assert ">Audit</a>" not in viewer_page and ">Audit</a>" in approver_page
+
+
+def test_a_refused_page_is_the_403_page_with_a_way_back_and_htmx_gets_one_line(people, world):
+    viewer = people["viewer"]
+    page = client_of(viewer).get(reverse("orders:order_create"))
+    assert page.status_code == 403
+    assert "Your role does not allow this" in page.content.decode()
+    assert 'href="/"' in page.content.decode()
+    fragment = client_of(viewer, **{"HX-Request": "true"}).post(
+        reverse("orders:order_refill", args=[world["order"]])
+    )
+    assert fragment.status_code == 403
+    body = fragment.content.decode()
+    assert "Your role does not allow this" in body and "<html" not in body
+
+
+def test_a_person_without_a_role_sees_only_that_they_have_none(people):
+    response = client_of(people["outsider"]).get("/")
+    assert response.status_code == 403
+    assert "You have no role yet" in response.content.decode()
+
+
+def test_the_roles_hold_exactly_the_permissions_of_access_roles(db):
+    for name, codenames in ROLES.items():
+        held = {
+            f"{app}.{codename}"
+            for app, codename in Group.objects.get(name=name).permissions.values_list(
+                "content_type__app_label", "codename"
+            )
+        }
+        assert held == set(codenames), name
+
+
+def test_admin_actions_check_the_permission_not_only_the_menu(people, world, admin_user):
+    staff_viewer = person("staffviewer", "Viewer", is_staff=True)
+    staff_viewer.user_permissions.add(*Group.objects.get(name="Viewer").permissions.all())
+    Order.objects.filter(code=world["order"]).update(status=OrderStatus.COMPLETED)
+    order = Order.objects.get(code=world["order"])
+    Service.objects.filter(pk=order.service_id).update(refill=True)
+    url = reverse("admin:orders_order_changelist")
+    payload = {"action": "request_refill", "_selected_action": [order.pk]}
+    response = client_of(staff_viewer).post(url, payload)
+    assert response.status_code in (200, 302)
+    assert not Refill.objects.exists()
+    change = reverse("admin:orders_order_change", args=[order.pk])
+    Order.objects.filter(pk=order.pk).update(status=OrderStatus.UNCONFIRMED)
+    resolve = {"resolution": "not_placed", "resolved_provider_order_id": "", "resolution_note": ""}
+    assert client_of(staff_viewer).post(change, resolve).status_code == 403
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.UNCONFIRMED
+    sandbox_topup = reverse("admin:sandbox_account_changelist")
+    assert client_of(staff_viewer).post(sandbox_topup, {"action": "topup_100"}).status_code == 403
+    assert client_of(admin_user).get(url).status_code == 200
