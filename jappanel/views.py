@@ -52,5 +52,10 @@ def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpR
     """The 403 page: why, and the way back; for htmx, one short message to swap in."""
     user = request.user
     context = {"no_role": user.is_authenticated and not has_role(user)}
-    template = "403.html#message" if getattr(request, "htmx", False) else "403.html"
-    return render(request, template, context, status=403)
+    if not getattr(request, "htmx", False):
+        return render(request, "403.html", context, status=403)
+    response = render(request, "403.html#message", context, status=403)
+    # Above the page's content, whatever region the refused request meant to replace.
+    response["HX-Retarget"] = "main.content"
+    response["HX-Reswap"] = "afterbegin"
+    return response

@@ -171,6 +171,7 @@ def test_a_refused_page_is_the_403_page_with_a_way_back_and_htmx_gets_one_line(p
     assert fragment.status_code == 403
     body = fragment.content.decode()
     assert "Your role does not allow this" in body and "<html" not in body
+    assert (fragment["HX-Retarget"], fragment["HX-Reswap"]) == ("main.content", "afterbegin")
 
 
 def test_a_person_without_a_role_sees_only_that_they_have_none(people):
