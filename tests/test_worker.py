@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from decimal import Decimal
 
 import pytest
@@ -12,18 +11,9 @@ from catalog.models import CatalogSync, Service
 from catalog.services import catalog_sync_request
 from jappanel.providers.models import Provider
 from jappanel.providers.tasks import refresh_balances
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.worker
-
-
-def wait_for(condition, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(0.1)
-    raise AssertionError("the worker did not finish in time")
 
 
 def test_the_worker_reads_the_sandbox_balance_through_the_broker(celery_worker):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from jappanel.sandbox.models import Order as SandboxOrder
@@ -11,18 +9,9 @@ from orders.models import Order, OrderStatus
 from orders.services import order_place, orders_sweep
 from orders.tasks import poll_orders
 from tests.orders.conftest import link
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-
-
-def wait_for(condition, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(0.05)
-    raise AssertionError("the worker did not finish in time")
 
 
 def test_a_placed_order_is_sent_by_the_worker_after_commit(celery_worker, followers):
