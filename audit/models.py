@@ -9,11 +9,15 @@ from django.utils import timezone
 
 class AuditAction(models.TextChoices):
     ORDER_PLACED = "order.placed", "Order placed"
+    ORDER_APPROVED = "order.approved", "Order approved"
+    ORDER_DECLINED = "order.declined", "Order declined"
     ORDER_SENT = "order.sent", "Order sent"
     ORDER_RESOLVED = "order.resolved", "Order resolved"
     ORDER_REFILL = "order.refill", "Refill requested"
     ORDER_CANCEL = "order.cancel", "Cancel requested"
     ORDER_CHECK = "order.check", "Check now"
+    BUDGET_CHANGED = "budget.changed", "Budget changed"
+    CAMPAIGN_CHANGED = "campaign.changed", "Campaign changed"
     PROVIDER_CREATED = "provider.created", "Provider added"
     PROVIDER_CHANGED = "provider.changed", "Provider changed"
     PROVIDER_KEY_CHANGED = "provider.key_changed", "Provider API key changed"

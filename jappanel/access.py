@@ -28,13 +28,21 @@ ACTIONS: dict[str, str] = {
     "act_on_own_order": "orders.act_on_own_order",
     "act_on_any_order": "orders.act_on_any_order",
     "resolve_order": "orders.resolve_order",
+    "approve_order": "orders.approve_order",
+    "manage_campaigns": "team.change_campaign",
     "view_audit": "audit.view_auditentry",
 }
 
 VIEWER = ["catalog.view_service", "orders.view_order", "orders.view_refill"]
 # Syncing only reads the providers' lists: it spends nothing.
 BUYER = [*VIEWER, "orders.place_order", "orders.act_on_own_order", "catalog.sync_catalog"]
-APPROVER = [*BUYER, "orders.act_on_any_order", "orders.resolve_order", "audit.view_auditentry"]
+APPROVER = [
+    *BUYER,
+    "orders.act_on_any_order",
+    "orders.resolve_order",
+    "orders.approve_order",
+    "audit.view_auditentry",
+]
 MANAGER = [
     *APPROVER,
     "providers.view_provider",
@@ -44,6 +52,14 @@ MANAGER = [
     "auth.add_user",
     "auth.change_user",
     "auth.view_group",
+    "team.view_campaign",
+    "team.add_campaign",
+    "team.change_campaign",
+    # Budgets are edited in the Django admin for now (staff managers only); no delete: a change
+    # is audited, a deletion would not be (set the amount instead).
+    "team.view_budget",
+    "team.add_budget",
+    "team.change_budget",
 ]
 ROLES: dict[str, list[str]] = {"Viewer": VIEWER, "Buyer": BUYER, "Approver": APPROVER, "Manager": MANAGER}
 
@@ -93,11 +109,13 @@ def allowed(action: str) -> Callable[[Callable[..., HttpResponse]], Callable[...
 
 
 def may_act_on(user: Any, order: Order, action: str = "act") -> bool:
-    """Whether `user` may take `action` (view, act, resolve) on `order`."""
+    """Whether `user` may take `action` (view, act, resolve, approve) on `order`."""
     if action == "view":
         return may(user, "view_orders")
     if action == "resolve":
         return may(user, "resolve_order")
+    if action == "approve":
+        return may(user, "approve_order")
     return may(user, "act_on_any_order") or (may(user, "act_on_own_order") and order.user_id == user.pk)
 
 
@@ -105,7 +123,7 @@ def order_for(request: HttpRequest, code: str, action: str = "view") -> Order:
     """The order with `code` if the person may take `action` on it; 404 or PermissionDenied."""
     if not may(request.user, "view_orders"):
         raise PermissionDenied
-    orders = Order.objects.select_related("service", "provider", "user")
+    orders = Order.objects.select_related("service", "provider", "user", "campaign")
     order = get_object_or_404(orders, code=code.upper())
     if not may_act_on(request.user, order, action):
         raise PermissionDenied

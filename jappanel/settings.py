@@ -125,6 +125,7 @@ INSTALLED_APPS = [
     "catalog",
     "orders",
     "audit",
+    "team",
     "axes",
 ]
 
@@ -318,6 +319,11 @@ ORDERS_STUCK_MINUTES = env.int("ORDERS_STUCK_MINUTES", default=5)
 ORDERS_POLL_MAX_INTERVAL_MINUTES = env.int("ORDERS_POLL_MAX_INTERVAL_MINUTES", default=60)
 # Most orders claimed by one polling round (checked 100 per status call).
 ORDERS_POLL_MAX_PER_ROUND = env.int("ORDERS_POLL_MAX_PER_ROUND", default=50_000)
+
+# An order costing more (in its own currency) waits for an approver; empty: no team-wide threshold.
+# A campaign's own threshold wins over this one.
+_threshold = env.str("APPROVAL_THRESHOLD", default="")
+APPROVAL_THRESHOLD = Decimal(_threshold) if _threshold else None
 
 # Sandbox ------------------------------------------------------------------------------------
 

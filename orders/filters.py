@@ -66,11 +66,23 @@ class OrderFilter(django_filters.FilterSet):
     service = django_filters.NumberFilter(field_name="service__service_id", label="Service id")
     provider = django_filters.NumberFilter(field_name="provider_id", label="Provider")
     person = django_filters.NumberFilter(field_name="user_id", label="Person")
+    campaign = django_filters.NumberFilter(field_name="campaign_id", label="Campaign")
     since = django_filters.DateFilter(method="created_since", label="From")
     until = django_filters.DateFilter(method="created_until", label="To")
     codes = django_filters.CharFilter(method="by_codes", label="Orders")
 
-    FILTERS = ("q", "status", "platform", "service", "provider", "person", "since", "until", "codes")
+    FILTERS = (
+        "q",
+        "status",
+        "platform",
+        "service",
+        "provider",
+        "person",
+        "campaign",
+        "since",
+        "until",
+        "codes",
+    )
 
     class Meta:
         model = Order

@@ -22,6 +22,7 @@ from orders.services import (
     orders_create,
     uncharged_total,
 )
+from team.models import Campaign
 
 MASS_FORMAT = "service_id | link | quantity | name=value | …"
 # Fields holding one item per line; in a mass-order line they are separated by a literal "\n".
@@ -100,6 +101,9 @@ class OrderForm(forms.Form):
     type_of_traffic = _choice(WEB_TRAFFIC_TYPES)
     google_keyword = _text(max_length=255)
     referring_url = _text("Referring URL", max_length=500)
+    campaign = forms.ModelChoiceField(
+        queryset=Campaign.objects.filter(active=True), required=False, empty_label="No campaign"
+    )
     submission_token = forms.CharField(widget=forms.HiddenInput, max_length=100)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -128,13 +132,29 @@ class OrderForm(forms.Form):
 
     def place(
         self, *, user: AbstractBaseUser | None = None, ip: str | None = None, enqueue: bool = True
-    ) -> Order:
-        """Queue the validated order (call after `is_valid()`); the same token gives the same order."""
+    ) -> Order | None:
+        """Queue the validated order (call after `is_valid()`); the same token gives the same order.
+
+        None when a budget refuses it: the reason is then among the form's errors.
+        """
         if self.existing is not None:
             return self.existing
         assert self.draft is not None, "place() needs a valid form"
         token = self.cleaned_data["submission_token"]
-        return orders_create(drafts=[self.draft], user=user, ip=ip, tokens=[token], enqueue=enqueue)[0]
+        try:
+            orders = orders_create(
+                drafts=[self.draft],
+                user=user,
+                ip=ip,
+                tokens=[token],
+                campaign=self.cleaned_data.get("campaign"),
+                enqueue=enqueue,
+            )
+        except OrderInvalid as exc:
+            for name, message in exc.errors.items():
+                self.add_error(name if name in self.fields else None, message)
+            return None
+        return orders[0]
 
 
 # Mass orders -----------------------------------------------------------------------------------
@@ -227,15 +247,20 @@ def mass_order_place(
     token: str,
     user: AbstractBaseUser | None = None,
     ip: str | None = None,
+    campaign: Campaign | None = None,
     enqueue: bool = True,
 ) -> list[Order]:
-    """Queue every valid line as its own order; the same token twice returns the same orders."""
+    """Queue every valid line as its own order; the same token twice returns the same orders.
+
+    Raises OrderInvalid when the lines together would exceed a budget: none is queued then.
+    """
     valid = [line for line in lines if line.draft is not None]
     return orders_create(
         drafts=[line.draft for line in valid],
         tokens=[f"{token}:{line.number}" for line in valid],
         user=user,
         ip=ip,
+        campaign=campaign,
         enqueue=enqueue,
     )
 
@@ -246,6 +271,9 @@ class MassOrderForm(forms.Form):
     provider = forms.ModelChoiceField(queryset=Provider.objects.filter(active=True))
     text = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 12}), help_text=MASS_FORMAT)
     file = forms.FileField(required=False)
+    campaign = forms.ModelChoiceField(
+        queryset=Campaign.objects.filter(active=True), required=False, empty_label="No campaign"
+    )
     submission_token = forms.CharField(widget=forms.HiddenInput, max_length=80)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -271,7 +299,20 @@ class MassOrderForm(forms.Form):
     def place(
         self, *, user: AbstractBaseUser | None = None, ip: str | None = None, enqueue: bool = True
     ) -> list[Order]:
-        """Queue the valid lines (bad lines are dropped: the preview showed them)."""
-        return mass_order_place(
-            lines=self.lines, token=self.cleaned_data["submission_token"], user=user, ip=ip, enqueue=enqueue
-        )
+        """Queue the valid lines (bad lines are dropped: the preview showed them).
+
+        An empty list when a budget refuses them: the reason is then among the form's errors.
+        """
+        try:
+            return mass_order_place(
+                lines=self.lines,
+                token=self.cleaned_data["submission_token"],
+                user=user,
+                ip=ip,
+                campaign=self.cleaned_data.get("campaign"),
+                enqueue=enqueue,
+            )
+        except OrderInvalid as exc:
+            for message in exc.errors.values():
+                self.add_error(None, message)
+            return []

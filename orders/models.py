@@ -20,6 +20,7 @@ def new_code() -> str:
 
 
 class OrderStatus(models.TextChoices):
+    AWAITING_APPROVAL = "awaiting_approval", "Waiting for approval"
     QUEUED = "queued", "Queued"
     SUBMITTING = "submitting", "Submitting"
     PENDING = "pending", "Pending"
@@ -31,10 +32,17 @@ class OrderStatus(models.TextChoices):
     CANCELED = "canceled", "Canceled"
     REJECTED = "rejected", "Rejected"
     UNCONFIRMED = "unconfirmed", "Unconfirmed"
+    DECLINED = "declined", "Declined"
 
 
 FINAL_STATUSES = frozenset(
-    {OrderStatus.PARTIAL, OrderStatus.COMPLETED, OrderStatus.CANCELED, OrderStatus.REJECTED}
+    {
+        OrderStatus.PARTIAL,
+        OrderStatus.COMPLETED,
+        OrderStatus.CANCELED,
+        OrderStatus.REJECTED,
+        OrderStatus.DECLINED,
+    }
 )
 # Statuses with a provider order id whose progress the poller follows.
 TRACKED_STATUSES = frozenset(
@@ -43,6 +51,7 @@ TRACKED_STATUSES = frozenset(
 # How far along an order is: a status answer never moves an order to a lower rank, so an older
 # answer that arrives late cannot undo a newer one. Equal ranks may replace each other.
 STATUS_RANK = {
+    OrderStatus.AWAITING_APPROVAL: -1,
     OrderStatus.QUEUED: 0,
     OrderStatus.SUBMITTING: 1,
     OrderStatus.UNCONFIRMED: 2,
@@ -104,6 +113,9 @@ class Order(models.Model):
         "providers.Provider", on_delete=models.PROTECT, related_name="orders", db_index=False
     )
     service = models.ForeignKey("catalog.Service", on_delete=models.PROTECT, related_name="orders")
+    campaign = models.ForeignKey(
+        "team.Campaign", on_delete=models.PROTECT, null=True, blank=True, related_name="orders"
+    )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -138,6 +150,7 @@ class Order(models.Model):
     remains = models.BigIntegerField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     needs_attention = models.BooleanField(default=False)
+    decline_reason = models.TextField(blank=True)
 
     submission_token = models.CharField(max_length=100, unique=True, default=secrets.token_urlsafe)
     submit_attempts = models.PositiveSmallIntegerField(default=0)
@@ -156,6 +169,7 @@ class Order(models.Model):
             ("act_on_own_order", "Can refill, cancel and check their own orders"),
             ("act_on_any_order", "Can refill, cancel and check anyone's orders"),
             ("resolve_order", "Can resolve unconfirmed orders"),
+            ("approve_order", "Can approve or decline orders waiting for approval"),
         ]
         constraints = [
             # NULLs are distinct: any number of orders not placed yet.
@@ -216,6 +230,9 @@ class EventKind(models.TextChoices):
     STATUS = "status", "Status changed"
     ERROR = "error", "Provider error"
     RESOLVED = "resolved", "Resolved by a person"
+    WAITING = "waiting", "Waiting for approval"
+    APPROVED = "approved", "Approved"
+    DECLINED = "declined", "Declined"
     CHECK = "check", "Check requested"
     REFILL = "refill", "Refill"
     CANCEL = "cancel", "Cancel"

@@ -37,6 +37,7 @@ from orders.services import (
     refills_request,
 )
 from orders.templatetags.orders_tags import line_count
+from team.models import Campaign
 
 # Seconds between two refreshes of the statuses on screen while some are still moving.
 LIVE_REFRESH_SECONDS = 5
@@ -59,6 +60,7 @@ CSV_COLUMNS = {
     "start_count": "start count",
     "remains": "remains",
     "user__username": "placed by",
+    "campaign__name": "campaign",
     "last_error": "last error",
 }
 
@@ -123,6 +125,7 @@ def order_list(request: HttpRequest) -> HttpResponse:
         context["providers"] = Provider.objects.order_by("name")
         context["people"] = get_user_model().objects.filter(is_active=True).order_by("username")
         context["platforms"] = Platform.choices
+        context["campaigns"] = Campaign.objects.order_by("-active", "name")
     return _render_page(request, "orders/order_list.html", "table", context, target="order-table")
 
 
@@ -255,8 +258,8 @@ def _order_context(form: OrderForm, service: Service | None) -> dict[str, Any]:
 def order_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = OrderForm(request.POST)
-        if form.is_valid():
-            order = form.place(user=request.user, ip=client_ip(request))
+        order = form.place(user=request.user, ip=client_ip(request)) if form.is_valid() else None
+        if order is not None:
             return _go(request, reverse("orders:order_detail", args=[order.code]))
         service = _service_from(request.POST)
     else:
@@ -320,9 +323,10 @@ def mass_order(request: HttpRequest) -> HttpResponse:
         action = request.POST.get("action", "preview")
         if form.is_valid() and action == "confirm" and any(line.ok for line in form.lines):
             orders = form.place(user=request.user, ip=client_ip(request))
-            messages.success(request, f"{len(orders)} order{pluralize(len(orders))} queued.")
-            codes = ",".join(order.code for order in orders)
-            return _go(request, f"{reverse('orders:order_list')}?codes={codes}")
+            if orders:
+                messages.success(request, f"{len(orders)} order{pluralize(len(orders))} queued.")
+                codes = ",".join(order.code for order in orders)
+                return _go(request, f"{reverse('orders:order_list')}?codes={codes}")
         if form.lines and (action == "drop" or request.FILES):
             form = _mass_form_of_lines(request, form, drop_bad=action == "drop")
     good = sum(1 for line in form.lines if line.ok)

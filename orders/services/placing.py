@@ -32,6 +32,7 @@ from orders.models import (
     OrderEvent,
     OrderStatus,
 )
+from orders.services.budgets import budgets_check, needs_approval
 from orders.services.common import (
     ACCURACY,
     LINE_COUNTED,
@@ -44,6 +45,7 @@ from orders.services.common import (
     _sentence,
     money,
 )
+from team.models import Campaign
 
 logger = logging.getLogger(__name__)
 
@@ -208,13 +210,16 @@ def order_validate(
     return OrderDraft(service=service, fields=cleaned, estimate=estimate)
 
 
-def _order_from_draft(draft: OrderDraft, *, user: User | None, token: str, now: datetime) -> Order:
+def _order_from_draft(
+    draft: OrderDraft, *, user: User | None, campaign: Campaign | None, token: str, now: datetime
+) -> Order:
     columns = {name: draft.fields[name] for name in COLUMN_FIELDS if name in draft.fields}
     extra = {name: value for name, value in draft.fields.items() if name not in COLUMN_FIELDS}
     columns["quantity"] = draft.quantity
     return Order(
         provider=draft.service.provider,
         service=draft.service,
+        campaign=campaign,
         user=_person(user),
         estimated_charge=draft.estimate,
         currency=draft.service.provider.currency,
@@ -232,27 +237,40 @@ def orders_create(
     user: User | None = None,
     ip: str | None = None,
     tokens: Sequence[str],
+    campaign: Campaign | None = None,
     enqueue: bool = True,
 ) -> list[Order]:
     """Save validated drafts as queued orders (with their events) and, after commit, send them.
 
     `tokens` are the submission tokens, one per draft: when the first one is taken already,
     this is a resubmission and the orders saved the first time are returned instead.
+    Raises OrderInvalid when the orders would exceed a monthly budget (checked under lock,
+    in the transaction that saves them); an order above the approval threshold is saved
+    `awaiting_approval` and not sent.
     """
     existing = _orders_by_token(tokens)
     if existing:
         return existing
+    _campaign_check(campaign)
     now = timezone.now()
-    orders = [_order_from_draft(d, user=user, token=t, now=now) for d, t in zip(drafts, tokens, strict=True)]
+    orders = [
+        _order_from_draft(d, user=user, campaign=campaign, token=t, now=now)
+        for d, t in zip(drafts, tokens, strict=True)
+    ]
+    for order in orders:
+        if needs_approval(order, campaign):
+            order.status = OrderStatus.AWAITING_APPROVAL
     try:
         with transaction.atomic():
+            budgets_check(orders=orders, user=_person(user), campaign=campaign)
             Order.objects.bulk_create(orders)
             OrderEvent.objects.bulk_create(
                 [
                     _event(
                         order,
                         EventKind.CREATED,
-                        f"Estimated {money(order.estimated_charge)}",
+                        f"Estimated {money(order.estimated_charge)}"
+                        + ("; waits for approval" if order.status == OrderStatus.AWAITING_APPROVAL else ""),
                         user=user,
                         at=now,
                     )
@@ -267,8 +285,8 @@ def orders_create(
                     target=order,
                     after=_audited(order),
                 )
-            if enqueue:
-                ids = [order.pk for order in orders]
+            ids = [order.pk for order in orders if order.status == OrderStatus.QUEUED]
+            if enqueue and ids:
                 transaction.on_commit(lambda: _enqueue_submits(ids), robust=True)
     except IntegrityError:
         # The same form posted twice at once: the other request saved it first.
@@ -279,6 +297,20 @@ def orders_create(
     return orders
 
 
+def _campaign_check(campaign: Campaign | None) -> None:
+    if campaign is None:
+        return
+    today = timezone.localdate()
+    if not campaign.active:
+        raise OrderInvalid({"campaign": f"Campaign “{campaign.name}” is closed."})
+    if campaign.starts_on and today < campaign.starts_on:
+        raise OrderInvalid(
+            {"campaign": f"Campaign “{campaign.name}” starts on {campaign.starts_on:%d %b %Y}."}
+        )
+    if campaign.ends_on and today > campaign.ends_on:
+        raise OrderInvalid({"campaign": f"Campaign “{campaign.name}” ended on {campaign.ends_on:%d %b %Y}."})
+
+
 def _audited(order: Order) -> dict[str, Any]:
     return {
         "status": order.status,
@@ -287,6 +319,7 @@ def _audited(order: Order) -> dict[str, Any]:
         "quantity": order.quantity,
         "estimated_charge": str(order.estimated_charge),
         "currency": order.currency,
+        "campaign": order.campaign.name if order.campaign else None,
     }
 
 
@@ -311,6 +344,7 @@ def order_place(
     user: User | None = None,
     ip: str | None = None,
     submission_token: str = "",
+    campaign: Campaign | None = None,
     enqueue: bool = True,
 ) -> Order:
     """Validate an order, save it `queued` and send it after commit (unless `enqueue` is off).
@@ -328,4 +362,6 @@ def order_place(
         already_committed=uncharged_total(provider=service.provider),
     )
     token = submission_token or secrets.token_urlsafe(24)
-    return orders_create(drafts=[draft], user=user, ip=ip, tokens=[token], enqueue=enqueue)[0]
+    return orders_create(
+        drafts=[draft], user=user, ip=ip, tokens=[token], campaign=campaign, enqueue=enqueue
+    )[0]

@@ -1,0 +1,179 @@
+"""Monthly budgets: what a person, a campaign or the team with one provider has spent, and the
+check that refuses an order which would go over, race-free."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime, time
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.conf import settings
+from django.db.models import Q, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.formats import date_format
+
+from jappanel.providers.models import Provider
+from orders.models import Order, OrderStatus
+from orders.services.common import ACCURACY, ZERO, OrderInvalid, User, money
+from team.models import Budget, Campaign
+
+# Orders whose money is spent or promised: their charge once the provider reports it, the
+# estimate until then. Unconfirmed ones count: the panel may have taken them.
+SPENDING_STATUSES = frozenset(
+    {
+        OrderStatus.AWAITING_APPROVAL,
+        OrderStatus.QUEUED,
+        OrderStatus.SUBMITTING,
+        OrderStatus.UNCONFIRMED,
+        OrderStatus.PENDING,
+        OrderStatus.IN_PROGRESS,
+        OrderStatus.PROCESSING,
+        OrderStatus.OTHER,
+        OrderStatus.COMPLETED,
+    }
+)
+
+
+def _month_bounds(month: date) -> tuple[datetime, datetime]:
+    first = month.replace(day=1)
+    following = (
+        first.replace(year=first.year + 1, month=1)
+        if first.month == 12
+        else first.replace(month=first.month + 1)
+    )
+    return (
+        timezone.make_aware(datetime.combine(first, time.min)),
+        timezone.make_aware(datetime.combine(following, time.min)),
+    )
+
+
+def budget_spent(
+    *,
+    month: date,
+    currency: str,
+    user: User | None = None,
+    campaign: Campaign | None = None,
+    provider: Provider | None = None,
+) -> Decimal:
+    """What one scope (a person, a campaign or a provider) spent in `currency` in `month`.
+
+    Queued, waiting and unsent orders count their estimate; accepted ones the provider's charge,
+    or the estimate until it is reported. Refunds come off: a canceled (or rejected, or declined)
+    order costs nothing, a partial one its charge (the panel lowers it by the undelivered part)
+    or, before the charge is reported, the delivered share of the estimate.
+    """
+    scopes = {"user": user, "campaign": campaign, "provider": provider}
+    given = {name: value for name, value in scopes.items() if value is not None}
+    if len(given) != 1:
+        raise ValueError("budget_spent takes exactly one of user, campaign and provider")
+    start, end = _month_bounds(month)
+    orders = Order.objects.filter(**given, currency=currency, created_at__gte=start, created_at__lt=end)
+    charged = (
+        orders.filter(
+            Q(status__in=SPENDING_STATUSES) | Q(status=OrderStatus.PARTIAL, charge__isnull=False)
+        ).aggregate(total=Sum(Coalesce("charge", "estimated_charge")))["total"]
+        or ZERO
+    )
+    unreported = orders.filter(status=OrderStatus.PARTIAL, charge__isnull=True).values_list(
+        "estimated_charge", "quantity", "remains"
+    )
+    for estimate, quantity, remains in unreported:
+        if quantity and remains is not None:
+            delivered = Decimal(max(quantity - remains, 0)) / Decimal(quantity)
+            charged += (estimate * delivered).quantize(ACCURACY, rounding=ROUND_HALF_UP)
+        else:
+            charged += estimate
+    return charged
+
+
+def _costs(orders: Sequence[Order], **scope: object) -> dict[str, Decimal]:
+    """The orders' estimates by currency, of the orders matching `scope` (attribute → value)."""
+    totals: dict[str, Decimal] = {}
+    for order in orders:
+        if all(getattr(order, name) == value for name, value in scope.items()):
+            totals[order.currency] = totals.get(order.currency, ZERO) + order.estimated_charge
+    return totals
+
+
+def _refuse_if_over(
+    *,
+    what: str,
+    costs: dict[str, Decimal],
+    label: str,
+    amount: Decimal,
+    currency: str,
+    spent: Decimal,
+    month: str,
+) -> None:
+    if not costs:
+        return
+    other = sorted(set(costs) - {currency})
+    if other:
+        raise OrderInvalid({"__all__": f"{what} is in {', '.join(other)}; {label} is in {currency}."})
+    cost = costs[currency]
+    left = max(amount - spent, ZERO)
+    if cost > left:
+        price, rest = money(cost, currency), money(left, currency)
+        raise OrderInvalid({"__all__": f"{what} costs {price}; {label} for {month} has {rest} left."})
+
+
+def budgets_check(*, orders: Sequence[Order], user: User | None, campaign: Campaign | None) -> None:
+    """Refuse `orders` (not saved yet) with OrderInvalid if they would exceed a monthly budget:
+    the person's, the campaign's, or the team cap of a provider.
+
+    Call inside the transaction that saves them: the budget rows are locked (`select_for_update`,
+    in id order so two checks never deadlock) until it commits, so two people ordering at the
+    same instant are counted one after the other. SQLite has no row locks, but its IMMEDIATE
+    transactions serialise writers the same way.
+    """
+    if not orders:
+        return
+    now = timezone.now()
+    month_name = date_format(timezone.localtime(now), "F")
+    what = "This order" if len(orders) == 1 else f"These {len(orders)} orders"
+    providers = {order.provider_id: order.provider for order in orders}
+    scope = Q(provider_id__in=providers)
+    if user is not None:
+        scope |= Q(user_id=user.pk)
+    budgets = list(Budget.objects.select_for_update().filter(scope).order_by("pk"))
+    if campaign is not None and campaign.monthly_budget is not None:
+        campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+    month = timezone.localdate(now)
+    for budget in budgets:
+        if budget.user_id is not None:
+            costs, label = _costs(orders), "your budget"
+            spent = budget_spent(user=user, month=month, currency=budget.currency)
+        else:
+            provider = providers[budget.provider_id]
+            costs, label = _costs(orders, provider_id=provider.pk), f"the team's {provider.name} budget"
+            spent = budget_spent(provider=provider, month=month, currency=budget.currency)
+        _refuse_if_over(
+            what=what,
+            costs=costs,
+            label=label,
+            amount=budget.amount,
+            currency=budget.currency,
+            spent=spent,
+            month=month_name,
+        )
+    if campaign is not None and campaign.monthly_budget is not None:
+        spent = budget_spent(campaign=campaign, month=month, currency=campaign.currency)
+        _refuse_if_over(
+            what=what,
+            costs=_costs(orders),
+            label=f"the budget of campaign “{campaign.name}”",
+            amount=campaign.monthly_budget,
+            currency=campaign.currency,
+            spent=spent,
+            month=month_name,
+        )
+
+
+def needs_approval(order: Order, campaign: Campaign | None) -> bool:
+    """Whether `order` costs more than its campaign's approval threshold, or else the team's."""
+    if campaign is not None and campaign.approval_threshold is not None:
+        # A threshold in another currency cannot be compared: the safe side is to wait.
+        return order.currency != campaign.currency or order.estimated_charge > campaign.approval_threshold
+    threshold = settings.APPROVAL_THRESHOLD
+    return threshold is not None and order.estimated_charge > threshold
