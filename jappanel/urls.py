@@ -15,6 +15,7 @@ urlpatterns = [
     path("services/", include("catalog.urls")),
     path("orders/", include("orders.urls")),
     path("audit/", include("audit.urls")),
+    path("campaigns/", include("team.urls")),
     path("admin/", admin.site.urls),
 ]
 

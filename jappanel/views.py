@@ -6,11 +6,19 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from jappanel.access import allowed, has_role
+from jappanel.access import allowed, has_role, may
 from jappanel.health import readiness
 from jappanel.heartbeat import heartbeat_states
 from jappanel.providers.models import Provider
-from orders.filters import needing_attention, open_by_status, recent_orders, spend_by_window, spend_per_day
+from orders.filters import (
+    awaiting_decision_of,
+    decisions_for,
+    needing_attention,
+    open_by_status,
+    recent_orders,
+    spend_by_window,
+    spend_per_day,
+)
 
 
 @require_GET
@@ -44,6 +52,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "open_statuses": open_by_status(),
         "attention": needing_attention(),
         "recent": recent_orders(),
+        "mine_waiting": decisions_for(request.user),
+        "to_decide": awaiting_decision_of(request.user) if may(request.user, "approve_order") else None,
     }
     return render(request, "dashboard.html", context)
 

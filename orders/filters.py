@@ -33,7 +33,7 @@ MOVING_STATUSES = frozenset(
         OrderStatus.OTHER,
     }
 )
-OPEN_STATUSES = MOVING_STATUSES | {OrderStatus.UNCONFIRMED}
+OPEN_STATUSES = MOVING_STATUSES | {OrderStatus.UNCONFIRMED, OrderStatus.AWAITING_APPROVAL}
 STATUS_GROUPS = {
     "open": ("Open (not finished)", Q(status__in=OPEN_STATUSES)),
     "attention": (
@@ -327,6 +327,33 @@ def needing_attention() -> QuerySet[Order]:
     return (
         Order.objects.filter(Q(needs_attention=True) | Q(status=OrderStatus.UNCONFIRMED) | recent_problem)
         .select_related("service", "provider")
+        .defer("service__raw")
+        .order_by("-created_at", "-pk")[:ATTENTION_ROWS]
+    )
+
+
+def awaiting_decision_of(user: Any) -> QuerySet[Order]:
+    """Orders waiting for approval that `user` may decide on (not their own), oldest first."""
+    waiting = Order.objects.filter(status=OrderStatus.AWAITING_APPROVAL)
+    if not user.is_superuser:
+        waiting = waiting.exclude(user_id=user.pk)
+    return (
+        waiting.select_related("service", "user", "campaign")
+        .defer("service__raw")
+        .order_by("created_at", "pk")[:ATTENTION_ROWS]
+    )
+
+
+def decisions_for(user: Any) -> QuerySet[Order]:
+    """`user`'s orders waiting for approval, and those declined this week, newest first."""
+    week_ago = timezone.now() - timedelta(days=7)
+    return (
+        Order.objects.filter(user_id=user.pk)
+        .filter(
+            Q(status=OrderStatus.AWAITING_APPROVAL)
+            | Q(status=OrderStatus.DECLINED, status_changed_at__gte=week_ago)
+        )
+        .select_related("service")
         .defer("service__raw")
         .order_by("-created_at", "-pk")[:ATTENTION_ROWS]
     )

@@ -28,7 +28,9 @@ from orders.forms import LINES_FIELDS, MASS_FORMAT, ORDER_FIELD_NAMES, MassOrder
 from orders.models import Order, Refill
 from orders.services import (
     OrderActionError,
+    order_approve,
     order_cancel,
+    order_decline,
     order_estimate,
     order_resolve,
     orders_cancel,
@@ -358,6 +360,8 @@ def _order_page_context(request: HttpRequest, order: Order) -> dict[str, Any]:
         "order": order,
         "may_act": may_act_on(request.user, order, "act"),
         "may_resolve": may_act_on(request.user, order, "resolve"),
+        "may_approve": may_act_on(request.user, order, "approve")
+        and (order.user_id != request.user.pk or request.user.is_superuser),
         "events": order.events.select_related("user"),
         "refills": refills,
         "moving": order.status in MOVING_STATUSES or any(not refill.is_final for refill in refills),
@@ -447,6 +451,41 @@ def order_resolve_view(request: HttpRequest, code: str) -> HttpResponse:
         ),
         "Marked as placed: tracking starts." if placed else "Marked as not placed.",
     )
+
+
+@require_POST
+def order_approve_view(request: HttpRequest, code: str) -> HttpResponse:
+    order = order_for(request, code, "approve")
+    return _order_decision(
+        request,
+        order,
+        lambda: order_approve(order=order, user=request.user, ip=client_ip(request)),
+        "Approved: sending.",
+    )
+
+
+@require_POST
+def order_decline_view(request: HttpRequest, code: str) -> HttpResponse:
+    order = order_for(request, code, "approve")
+    reason = request.POST.get("reason", "")
+    return _order_decision(
+        request,
+        order,
+        lambda: order_decline(order=order, user=request.user, reason=reason, ip=client_ip(request)),
+        "Declined.",
+    )
+
+
+def _order_decision(
+    request: HttpRequest, order: Order, decide: Callable[[], Order], done: str
+) -> HttpResponse:
+    """Approve or decline, then back to where the approver was (the dashboard or the order)."""
+    try:
+        decide()
+        messages.success(request, f"{order.code}: {done}")
+    except OrderActionError as exc:
+        messages.error(request, f"{order.code}: {exc}")
+    return _go(request, _next_url(request, reverse("orders:order_detail", args=[order.code])))
 
 
 # Refills -------------------------------------------------------------------------------------------

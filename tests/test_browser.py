@@ -23,6 +23,7 @@ def test_a_person_logs_in_with_the_keyboard_and_finds_the_navigation(page, admin
         "Orders",
         "Refills",
         "Audit",
+        "Campaigns",
         "Admin",
     ]
     # htmx is served from our own static files and loaded.

@@ -15,6 +15,8 @@ from orders.services.actions import (
     refills_poll_round,
     refills_request,
 )
+from orders.services.approvals import order_approve, order_decline
+from orders.services.budgets import budget_spent, budgets_check
 from orders.services.common import (
     ACCURACY,
     BATCH,
@@ -74,11 +76,15 @@ __all__ = [
     "STUCK_MESSAGE",
     "StatusBatch",
     "ZERO",
+    "budget_spent",
+    "budgets_check",
     "link_error",
     "max_countdown",
     "money",
+    "order_approve",
     "order_batch_check",
     "order_cancel",
+    "order_decline",
     "order_estimate",
     "order_place",
     "order_resolve",

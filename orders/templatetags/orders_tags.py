@@ -29,6 +29,8 @@ STATUS_TONES = {
     OrderStatus.IN_PROGRESS: "info",
     OrderStatus.PROCESSING: "info",
     OrderStatus.OTHER: "warn",
+    OrderStatus.AWAITING_APPROVAL: "warn",
+    OrderStatus.DECLINED: "bad",
     RefillStatus.FAILED: "bad",
 }
 FIELD_LABELS = {

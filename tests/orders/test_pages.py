@@ -531,7 +531,8 @@ def test_the_dashboard_shows_spend_open_orders_attention_and_recent_orders(
     )
     lost = make(followers, 4, status=OrderStatus.UNCONFIRMED, last_error="Read timed out")
 
-    with django_assert_max_num_queries(12):
+    # Two of them are the approval cards (orders waiting for me, my orders waiting or declined).
+    with django_assert_max_num_queries(14):
         body = client.get(reverse("dashboard")).content.decode()
 
     spent = re.findall(r'<p class="stat-value">([0-9.,]+) ', body)

@@ -12,6 +12,7 @@ from catalog.models import Service
 from jappanel.access import ROLES
 from jappanel.providers.models import Provider
 from orders.models import Order, OrderStatus, Refill
+from team.models import Campaign
 from tests.team.conftest import PERSONAS, client_of, person
 
 # What each persona may do; "act" is on the buyer's own order, made in `world`.
@@ -27,12 +28,13 @@ MAY = {
         "sync_catalog",
         "act",
         "resolve",
+        "approve",
         "view_audit",
     },  # fmt: skip
     "outsider": set(),
     "anonymous": set(),
 }
-MAY["manager"] = MAY["approver"]
+MAY["manager"] = MAY["approver"] | {"manage_campaigns"}
 
 # Every named URL: (method, the right it needs, arguments, posted data). A URL missing here and
 # from PUBLIC fails test_every_url_has_a_rule: a new page cannot ship without deciding who sees it.
@@ -57,6 +59,11 @@ RULES = {
     "orders:order_cancel": ("post", "act", {"code": "order"}, {}),
     "orders:order_check": ("post", "act", {"code": "order"}, {}),
     "orders:order_resolve": ("post", "resolve", {"code": "order"}, {"placed": "no"}),
+    "orders:order_approve": ("post", "approve", {"code": "order"}, {}),
+    "orders:order_decline": ("post", "approve", {"code": "order"}, {"reason": "no"}),
+    "team:campaign_list": ("get", "manage_campaigns", {}, {}),
+    "team:campaign_create": ("get", "manage_campaigns", {}, {}),
+    "team:campaign_edit": ("get", "manage_campaigns", {"pk": "campaign"}, {}),
     "audit:audit_list": ("get", "view_audit", {}, {}),
     "audit:audit_export": ("get", "view_audit", {}, {}),
 }
@@ -117,7 +124,8 @@ def world(people) -> dict[str, object]:
         estimated_charge=Decimal("0.10"),
         status=OrderStatus.QUEUED,
     )
-    return {"order": order.code, "service": service.pk}
+    campaign = Campaign.objects.create(name="Spring")
+    return {"order": order.code, "service": service.pk, "campaign": campaign.pk}
 
 
 @pytest.mark.parametrize("persona", PERSONAS)

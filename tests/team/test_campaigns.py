@@ -1,0 +1,76 @@
+"""Campaigns: managers keep them; orders belong to one, filter and export by it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from audit.models import AuditAction, AuditEntry
+from orders.models import Order
+from orders.services import OrderInvalid, order_place
+from team.models import Campaign
+from tests.orders.conftest import link
+from tests.team.conftest import client_of, person
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_a_manager_creates_and_edits_a_campaign_and_it_is_audited(db):
+    manager = person("manager", "Manager")
+    client = client_of(manager)
+    data = {"name": "Spring", "client": "Acme", "currency": "USD", "monthly_budget": "300", "active": "on"}
+    assert client.post(reverse("team:campaign_create"), data).status_code == 302
+    spring = Campaign.objects.get()
+    assert spring.monthly_budget == Decimal("300")
+    client.post(reverse("team:campaign_edit", args=[spring.pk]), {**data, "monthly_budget": "250"})
+    assert Campaign.objects.get().monthly_budget == Decimal("250")
+    entries = AuditEntry.objects.filter(action=AuditAction.CAMPAIGN_CHANGED).order_by("at", "id")
+    assert [Decimal(entry.after["monthly_budget"]) for entry in entries] == [Decimal("300"), Decimal("250")]
+    assert Decimal(entries[1].before["monthly_budget"]) == Decimal("300")
+    assert "Spring" in client.get(reverse("team:campaign_list")).content.decode()
+
+
+def test_a_campaign_that_ends_before_it_starts_is_refused(db):
+    client = client_of(person("manager", "Manager"))
+    data = {"name": "Odd", "currency": "USD", "starts_on": "2026-05-02", "ends_on": "2026-05-01"}
+    response = client.post(reverse("team:campaign_create"), data)
+    assert "ends before it starts" in response.content.decode()
+    assert not Campaign.objects.exists()
+
+
+def test_orders_of_a_campaign_are_filtered_exported_and_shown(followers):
+    buyer = person("buyer", "Buyer")
+    spring = Campaign.objects.create(name="Spring")
+    ours = order_place(
+        service=followers, link=link(1), quantity=100, user=buyer, campaign=spring, enqueue=False
+    )
+    other = order_place(service=followers, link=link(2), quantity=100, user=buyer, enqueue=False)
+    client = client_of(buyer)
+    listed = client.get(reverse("orders:order_list"), {"campaign": spring.pk}).content.decode()
+    assert ours.code in listed and other.code not in listed
+    export = client.get(reverse("orders:order_export"), {"campaign": spring.pk})
+    rows = b"".join(export.streaming_content).decode().splitlines()
+    assert rows[0].endswith("placed by,campaign,last error") and len(rows) == 2 and ",Spring," in rows[1]
+    assert "Spring" in client.get(reverse("orders:order_detail", args=[ours.code])).content.decode()
+
+
+def test_a_closed_or_finished_campaign_takes_no_order(followers):
+    buyer = person("buyer", "Buyer")
+    closed = Campaign.objects.create(name="Old", active=False)
+    ended = Campaign.objects.create(name="Past", ends_on=timezone.localdate() - timedelta(days=1))
+    for campaign in (closed, ended):
+        with pytest.raises(OrderInvalid):
+            order_place(
+                service=followers, link=link(), quantity=100, user=buyer, campaign=campaign, enqueue=False
+            )
+    assert not Order.objects.exists()
+
+
+def test_campaign_pages_are_for_managers_only(db):
+    buyer = person("buyer", "Buyer")
+    assert client_of(buyer).get(reverse("team:campaign_list")).status_code == 403
+    assert client_of(buyer).post(reverse("team:campaign_create"), {"name": "x"}).status_code == 403
