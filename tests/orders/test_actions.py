@@ -16,7 +16,7 @@ from orders.services import (
     refills_poll_round,
     refills_request,
 )
-from tests.orders.test_worker import wait_for
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
