@@ -10,12 +10,11 @@ from __future__ import annotations
 import statistics
 import time
 
-from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from bench.common import line
+from bench.common import bench_user, line
 from catalog.models import Service
 
 REQUESTS = {
@@ -43,7 +42,7 @@ def run() -> None:
     active = Service.objects.filter(active=True).count()
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE catalog_service")
-    user, _ = get_user_model().objects.get_or_create(username="bench", defaults={"is_staff": True})
+    user = bench_user("Buyer")
     client = Client()
     client.force_login(user)
     for label, query in REQUESTS.items():

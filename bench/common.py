@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import responses
 from django.db import connection
@@ -45,3 +46,13 @@ def serving(provider: Provider, body: str) -> Iterator[None]:
     with responses.RequestsMock() as mock:
         mock.add(responses.POST, provider.api_url, body=body, content_type="application/json")
         yield
+
+
+def bench_user(role: str = "Manager") -> Any:
+    """A person with a role (not a superuser), so the pages pay for their permission checks."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+
+    user, _ = get_user_model().objects.get_or_create(username=f"bench-{role.lower()}")
+    user.groups.add(Group.objects.get(name=role))
+    return user

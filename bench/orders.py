@@ -105,7 +105,7 @@ def open_orders(provider: Provider, service: Service, at: timezone.datetime) -> 
                 "submitted_at": now - timedelta(minutes=5),
                 "next_check_at": now - timedelta(seconds=1),
                 **dict.fromkeys(("comments", "usernames", "hashtags", "hashtag", "username", "media"), ""),
-                **dict.fromkeys(("groups", "keywords", "last_error"), ""),
+                **dict.fromkeys(("groups", "keywords", "last_error", "decline_reason"), ""),
                 "needs_attention": False,
                 "submit_attempts": 1,
             }

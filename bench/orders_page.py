@@ -19,7 +19,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from bench.common import line
+from bench.common import bench_user, line
 from orders.filters import PAGE_SIZE, order_page, page_cursor
 from orders.models import Order
 
@@ -47,14 +47,14 @@ INSERT INTO orders_order (
   code, provider_id, service_id, user_id, link, quantity, comments, usernames, hashtags, hashtag,
   username, media, groups, keywords, extra, estimated_charge, charge, currency, status,
   provider_status, provider_order_id, start_count, remains, last_error, needs_attention,
-  submission_token, submit_attempts, created_at, status_changed_at, submitted_at
+  submission_token, submit_attempts, created_at, status_changed_at, submitted_at, decline_reason
 )
 SELECT
   translate(lpad(i::text, 10, '0'), '0123456789', '23456789AB'),
   s.provider_id, s.id, people.ids[1 + i %% {PEOPLE}],
   'https://' || s.platform || '.com/p/bench' || i, 100 + i %% 900, '', '', '', '', '', '', '', '',
   '{{}}', 0.5, 0.5, 'USD', st.status, '', 9000000000 + i, 1000, 0, '', st.status = 'unconfirmed',
-  'bench-' || i, 1, ts.at, ts.at, ts.at
+  'bench-' || i, 1, ts.at, ts.at, ts.at, ''
 FROM generate_series(1, {ORDERS}) AS i
 JOIN s ON s.k = i %% {SERVICES}
 CROSS JOIN people
@@ -121,7 +121,7 @@ def run() -> None:
         "setup",
         True,
     )
-    user, _ = get_user_model().objects.get_or_create(username="bench", defaults={"is_staff": True})
+    user = bench_user("Manager")
     client = Client()
     client.force_login(user)
     for label, query in filters.items():
