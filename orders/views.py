@@ -25,7 +25,7 @@ from jappanel.client import SERVICE_TYPES
 from jappanel.providers.models import Provider
 from orders.filters import MOVING_STATUSES, OrderFilter, RefillFilter, keyset_page, order_page
 from orders.forms import LINES_FIELDS, MASS_FORMAT, ORDER_FIELD_NAMES, MassOrderForm, OrderForm
-from orders.models import Order, Refill
+from orders.models import Order, OrderStatus, Refill
 from orders.services import (
     OrderActionError,
     order_approve,
@@ -356,15 +356,22 @@ def _mass_form_of_lines(request: HttpRequest, form: MassOrderForm, *, drop_bad: 
 
 def _order_page_context(request: HttpRequest, order: Order) -> dict[str, Any]:
     refills = list(order.refills.select_related("user"))
+    may_approve = may_act_on(request.user, order, "approve") and (
+        order.user_id != request.user.pk or request.user.is_superuser
+    )
+    # The requester's page follows a waiting order to the decision; an approver's does not
+    # refresh, or it would wipe the reason being typed into the decline box.
+    waiting = order.status == OrderStatus.AWAITING_APPROVAL and not may_approve
     return {
         "order": order,
         "may_act": may_act_on(request.user, order, "act"),
         "may_resolve": may_act_on(request.user, order, "resolve"),
-        "may_approve": may_act_on(request.user, order, "approve")
-        and (order.user_id != request.user.pk or request.user.is_superuser),
+        "may_approve": may_approve,
         "events": order.events.select_related("user"),
         "refills": refills,
-        "moving": order.status in MOVING_STATUSES or any(not refill.is_final for refill in refills),
+        "moving": waiting
+        or order.status in MOVING_STATUSES
+        or any(not refill.is_final for refill in refills),
         "refresh": LIVE_REFRESH_SECONDS,
     }
 
