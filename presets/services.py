@@ -1,0 +1,327 @@
+"""Saving presets, and applying one to many links: a preview with its total, then the orders.
+
+Applying goes through the same checks and the same `orders_create` as any order: the catalog,
+the link's platform, the service's bounds and the funds per row, then budgets, campaign and
+approvals once for the whole batch. One form token gives every order its own submission token,
+so a second post of the same form finds the orders of the first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils.text import capfirst
+
+from audit.models import AuditAction
+from audit.services import audit_record
+from catalog.models import Service
+from jappanel.client import SERVICE_TYPES
+from orders.models import Order
+from orders.services import (
+    ZERO,
+    OrderDraft,
+    OrderInvalid,
+    order_estimate,
+    order_validate,
+    orders_create,
+    uncharged_total,
+)
+from orders.services.budgets import needs_approval
+from presets.models import Preset, PresetLine
+from team.models import Campaign
+
+# One apply makes at most MAX_ORDERS orders, for at most MAX_LINKS links: a preview larger than
+# that is no longer something a person reads before paying for it.
+MAX_LINKS = 100
+MAX_ORDERS = 500
+# The fields of a preset line: services ordered by link and quantity (and maybe a drip-feed).
+LINE_FIELDS = ("link", "quantity")
+
+
+def links_parse(text: str) -> list[str]:
+    """The links of a textarea, one per line, blank lines left out."""
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def preset_links_check(*, links: Sequence[str], line_count: int) -> None:
+    """Raise OrderInvalid (on `links`) for no link, a link given twice, or too many orders."""
+    if not links:
+        raise OrderInvalid({"links": "Enter at least one link, one per line."})
+    seen: dict[str, int] = {}
+    twice = []
+    for number, link in enumerate(links, start=1):
+        if link in seen:
+            twice.append(f"{link} (lines {seen[link]} and {number})")
+        seen.setdefault(link, number)
+    if twice:
+        raise OrderInvalid({"links": "Each link once, please; given twice: " + "; ".join(twice) + "."})
+    orders = len(links) * line_count
+    if len(links) > MAX_LINKS or orders > MAX_ORDERS:
+        raise OrderInvalid(
+            {
+                "links": f"{len(links)} links × {line_count} line{'s' if line_count != 1 else ''} "
+                f"make {orders} orders: one apply takes at most {MAX_LINKS} links "
+                f"and {MAX_ORDERS} orders. Split the links into smaller batches."
+            }
+        )
+
+
+def preset_line_errors(
+    *, service: Service, quantity: int | None, runs: int | None, interval: int | None
+) -> dict[str, str]:
+    """Why a line cannot be part of a preset, by field (empty when it can).
+
+    Checked again for every row when the preset is applied: the catalog may change meanwhile.
+    """
+    errors: dict[str, str] = {}
+    if not service.active or not service.provider.active:
+        errors["service"] = f"{service.provider.name} no longer offers #{service.service_id}."
+    required = SERVICE_TYPES.get(service.type, ((), ()))[0]
+    if tuple(required) != LINE_FIELDS:
+        errors.setdefault(
+            "service",
+            (
+                f"#{service.service_id} is a {service.type} service: a preset takes services "
+                "ordered by link and quantity."
+            ),
+        )
+    if quantity is not None and not service.min_quantity <= quantity <= service.max_quantity:
+        errors["quantity"] = (
+            f"#{service.service_id} takes {service.min_quantity:,} to {service.max_quantity:,}; "
+            f"quantity: {quantity:,}."
+        )
+    if (runs is not None or interval is not None) and not service.dripfeed:
+        errors["runs"] = f"#{service.service_id} has no drip-feed: leave runs and interval empty."
+    return errors
+
+
+def _line_fields(line: PresetLine, link: str | None = None) -> dict[str, Any]:
+    fields: dict[str, Any] = {"quantity": line.quantity, "runs": line.runs, "interval": line.interval}
+    if link is not None:
+        fields["link"] = link
+    return fields
+
+
+def _values(preset: Preset) -> dict[str, Any]:
+    return {
+        "name": preset.name,
+        "notes": preset.notes,
+        "campaign": preset.campaign.name if preset.campaign else None,
+        "active": preset.active,
+        "lines": [
+            {
+                "service": line.service.service_id,
+                "provider": line.service.provider.name,
+                "quantity": line.quantity,
+                "runs": line.runs,
+                "interval": line.interval,
+            }
+            for line in preset.lines.select_related("service__provider")
+        ],
+    }
+
+
+def preset_save(
+    *,
+    preset: Preset,
+    lines: Sequence[PresetLine],
+    user: AbstractBaseUser | None,
+    ip: str | None,
+) -> Preset:
+    """Create or change a preset with exactly `lines`, in their order; audited before and after.
+
+    The lines are replaced as a whole: nothing points at a line, and the order is their position.
+    """
+    before = _values(Preset.objects.get(pk=preset.pk)) if preset.pk is not None else None
+    if preset.pk is None and user is not None and user.is_authenticated:
+        preset.created_by = user
+    with transaction.atomic():
+        preset.save()
+        preset.lines.all().delete()
+        PresetLine.objects.bulk_create(
+            PresetLine(
+                preset=preset,
+                position=position,
+                service=line.service,
+                quantity=line.quantity,
+                runs=line.runs,
+                interval=line.interval,
+            )
+            for position, line in enumerate(lines, start=1)
+        )
+        audit_record(
+            action=AuditAction.PRESET_CHANGED,
+            actor=user,
+            ip=ip,
+            target=preset,
+            before=before,
+            after=_values(preset),
+        )
+    return preset
+
+
+def preset_archive(*, preset: Preset, user: AbstractBaseUser | None, ip: str | None) -> Preset:
+    """Hide a preset from the list and from applying; kept, so the audit log still names it."""
+    before = _values(preset)
+    with transaction.atomic():
+        preset.active = False
+        preset.save(update_fields=["active", "updated_at"])
+        audit_record(
+            action=AuditAction.PRESET_CHANGED,
+            actor=user,
+            ip=ip,
+            target=preset,
+            before=before,
+            after=_values(preset),
+            note="archived",
+        )
+    return preset
+
+
+def preset_cost_per_link(preset: Preset) -> dict[str, Decimal]:
+    """What one link costs with every line of the preset, per currency, at today's rates."""
+    totals: dict[str, Decimal] = {}
+    for line in preset.lines.all():
+        currency = line.service.provider.currency
+        totals[currency] = totals.get(currency, ZERO) + order_estimate(
+            service=line.service, fields=_line_fields(line)
+        )
+    return totals
+
+
+@dataclass
+class PresetRow:
+    """One order of an apply: a link and a line, and its draft or why it cannot be placed."""
+
+    number: int
+    link: str
+    line: PresetLine
+    draft: OrderDraft | None = None
+    error: str = ""
+    waits: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.draft is not None
+
+
+@dataclass
+class PresetPreview:
+    """Every order an apply would place, in order (by link, then by line), and their totals."""
+
+    rows: list[PresetRow]
+    totals: dict[str, Decimal] = field(default_factory=dict)
+
+    @property
+    def bad(self) -> int:
+        return sum(1 for row in self.rows if not row.ok)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.rows) and self.bad == 0
+
+    @property
+    def waiting(self) -> int:
+        return sum(1 for row in self.rows if row.waits)
+
+
+def preset_preview(
+    *,
+    preset: Preset,
+    links: Sequence[str],
+    campaign: Campaign | None = None,
+    already_committed: Mapping[int, Decimal] | None = None,
+) -> PresetPreview:
+    """Check the order of every link × line as if all were placed, and total the good ones.
+
+    `already_committed` maps a provider's id to money promised to orders its last known balance
+    does not show (by default its queued orders); each row counts the rows above it too, so the
+    total must fit the balance. Raises OrderInvalid (on `links`) for duplicates or too many.
+    """
+    lines = list(preset.lines.select_related("service__provider"))
+    preset_links_check(links=links, line_count=len(lines))
+    committed = dict(already_committed or {})
+    for line in lines:
+        provider = line.service.provider
+        if provider.pk not in committed:
+            committed[provider.pk] = uncharged_total(provider=provider)
+    preview = PresetPreview(rows=[])
+    for link in links:
+        for line in lines:
+            row = PresetRow(number=len(preview.rows) + 1, link=link, line=line)
+            preview.rows.append(row)
+            provider = line.service.provider
+            try:
+                row.draft = order_validate(
+                    service=line.service,
+                    fields=_line_fields(line, link),
+                    already_committed=committed[provider.pk],
+                )
+            except OrderInvalid as exc:
+                row.error = "; ".join(
+                    text if name == "__all__" else f"{capfirst(name)}: {text}"
+                    for name, text in exc.errors.items()
+                )
+                continue
+            committed[provider.pk] += row.draft.estimate
+            preview.totals[provider.currency] = (
+                preview.totals.get(provider.currency, ZERO) + row.draft.estimate
+            )
+            row.waits = needs_approval(
+                Order(currency=provider.currency, estimated_charge=row.draft.estimate), campaign
+            )
+    return preview
+
+
+def preset_orders(*, token: str) -> list[Order]:
+    """The orders one apply form (its token) placed, in the order of the preview."""
+    if not token:
+        return []
+    # Every token one apply can have, rather than a prefix match: `IN` uses the unique index.
+    tokens = [f"{token}:{number}" for number in range(1, MAX_ORDERS + 1)]
+    orders = Order.objects.filter(submission_token__in=tokens).select_related("service", "provider")
+    return sorted(orders, key=lambda order: int(order.submission_token.rsplit(":", 1)[1]))
+
+
+def preset_apply(
+    *,
+    preset: Preset,
+    links: Sequence[str],
+    campaign: Campaign | None,
+    token: str,
+    user: AbstractBaseUser | None = None,
+    ip: str | None = None,
+    enqueue: bool = True,
+) -> list[Order]:
+    """Queue one order per line and per link, all or none; the same `token` again returns them.
+
+    The resubmission is recognised before anything is checked: the first post's orders now
+    count against the balance, and would make the same rows look unaffordable. Raises
+    OrderInvalid when any row is invalid (nothing is placed) or a budget or the campaign refuses.
+    """
+    placed = preset_orders(token=token)
+    if placed:
+        return placed
+    if not preset.active:
+        raise OrderInvalid({"__all__": f"Preset “{preset.name}” is archived."})
+    preview = preset_preview(preset=preset, links=links, campaign=campaign)
+    if not preview.ok:
+        raise OrderInvalid(
+            {
+                "__all__": f"{preview.bad} of the {len(preview.rows)} orders cannot be placed as they "
+                "are: nothing was placed. Fix or remove those links, or change the preset."
+            }
+        )
+    return orders_create(
+        drafts=[row.draft for row in preview.rows if row.draft is not None],
+        tokens=[f"{token}:{row.number}" for row in preview.rows],
+        user=user,
+        ip=ip,
+        campaign=campaign,
+        enqueue=enqueue,
+    )

@@ -1,0 +1,55 @@
+"""Catalog rows and presets made directly, plus the order and persona fixtures of the other suites."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from catalog.models import Service
+from jappanel.providers.models import Provider
+from presets.models import Preset, PresetLine
+from presets.services import preset_save
+from tests.orders.conftest import (  # noqa: F401 (fixtures)
+    account,
+    catalog,
+    clock,
+    followers,
+    order_settings,
+    sandbox,
+)
+from tests.team.conftest import people  # noqa: F401 (fixture)
+
+
+def a_service(service_id: int = 9100, **fields: object) -> Service:
+    """An Instagram service of the Sandbox provider, as a sync would have saved it."""
+    values: dict[str, object] = {
+        "name": f"Instagram likes {service_id}",
+        "type": "Default",
+        "category": "Instagram Likes",
+        "platform": "instagram",
+        "rate": Decimal("1.23456"),
+        "min_quantity": 10,
+        "max_quantity": 100_000,
+        **fields,
+    }
+    return Service.objects.create(
+        provider=Provider.objects.get(name="Sandbox"), service_id=service_id, **values
+    )
+
+
+def a_preset(*lines: tuple, name: str = "Launch", **fields: object) -> Preset:
+    """`a_preset((service, 1000), (service, 100, 5, 30))`: lines of (service, quantity[, runs, interval])."""
+    preset = Preset(name=name, **fields)
+    made = [
+        PresetLine(
+            service=line[0],
+            quantity=line[1],
+            runs=line[2] if len(line) > 2 else None,
+            interval=line[3] if len(line) > 3 else None,
+        )
+        for line in lines
+    ]
+    return preset_save(preset=preset, lines=made, user=None, ip=None)
+
+
+def links(count: int, first: int = 1) -> list[str]:
+    return [f"https://instagram.com/p/post{number}" for number in range(first, first + count)]
