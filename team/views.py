@@ -1,17 +1,59 @@
 from __future__ import annotations
 
-from django.db.models import Count
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model, update_session_auth_hash
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.services import client_ip
-from jappanel.access import allowed
+from jappanel.access import ROLES, allowed, may
+from jappanel.client import ProviderError
+from jappanel.providers.forms import ProviderForm
+from jappanel.providers.models import Provider
+from jappanel.providers.services import provider_refresh_balance, provider_save
 from orders.services.budgets import budget_spent
-from team.forms import CampaignForm
-from team.models import Campaign
-from team.services import campaign_save
+from team.forms import BudgetForm, CampaignForm, PersonCreateForm, PersonEditForm, add_service_errors
+from team.models import Budget, Campaign
+from team.services import (
+    SUPERUSER,
+    BudgetUse,
+    PersonInvalid,
+    budget_save,
+    budget_use,
+    campaign_save,
+    person_create,
+    person_role,
+    person_update,
+    team_currency,
+)
+
+PAGE_SIZE = 50
+# The team pages, in the order of their tabs: (action, URL name).
+TABS = [
+    ("manage_people", "team:person_list"),
+    ("manage_budgets", "team:budget_list"),
+    ("manage_providers", "team:provider_list"),
+    ("manage_campaigns", "team:campaign_list"),
+]
+
+
+@require_GET
+def team_index(request: HttpRequest) -> HttpResponse:
+    """The nav's "Team": the first team page the person may use."""
+    for action, name in TABS:
+        if may(request.user, action):
+            return redirect(name)
+    raise PermissionDenied
+
+
+# Campaigns --------------------------------------------------------------------------------------
 
 
 @require_GET
@@ -33,3 +75,165 @@ def campaign_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         campaign_save(campaign=form.instance, user=request.user, ip=client_ip(request))
         return redirect("team:campaign_list")
     return render(request, "team/campaign_form.html", {"form": form, "campaign": campaign})
+
+
+# People -----------------------------------------------------------------------------------------
+
+
+def _people(role: str, query: str) -> QuerySet:
+    people = get_user_model().objects.select_related("budget").prefetch_related("groups")
+    if role == "superuser":
+        people = people.filter(is_superuser=True)
+    elif role == "none":
+        people = people.filter(is_superuser=False).exclude(groups__name__in=ROLES)
+    elif role in ROLES:
+        people = people.filter(is_superuser=False, groups__name=role)
+    if query:
+        people = people.filter(
+            Q(username__icontains=query)
+            | Q(first_name__icontains=query)
+            | Q(last_name__icontains=query)
+            | Q(email__icontains=query)
+        )
+    return people.distinct().order_by("-is_active", "username")
+
+
+def _with_use(person: Any, month: Any, currency: str) -> Any:
+    budget = getattr(person, "budget", None)
+    person.role = SUPERUSER if person.is_superuser else person_role(person)
+    if budget is not None:
+        person.use = budget_use(budget=budget, month=month)
+    else:
+        spent = budget_spent(user=person, month=month, currency=currency)
+        person.use = BudgetUse(amount=None, currency=currency, spent=spent)
+    return person
+
+
+@require_GET
+@allowed("manage_people")
+def person_list(request: HttpRequest) -> HttpResponse:
+    role, query = request.GET.get("role", ""), request.GET.get("q", "").strip()
+    page = Paginator(_people(role, query), PAGE_SIZE).get_page(request.GET.get("page"))
+    month, currency = timezone.localdate(), team_currency()
+    for person in page.object_list:
+        _with_use(person, month, currency)
+    context = {"page": page, "role": role, "q": query, "roles": list(ROLES), "superuser": SUPERUSER}
+    partial = request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request
+    return render(request, "team/person_list.html#table" if partial else "team/person_list.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@allowed("manage_people")
+def person_add(request: HttpRequest) -> HttpResponse:
+    form = PersonCreateForm(request.POST or None, initial={"currency": team_currency()})
+    if request.method == "POST" and form.is_valid():
+        try:
+            person = person_create(**form.cleaned_data, user=request.user, ip=client_ip(request))
+        except PersonInvalid as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, f"{person.get_username()} was added as {form.cleaned_data['role']}.")
+            return redirect("team:person_list")
+    return render(request, "team/person_form.html", {"form": form, "person": None})
+
+
+@require_http_methods(["GET", "POST"])
+@allowed("manage_people")
+def person_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    person = get_object_or_404(get_user_model(), pk=pk)
+    form = PersonEditForm(request.POST or None, person=person, role=person_role(person))
+    if request.method == "POST" and not person.is_superuser and form.is_valid():
+        try:
+            person_update(person=person, **form.cleaned_data, user=request.user, ip=client_ip(request))
+        except PersonInvalid as exc:
+            add_service_errors(form, exc)
+        else:
+            if person.pk == request.user.pk:
+                update_session_auth_hash(request, person)  # a new password of one's own: stay signed in
+            messages.success(request, f"{person.get_username()} was saved.")
+            return redirect("team:person_list")
+    is_self = person.pk == request.user.pk
+    context = {"form": form, "person": person, "superuser": SUPERUSER, "is_self": is_self}
+    return render(request, "team/person_form.html", context)
+
+
+# Budgets ----------------------------------------------------------------------------------------
+
+
+@require_GET
+@allowed("manage_budgets")
+def budget_list(request: HttpRequest) -> HttpResponse:
+    month = timezone.localdate()
+    budgets = Budget.objects.select_related("user", "provider")
+    rows = [(budget, budget_use(budget=budget, month=month)) for budget in budgets]
+    context = {
+        "people": [row for row in rows if row[0].user_id],
+        "providers": [row for row in rows if row[0].provider_id],
+        "campaigns": Campaign.objects.filter(active=True, monthly_budget__isnull=False).count(),
+        "month": month,
+    }
+    return render(request, "team/budget_list.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@allowed("manage_budgets")
+def budget_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    budget = get_object_or_404(Budget.objects.select_related("user", "provider"), pk=pk) if pk else Budget()
+    # A new one: for the person or provider the link named (?user= / ?provider=), if any.
+    initial = (
+        {}
+        if pk
+        else {
+            "currency": team_currency(),
+            "user": request.GET.get("user"),
+            "provider": request.GET.get("provider"),
+        }
+    )
+    form = BudgetForm(request.POST or None, instance=budget, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        budget_save(budget=form.instance, user=request.user, ip=client_ip(request))
+        messages.success(request, f"{form.instance} is now {form.instance.amount} {form.instance.currency}.")
+        return redirect("team:budget_list")
+    return render(request, "team/budget_form.html", {"form": form, "budget": budget})
+
+
+# Providers --------------------------------------------------------------------------------------
+
+
+@require_GET
+@allowed("manage_providers")
+def provider_list(request: HttpRequest) -> HttpResponse:
+    providers = Provider.objects.order_by("-active", "name")
+    return render(request, "team/provider_list.html", {"providers": providers})
+
+
+@require_http_methods(["GET", "POST"])
+@allowed("manage_providers")
+def provider_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    provider = get_object_or_404(Provider, pk=pk) if pk is not None else Provider()
+    form = ProviderForm(request.POST or None, instance=provider)
+    if request.method == "POST" and form.is_valid():
+        api_key = form.cleaned_data["api_key"]
+        provider_save(provider=form.instance, api_key=api_key, user=request.user, ip=client_ip(request))
+        messages.success(request, f"{provider.name} was saved.")
+        return redirect("team:provider_list")
+    return render(request, "team/provider_form.html", {"form": form, "provider": provider})
+
+
+@require_POST
+@allowed("manage_providers")
+def provider_refresh(request: HttpRequest, pk: int) -> HttpResponse:
+    """Ask the panel for the balance now; a failure is a message, never an error page."""
+    provider = get_object_or_404(Provider, pk=pk)
+    try:
+        balance = provider_refresh_balance(provider=provider)
+    except ProviderError as exc:
+        level, text = messages.ERROR, f"{provider.name}: the balance could not be read: {exc}"
+    else:
+        level, text = messages.SUCCESS, f"{provider.name}: balance {balance.amount} {balance.currency}."
+    if request.htmx:
+        provider.refresh_from_db()
+        context = {"provider": provider, "note": {"level": level, "text": text}}
+        return render(request, "team/provider_list.html#provider-row", context)
+    messages.add_message(request, level, text)
+    return redirect("team:provider_list")

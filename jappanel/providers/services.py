@@ -4,9 +4,12 @@ import logging
 from typing import Any
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import DEFAULT_DB_ALIAS, transaction
 from django.utils import timezone
 
+from audit.models import AuditAction
+from audit.services import audit_record
 from jappanel.client import Balance, ProviderError
 from jappanel.providers import crypto
 from jappanel.providers.models import Provider
@@ -68,6 +71,56 @@ def bootstrap_after_migrate(*, using: str = DEFAULT_DB_ALIAS, apps: Any = None, 
         except LookupError:
             return
     provider_bootstrap(using=using)
+
+
+def provider_state(provider: Provider) -> dict[str, object]:
+    """What the audit log keeps of a provider: everything but the key and the balance."""
+    return {
+        "name": provider.name,
+        "api_url": provider.api_url,
+        "currency": provider.currency,
+        "active": provider.active,
+    }
+
+
+def provider_save(
+    *, provider: Provider, api_key: str = "", user: AbstractBaseUser | None, ip: str | None
+) -> Provider:
+    """Create or change a provider; a non-empty `api_key` replaces the stored one.
+
+    Audited: the changed fields (PROVIDER_CREATED / PROVIDER_CHANGED) and, apart, that the key was
+    replaced (PROVIDER_KEY_CHANGED) — never the key, nor any part of one.
+    """
+    old = Provider.objects.filter(pk=provider.pk).first() if provider.pk else None
+    if api_key:
+        provider.set_api_key(api_key)
+    if not provider.api_key_encrypted:
+        raise ValueError("a provider needs an API key")
+    before, after = (provider_state(old) if old else None), provider_state(provider)
+    changed = sorted(name for name in after if before is None or before[name] != after[name])
+    who = {"actor": user, "ip": ip}
+    with transaction.atomic():
+        if old is None:
+            provider.save()
+        else:
+            # Only what a person edits: a balance refresh running meanwhile keeps what it wrote.
+            provider.save(update_fields=[*after, "api_key_encrypted", "updated_at"])
+        if old is None or changed:
+            audit_record(
+                action=AuditAction.PROVIDER_CHANGED if old else AuditAction.PROVIDER_CREATED,
+                target=provider,
+                before={name: before[name] for name in changed} if before else None,
+                after={name: after[name] for name in changed},
+                **who,
+            )
+        if old is not None and old.api_key_encrypted != provider.api_key_encrypted:
+            audit_record(
+                action=AuditAction.PROVIDER_KEY_CHANGED,
+                target=provider,
+                note="The API key was replaced.",
+                **who,
+            )
+    return provider
 
 
 def provider_record_error(*, provider: Provider, error: ProviderError) -> None:
