@@ -40,7 +40,13 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
-BENCHES = ["bench.catalog_sync", "bench.catalog_page", "bench.orders", "bench.orders_page"]
+BENCHES = [
+    "bench.catalog_sync",
+    "bench.catalog_page",
+    "bench.orders",
+    "bench.orders_page",
+    "bench.reports_page",
+]
 
 
 def main() -> None:

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import csv
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.http import require_GET
+
+from jappanel.access import allowed
+from reports.forms import ReportForm
+from reports.services import Report, report_build, report_csv_rows
+
+TEMPLATE = "reports/report_page.html"
+
+
+def _report(request: HttpRequest, *, daily: bool) -> tuple[ReportForm, Report | None]:
+    """The controls from the query string, and the report they ask for (None when invalid)."""
+    form = ReportForm(request.GET)
+    return form, report_build(**form.report_arguments(), daily=daily) if form.is_valid() else None
+
+
+@require_GET
+@allowed("view_reports")
+def report_page(request: HttpRequest) -> HttpResponse:
+    form, report = _report(request, daily=True)
+    context: dict[str, Any] = {"form": form, "report": report}
+    # A control changed: only the results, unless htmx restores history or follows a boost.
+    partial = request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request
+    response = render(request, f"{TEMPLATE}#results" if partial else TEMPLATE, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
+@require_GET
+@allowed("view_reports")
+def report_export(request: HttpRequest) -> HttpResponse:
+    """The table of the page with the same query string, as CSV; the page with its message if
+    the controls do not validate."""
+    form, report = _report(request, daily=False)
+    if report is None:
+        return render(request, TEMPLATE, {"form": form, "report": None})
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="report-{report.start}-{report.end}.csv"'
+    csv.writer(response).writerows(report_csv_rows(report))
+    return response

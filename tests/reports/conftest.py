@@ -1,0 +1,72 @@
+"""Orders made directly in the database at chosen moments, for the report tests."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from itertools import count
+
+import pytest
+
+from catalog.models import Service
+from catalog.platforms import Platform
+from jappanel.providers.models import Provider
+from orders.models import Order, OrderStatus
+
+MONTH = date(2026, 3, 1)  # every order below is placed in March 2026 unless told otherwise
+_ids = count(9000)
+
+
+def a_provider(name: str) -> Provider:
+    provider = Provider(name=name, api_url=f"https://{name.lower()}.example.invalid/api/v2")
+    provider.set_api_key("test-key-0123456789")
+    provider.save()
+    return provider
+
+
+def a_service(
+    provider: Provider, platform: str = Platform.INSTAGRAM, category: str = "Instagram Followers"
+) -> Service:
+    return Service.objects.create(
+        provider=provider,
+        service_id=next(_ids),
+        name=f"{category} #{next(_ids)}",
+        category=category,
+        platform=platform,
+        rate=Decimal("1.00"),
+        min_quantity=10,
+        max_quantity=100_000,
+    )
+
+
+def an_order(
+    service: Service,
+    status: str = OrderStatus.COMPLETED,
+    estimate: str = "1.00",
+    *,
+    day: int = 10,
+    month: date = MONTH,
+    **extra: object,
+) -> Order:
+    charge = extra.pop("charge", None)
+    return Order.objects.create(
+        provider=service.provider,
+        service=service,
+        link="https://instagram.com/p/a",
+        quantity=extra.pop("quantity", 100),
+        estimated_charge=Decimal(estimate),
+        charge=None if charge is None else Decimal(charge),
+        status=status,
+        created_at=datetime(month.year, month.month, day, 12, 0, tzinfo=UTC),
+        **extra,
+    )
+
+
+@pytest.fixture
+def provider(db) -> Provider:
+    return a_provider("Alpha")
+
+
+@pytest.fixture
+def service(provider) -> Service:
+    return a_service(provider)
