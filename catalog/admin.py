@@ -1,8 +1,17 @@
 from __future__ import annotations
 
-from django.contrib import admin
+from typing import Any
 
-from catalog.models import CatalogSync, Service, ServicePriceChange
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+
+from audit.services import client_ip
+from catalog.models import CatalogSync, Service, ServicePriceChange, ShortlistEntry
+from catalog.services import shortlist_remove, shortlist_save, team_policy_save
+from jappanel.access import may
+from team.models import TeamPolicy
 
 
 class ServicePriceChangeInline(admin.TabularInline):
@@ -76,3 +85,58 @@ class CatalogSyncAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(ShortlistEntry)
+class ShortlistEntryAdmin(admin.ModelAdmin):
+    """The shortlist; saves and deletions go through the services, so both are audited."""
+
+    list_display = ("house_name", "service", "tags", "added_by", "added_at")
+    list_select_related = ("service", "added_by")
+    search_fields = ("house_name", "tags", "service__name", "=service__service_id")
+    autocomplete_fields = ("service",)
+    readonly_fields = ("added_by", "added_at")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: ShortlistEntry | None = None) -> tuple[str, ...]:
+        # An entry belongs to its service: moving it to another would rewrite what was approved.
+        return (*self.readonly_fields, "service") if obj is not None else self.readonly_fields
+
+    def save_model(self, request: HttpRequest, obj: ShortlistEntry, form: Any, change: bool) -> None:
+        shortlist_save(entry=obj, user=request.user, ip=client_ip(request))
+
+    def delete_model(self, request: HttpRequest, obj: ShortlistEntry) -> None:
+        shortlist_remove(entry=obj, user=request.user, ip=client_ip(request))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[ShortlistEntry]) -> None:
+        for entry in queryset.select_related("service__provider"):
+            shortlist_remove(entry=entry, user=request.user, ip=client_ip(request))
+
+
+# Registered here rather than in team/admin.py: the policy is edited with the shortlist it rules.
+@admin.register(TeamPolicy)
+class TeamPolicyAdmin(admin.ModelAdmin):
+    """The one team policy row; whoever manages the shortlist may change it (audited)."""
+
+    fields = ("shortlist_rule",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: TeamPolicy | None = None) -> bool:
+        return False
+
+    def has_view_permission(self, request: HttpRequest, obj: TeamPolicy | None = None) -> bool:
+        return may(request.user, "manage_shortlist")
+
+    def has_change_permission(self, request: HttpRequest, obj: TeamPolicy | None = None) -> bool:
+        return may(request.user, "manage_shortlist")
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        # A list of one row: straight to the row, made on first visit.
+        policy, _ = TeamPolicy.objects.get_or_create(pk=TeamPolicy.SINGLETON_ID)
+        return redirect("admin:team_teampolicy_change", policy.pk)
+
+    def save_model(self, request: HttpRequest, obj: TeamPolicy, form: Any, change: bool) -> None:
+        team_policy_save(policy=obj, user=request.user, ip=client_ip(request))

@@ -142,3 +142,49 @@ class Favourite(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ★ {self.service_id}"
+
+
+class ShortlistEntry(models.Model):
+    """A service the team approved, under the name the team knows it by.
+
+    The catalog and the order form list shortlisted services first; the team policy
+    (`team.TeamPolicy.shortlist_rule`) decides whether a person who cannot approve orders may
+    order a service off the list freely, only after approval, or not at all.
+    """
+
+    service = models.OneToOneField(Service, on_delete=models.CASCADE, related_name="shortlist")
+    house_name = models.CharField(
+        max_length=120, help_text="What the team calls it, e.g. “IG followers — premium”"
+    )
+    notes = models.TextField(blank=True)
+    # Comma-separated, kept lower case and without duplicates (see `tags_clean`): a list of
+    # a few words per entry needs no table of its own.
+    tags = models.CharField(
+        max_length=255, blank=True, help_text="Comma-separated, e.g. “instagram, premium”"
+    )
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["house_name", "pk"]
+        verbose_name = "shortlist entry"
+        verbose_name_plural = "shortlist"
+
+    def __str__(self) -> str:
+        return f"{self.house_name} ({self.service_id})"
+
+    @property
+    def tag_list(self) -> list[str]:
+        return [tag for tag in (part.strip() for part in self.tags.split(",")) if tag]
+
+    @staticmethod
+    def tags_clean(text: str) -> str:
+        """`"Premium, instagram ,premium"` → `"premium, instagram"`: the stored form of the tags."""
+        tags: list[str] = []
+        for part in text.split(","):
+            tag = " ".join(part.split()).lower()
+            if tag and tag not in tags:
+                tags.append(tag)
+        return ", ".join(tags)

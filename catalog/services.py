@@ -1,4 +1,5 @@
-"""Catalog rules: syncing a provider's service list into local rows, and reading it back."""
+"""Catalog rules: syncing a provider's service list into local rows, reading it back, and the
+team's shortlist of approved services with its policy."""
 
 from __future__ import annotations
 
@@ -13,13 +14,16 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from catalog.models import CatalogSync, Favourite, Service, ServicePriceChange
+from audit.models import AuditAction
+from audit.services import audit_record
+from catalog.models import CatalogSync, Favourite, Service, ServicePriceChange, ShortlistEntry
 from catalog.platforms import platform_for
 from jappanel.client import ProviderError
 from jappanel.client.results import ServiceInfo
 from jappanel.db import bulk_insert, bulk_upsert
 from jappanel.providers.models import Provider
 from jappanel.providers.services import provider_record_error
+from team.models import TeamPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -283,3 +287,93 @@ def _finish(run: CatalogSync, report: SyncReport) -> None:
         skipped=report.skipped,
         message=report.error,
     )
+
+
+# The shortlist and the team policy: each change is written to the audit log, before and after.
+
+
+def _entry_values(entry: ShortlistEntry) -> dict[str, object]:
+    return {
+        "service": entry.service.service_id,
+        "provider": entry.service.provider.name,
+        "house_name": entry.house_name,
+        "notes": entry.notes,
+        "tags": entry.tags,
+    }
+
+
+def shortlist_save(
+    *, entry: ShortlistEntry, user: AbstractBaseUser | None, ip: str | None = None
+) -> ShortlistEntry:
+    """Put a service on the shortlist, or change its entry (house name, notes, tags), audited.
+
+    The fields are checked by the caller's form; the tags are stored in their clean form.
+    """
+    entry.tags = ShortlistEntry.tags_clean(entry.tags)
+    before = None
+    if entry.pk is not None:
+        before = _entry_values(ShortlistEntry.objects.select_related("service__provider").get(pk=entry.pk))
+    else:
+        entry.added_by = user if user is not None and user.is_authenticated else None
+        entry.added_at = timezone.now()
+    with transaction.atomic():
+        entry.save()
+        audit_record(
+            action=AuditAction.SHORTLIST_CHANGED,
+            actor=user,
+            ip=ip,
+            target=entry,
+            before=before,
+            after=_entry_values(entry),
+        )
+    return entry
+
+
+def shortlist_add(
+    *,
+    service: Service,
+    house_name: str,
+    notes: str = "",
+    tags: str = "",
+    user: AbstractBaseUser | None,
+    ip: str | None = None,
+) -> ShortlistEntry:
+    """Shortlist `service` under `house_name`; a service already on the list has its entry changed."""
+    entry = ShortlistEntry.objects.filter(service=service).first() or ShortlistEntry(service=service)
+    entry.house_name, entry.notes, entry.tags = house_name, notes, tags
+    return shortlist_save(entry=entry, user=user, ip=ip)
+
+
+def shortlist_remove(*, entry: ShortlistEntry, user: AbstractBaseUser | None, ip: str | None = None) -> None:
+    """Take a service off the shortlist, audited with the entry as it was."""
+    with transaction.atomic():
+        audit_record(
+            action=AuditAction.SHORTLIST_CHANGED,
+            actor=user,
+            ip=ip,
+            target=entry,
+            before=_entry_values(entry),
+            after=None,
+            note="Removed from the shortlist",
+        )
+        entry.delete()
+
+
+def team_policy_save(
+    *, policy: TeamPolicy, user: AbstractBaseUser | None, ip: str | None = None
+) -> TeamPolicy:
+    """Save the team policy (who may order off the shortlist); a change is audited, no change is not."""
+    stored = TeamPolicy.current()
+    if stored.shortlist_rule == policy.shortlist_rule:
+        return policy
+    with transaction.atomic():
+        policy.save()
+        audit_record(
+            action=AuditAction.TEAM_POLICY_CHANGED,
+            actor=user,
+            ip=ip,
+            target=policy,
+            before={"shortlist_rule": stored.shortlist_rule},
+            after={"shortlist_rule": policy.shortlist_rule},
+        )
+    return policy

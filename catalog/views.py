@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import csv
 from typing import Any
 
 from django.contrib import messages
@@ -10,20 +11,42 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from catalog.filters import ServiceFilter, first_synced_at
-from catalog.forms import CatalogDisplayForm
-from catalog.models import CatalogSync, Service
-from catalog.services import catalog_sync_request, favourite_set
+from audit.services import client_ip
+from catalog.filters import ServiceFilter, ShortlistFirst, first_synced_at
+from catalog.forms import CatalogDisplayForm, ShortlistEntryForm, TeamPolicyForm
+from catalog.models import CatalogSync, Service, ShortlistEntry
+from catalog.services import (
+    catalog_sync_request,
+    favourite_set,
+    shortlist_remove,
+    shortlist_save,
+    team_policy_save,
+)
 from jappanel.access import allowed
 from jappanel.client import SERVICE_TYPES
 from jappanel.providers.models import Provider
+from team.models import TeamPolicy
 
 PRICE_HISTORY_LENGTH = 50
 # Some panels describe a service in `desc`, `description` or `description_<lang>`; JAP sends none.
 DESCRIPTION_PREFIX = "desc"
 SYNCED_EVENT = "catalog-synced"
+# Sent after a shortlist change in the service panel: the table behind it reloads its badges.
+SHORTLIST_EVENT = "shortlist-changed"
+SHORTLIST_CSV_COLUMNS = (
+    "house name",
+    "service id",
+    "service",
+    "provider",
+    "rate per 1000",
+    "currency",
+    "tags",
+    "notes",
+    "added by",
+    "added at",
+)
 
 
 class _FullPagePaginator(Paginator):
@@ -78,7 +101,8 @@ def _sync_state() -> dict[str, Any]:
 def service_list(request: HttpRequest) -> HttpResponse:
     filterset = ServiceFilter(request.GET, user=request.user)
     display = CatalogDisplayForm(request.GET)
-    page = _FullPagePaginator(filterset.qs, display.page_size).get_page(request.GET.get("page"))
+    rows = ShortlistFirst(filterset.qs)
+    page = _FullPagePaginator(rows, display.page_size).get_page(request.GET.get("page"))
     context: dict[str, Any] = {
         "filterset": filterset,
         "display": display,
@@ -111,18 +135,121 @@ def _descriptions(raw: dict[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
-@require_GET
-@allowed("view_services")
-def service_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    services = Service.objects.select_related("provider").annotate(first_synced_at=first_synced_at())
-    service = get_object_or_404(services, pk=pk)
-    context = {
+def _service_of(pk: int) -> Service:
+    services = Service.objects.select_related("provider", "shortlist__added_by").annotate(
+        first_synced_at=first_synced_at()
+    )
+    return get_object_or_404(services, pk=pk)
+
+
+def _detail_context(service: Service, form: ShortlistEntryForm | None = None) -> dict[str, Any]:
+    return {
         "service": service,
+        # The reverse one-to-one raises when there is no entry; select_related cached the answer.
+        "entry": getattr(service, "shortlist", None),
+        "shortlist_form": form,
         "changes": list(service.price_changes.all()[:PRICE_HISTORY_LENGTH]),
         "descriptions": _descriptions(service.raw),
         "order_url": _order_url(service),
     }
+
+
+@require_GET
+@allowed("view_services")
+def service_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    context = _detail_context(_service_of(pk))
     return _render_page(request, "catalog/service_detail.html", "panel", context)
+
+
+def _shortlist_box(request: HttpRequest, service: Service, form: ShortlistEntryForm | None) -> HttpResponse:
+    """The panel's shortlist box for htmx, else the service's page (with the form open, if any)."""
+    if not _partial(request):
+        return render(request, "catalog/service_detail.html", _detail_context(service, form))
+    context = {"service": service, "entry": getattr(service, "shortlist", None), "shortlist_form": form}
+    return render(request, "catalog/service_detail.html#shortlist", context)
+
+
+def _shortlist_changed(request: HttpRequest, service: Service) -> HttpResponse:
+    if not request.htmx:
+        return redirect("catalog:service_detail", pk=service.pk)
+    response = _shortlist_box(request, _service_of(service.pk), None)
+    response["HX-Trigger"] = SHORTLIST_EVENT
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+@allowed("manage_shortlist")
+def service_shortlist(request: HttpRequest, pk: int) -> HttpResponse:
+    """The service's shortlist entry: shown, edited (`?edit=1`), or saved (POST)."""
+    service = _service_of(pk)
+    entry = getattr(service, "shortlist", None) or ShortlistEntry(service=service)
+    if request.method == "POST":
+        form = ShortlistEntryForm(request.POST, instance=entry)
+        if form.is_valid():
+            shortlist_save(entry=form.instance, user=request.user, ip=client_ip(request))
+            return _shortlist_changed(request, service)
+    else:
+        form = ShortlistEntryForm(instance=entry) if request.GET.get("edit") else None
+    return _shortlist_box(request, service, form)
+
+
+@require_POST
+@allowed("manage_shortlist")
+def service_shortlist_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    service = _service_of(pk)
+    entry = getattr(service, "shortlist", None)
+    if entry is not None:
+        shortlist_remove(entry=entry, user=request.user, ip=client_ip(request))
+    return _shortlist_changed(request, service)
+
+
+def _shortlist_page(request: HttpRequest, policy_form: TeamPolicyForm, status: int = 200) -> HttpResponse:
+    entries = ShortlistEntry.objects.select_related("service__provider", "added_by")
+    context = {"entries": entries, "policy_form": policy_form, "policy": policy_form.instance}
+    return render(request, "catalog/shortlist_list.html", context, status=status)
+
+
+@require_GET
+@allowed("manage_shortlist")
+def shortlist(request: HttpRequest) -> HttpResponse:
+    return _shortlist_page(request, TeamPolicyForm(instance=TeamPolicy.current()))
+
+
+@require_POST
+@allowed("manage_shortlist")
+def team_policy_edit(request: HttpRequest) -> HttpResponse:
+    form = TeamPolicyForm(request.POST, instance=TeamPolicy.current())
+    if not form.is_valid():
+        return _shortlist_page(request, form, status=400)
+    policy = team_policy_save(policy=form.instance, user=request.user, ip=client_ip(request))
+    messages.success(request, f"Team policy saved: {policy.get_shortlist_rule_display()}.")
+    return redirect("catalog:shortlist")
+
+
+@require_GET
+@allowed("manage_shortlist")
+def shortlist_export(request: HttpRequest) -> HttpResponse:
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="shortlist.csv"'
+    writer = csv.writer(response)
+    writer.writerow(SHORTLIST_CSV_COLUMNS)
+    for entry in ShortlistEntry.objects.select_related("service__provider", "added_by"):
+        service = entry.service
+        writer.writerow(
+            [
+                entry.house_name,
+                service.service_id,
+                service.name,
+                service.provider.name,
+                service.rate,
+                service.provider.currency,
+                entry.tags,
+                entry.notes,
+                entry.added_by.get_username() if entry.added_by else "",
+                entry.added_at.isoformat(),
+            ]
+        )
+    return response
 
 
 @require_POST

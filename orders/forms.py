@@ -5,12 +5,13 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from django import forms
 from django.contrib.auth.models import AbstractBaseUser
 
-from catalog.models import Service
+from catalog.models import Service, ShortlistEntry
 from jappanel.client.orders import WEB_TRAFFIC_DEVICES, WEB_TRAFFIC_TYPES
 from jappanel.providers.models import Provider
 from orders.models import Order
@@ -22,7 +23,7 @@ from orders.services import (
     orders_create,
     uncharged_total,
 )
-from team.models import Campaign
+from team.models import Campaign, TeamPolicy
 
 MASS_FORMAT = "service_id | link | quantity | name=value | …"
 # Fields holding one item per line; in a mass-order line they are separated by a literal "\n".
@@ -111,6 +112,24 @@ class OrderForm(forms.Form):
         self.fields["submission_token"].initial = secrets.token_urlsafe(24)
         self.draft: OrderDraft | None = None
         self.existing: Order | None = None
+
+    @cached_property
+    def shortlist(self) -> list[ShortlistEntry]:
+        """The team's shortlisted services that can be ordered now, offered before all others."""
+        return list(
+            ShortlistEntry.objects.filter(service__active=True, service__provider__active=True)
+            .select_related("service__provider")
+            .order_by("house_name", "pk")
+        )
+
+    @cached_property
+    def shortlisted_ids(self) -> frozenset[int]:
+        return frozenset(entry.service_id for entry in self.shortlist)
+
+    @cached_property
+    def team_policy(self) -> TeamPolicy:
+        """The shortlist rule, said beside the shortlist so that nobody fills a form in vain."""
+        return TeamPolicy.current()
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()

@@ -38,6 +38,7 @@ from orders.services import (
     refill_request,
     refills_request,
 )
+from orders.services.budgets import order_waits_because
 from orders.templatetags.orders_tags import line_count
 from team.models import Campaign
 
@@ -369,6 +370,9 @@ def _order_page_context(request: HttpRequest, order: Order) -> dict[str, Any]:
         "may_approve": may_approve,
         "events": order.events.select_related("user"),
         "refills": refills,
+        "waits_because": " and ".join(order_waits_because(order))
+        if order.status == OrderStatus.AWAITING_APPROVAL
+        else "",
         "moving": waiting
         or order.status in MOVING_STATUSES
         or any(not refill.is_final for refill in refills),

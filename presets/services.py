@@ -19,7 +19,7 @@ from django.utils.text import capfirst
 
 from audit.models import AuditAction
 from audit.services import audit_record
-from catalog.models import Service
+from catalog.models import Service, ShortlistEntry
 from jappanel.client import SERVICE_TYPES
 from orders.models import Order
 from orders.services import (
@@ -31,9 +31,9 @@ from orders.services import (
     orders_create,
     uncharged_total,
 )
-from orders.services.budgets import needs_approval
+from orders.services.budgets import approval_reasons, shortlist_rule_for
 from presets.models import Preset, PresetLine
-from team.models import Campaign
+from team.models import Campaign, ShortlistRule
 
 # One apply makes at most MAX_ORDERS orders, for at most MAX_LINKS links: a preview larger than
 # that is no longer something a person reads before paying for it.
@@ -236,14 +236,27 @@ def preset_preview(
     links: Sequence[str],
     campaign: Campaign | None = None,
     already_committed: Mapping[int, Decimal] | None = None,
+    user: AbstractBaseUser | None = None,
 ) -> PresetPreview:
     """Check the order of every link × line as if all were placed, and total the good ones.
 
     `already_committed` maps a provider's id to money promised to orders its last known balance
     does not show (by default its queued orders); each row counts the rows above it too, so the
-    total must fit the balance. Raises OrderInvalid (on `links`) for duplicates or too many.
+    total must fit the balance. The team's shortlist rule for `user` marks the rows that would
+    wait for approval, or refuses them under "Shortlist only", as `orders_create` will.
+    Raises OrderInvalid (on `links`) for duplicates or too many.
     """
     lines = list(preset.lines.select_related("service__provider"))
+    rule = shortlist_rule_for(user)
+    shortlisted = (
+        set(
+            ShortlistEntry.objects.filter(service__in=[line.service for line in lines]).values_list(
+                "service_id", flat=True
+            )
+        )
+        if rule != ShortlistRule.OPEN
+        else {line.service_id for line in lines}
+    )
     preset_links_check(links=links, line_count=len(lines))
     committed = dict(already_committed or {})
     for line in lines:
@@ -256,6 +269,9 @@ def preset_preview(
             row = PresetRow(number=len(preview.rows) + 1, link=link, line=line)
             preview.rows.append(row)
             provider = line.service.provider
+            if rule == ShortlistRule.ONLY and line.service_id not in shortlisted:
+                row.error = f"Service: #{line.service.service_id} is not on the team's shortlist."
+                continue
             try:
                 row.draft = order_validate(
                     service=line.service,
@@ -272,8 +288,12 @@ def preset_preview(
             preview.totals[provider.currency] = (
                 preview.totals.get(provider.currency, ZERO) + row.draft.estimate
             )
-            row.waits = needs_approval(
-                Order(currency=provider.currency, estimated_charge=row.draft.estimate), campaign
+            row.waits = bool(
+                approval_reasons(
+                    Order(currency=provider.currency, estimated_charge=row.draft.estimate),
+                    campaign,
+                    shortlisted=line.service_id in shortlisted,
+                )
             )
     return preview
 
@@ -309,7 +329,7 @@ def preset_apply(
         return placed
     if not preset.active:
         raise OrderInvalid({"__all__": f"Preset “{preset.name}” is archived."})
-    preview = preset_preview(preset=preset, links=links, campaign=campaign)
+    preview = preset_preview(preset=preset, links=links, campaign=campaign, user=user)
     if not preview.ok:
         raise OrderInvalid(
             {

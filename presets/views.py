@@ -102,7 +102,7 @@ def preset_apply_view(request: HttpRequest, pk: int) -> HttpResponse:
                     form.add_error(None, message)
         elif request.POST.get("action") == "place":
             form.add_error(None, "The links or the campaign changed since the preview: check it, then place.")
-        preview = preset_preview(preset=preset, links=links, campaign=campaign)
+        preview = preset_preview(preset=preset, links=links, campaign=campaign, user=request.user)
     context = {
         "form": form,
         "preset": preset,

@@ -1,5 +1,6 @@
 """Monthly budgets: what a person, a campaign or the team with one provider has spent, and the
-check that refuses an order which would go over, race-free."""
+check that refuses an order which would go over, race-free; which orders wait for approval, and
+the shortlist rule of the team policy."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.formats import date_format
 
+from catalog.models import ShortlistEntry
+from jappanel.access import may
 from jappanel.providers.models import Provider
 from orders.models import Order, OrderStatus
 from orders.services.common import ACCURACY, ZERO, OrderInvalid, User, money
-from team.models import Budget, Campaign
+from team.models import Budget, Campaign, ShortlistRule, TeamPolicy
 
 # Orders whose money is spent or promised: their charge once the provider reports it, the
 # estimate until then. Unconfirmed ones count: the panel may have taken them.
@@ -33,6 +36,9 @@ SPENDING_STATUSES = frozenset(
         OrderStatus.COMPLETED,
     }
 )
+# Why an order waits for an approver, as its CREATED event says.
+ABOVE_THRESHOLD = "above the approval threshold"
+NOT_SHORTLISTED = "not on the shortlist"
 
 
 def _month_bounds(month: date) -> tuple[datetime, datetime]:
@@ -108,14 +114,15 @@ def _refuse_if_over(
 ) -> None:
     if not costs:
         return
+    verbs = ("is", "costs") if what.startswith("This ") else ("are", "cost")
     other = sorted(set(costs) - {currency})
     if other:
-        raise OrderInvalid({"__all__": f"{what} is in {', '.join(other)}; {label} is in {currency}."})
+        raise OrderInvalid({"__all__": f"{what} {verbs[0]} in {', '.join(other)}; {label} is in {currency}."})
     cost = costs[currency]
     left = max(amount - spent, ZERO)
     if cost > left:
         price, rest = money(cost, currency), money(left, currency)
-        raise OrderInvalid({"__all__": f"{what} costs {price}; {label} for {month} has {rest} left."})
+        raise OrderInvalid({"__all__": f"{what} {verbs[1]} {price}; {label} for {month} has {rest} left."})
 
 
 def budgets_check(*, orders: Sequence[Order], user: User | None, campaign: Campaign | None) -> None:
@@ -177,3 +184,65 @@ def needs_approval(order: Order, campaign: Campaign | None) -> bool:
         return order.currency != campaign.currency or order.estimated_charge > campaign.approval_threshold
     threshold = settings.APPROVAL_THRESHOLD
     return threshold is not None and order.estimated_charge > threshold
+
+
+def shortlist_rule_for(user: User | None) -> str:
+    """The shortlist rule that binds `user`: the team's, or "open" for whoever may approve orders.
+
+    Approvers, managers and superusers order anything; so does the system (a command run
+    without `--user`), which only someone with a shell on the server can be.
+    """
+    if user is None or user.is_superuser or may(user, "approve_order"):
+        return ShortlistRule.OPEN
+    return TeamPolicy.current().shortlist_rule
+
+
+def shortlist_check(*, orders: Sequence[Order], user: User | None) -> set[int]:
+    """The services (ids) of `orders` that must wait for an approver as off the shortlist.
+
+    Under the "only" rule such orders are refused instead, with OrderInvalid on the `service`
+    field, before anything is saved; under "open", or for someone the rule does not bind,
+    nothing is off limits and the shortlist is not read.
+    """
+    rule = shortlist_rule_for(user)
+    if rule == ShortlistRule.OPEN or not orders:
+        return set()
+    wanted = {order.service_id for order in orders}
+    off = wanted - set(
+        ShortlistEntry.objects.filter(service_id__in=wanted).values_list("service_id", flat=True)
+    )
+    if off and rule == ShortlistRule.ONLY:
+        numbers = sorted({order.service.service_id for order in orders if order.service_id in off})
+        which = (
+            f"Service #{numbers[0]} is"
+            if len(numbers) == 1
+            else f"Services {', '.join(f'#{number}' for number in numbers)} are"
+        )
+        raise OrderInvalid(
+            {
+                "service": f"{which} not on the team's shortlist, and the team policy is "
+                f"“{ShortlistRule.ONLY.label}”: ask a manager to add it to the shortlist, "
+                "or an approver to order it."
+            }
+        )
+    return off
+
+
+def approval_reasons(order: Order, campaign: Campaign | None, *, shortlisted: bool = True) -> list[str]:
+    """Why `order` must wait for an approver: empty when it may be sent at once."""
+    reasons = []
+    if needs_approval(order, campaign):
+        reasons.append(ABOVE_THRESHOLD)
+    if not shortlisted:
+        reasons.append(NOT_SHORTLISTED)
+    return reasons
+
+
+def order_waits_because(order: Order) -> list[str]:
+    """Why a waiting `order` waits, as things stand now (the page of the order says it)."""
+    off_shortlist = (
+        order.user is not None
+        and shortlist_rule_for(order.user) == ShortlistRule.APPROVAL
+        and not ShortlistEntry.objects.filter(service_id=order.service_id).exists()
+    )
+    return approval_reasons(order, order.campaign, shortlisted=not off_shortlist)

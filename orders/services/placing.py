@@ -32,7 +32,7 @@ from orders.models import (
     OrderEvent,
     OrderStatus,
 )
-from orders.services.budgets import budgets_check, needs_approval
+from orders.services.budgets import ABOVE_THRESHOLD, approval_reasons, budgets_check, shortlist_check
 from orders.services.common import (
     ACCURACY,
     LINE_COUNTED,
@@ -245,8 +245,9 @@ def orders_create(
     `tokens` are the submission tokens, one per draft: when the first one is taken already,
     this is a resubmission and the orders saved the first time are returned instead.
     Raises OrderInvalid when the orders would exceed a monthly budget (checked under lock,
-    in the transaction that saves them); an order above the approval threshold is saved
-    `awaiting_approval` and not sent.
+    in the transaction that saves them) or when the team policy keeps `user` to the shortlist;
+    an order above the approval threshold, or off the shortlist under the "approval" rule, is
+    saved `awaiting_approval` and not sent.
     """
     existing = _orders_by_token(tokens)
     if existing:
@@ -257,8 +258,13 @@ def orders_create(
         _order_from_draft(d, user=user, campaign=campaign, token=t, now=now)
         for d, t in zip(drafts, tokens, strict=True)
     ]
-    for order in orders:
-        if needs_approval(order, campaign):
+    off_shortlist = shortlist_check(orders=orders, user=_person(user))
+    waits = [
+        approval_reasons(order, campaign, shortlisted=order.service_id not in off_shortlist)
+        for order in orders
+    ]
+    for order, reasons in zip(orders, waits, strict=True):
+        if reasons:
             order.status = OrderStatus.AWAITING_APPROVAL
     try:
         with transaction.atomic():
@@ -269,12 +275,11 @@ def orders_create(
                     _event(
                         order,
                         EventKind.CREATED,
-                        f"Estimated {money(order.estimated_charge)}"
-                        + ("; waits for approval" if order.status == OrderStatus.AWAITING_APPROVAL else ""),
+                        f"Estimated {money(order.estimated_charge)}{_waiting_for(reasons)}",
                         user=user,
                         at=now,
                     )
-                    for order in orders
+                    for order, reasons in zip(orders, waits, strict=True)
                 ]  # fmt: skip
             )
             for order in orders:
@@ -295,6 +300,16 @@ def orders_create(
             raise
         return existing
     return orders
+
+
+def _waiting_for(reasons: list[str]) -> str:
+    """The end of a CREATED event's message: whether and why the order waits for approval."""
+    if not reasons:
+        return ""
+    # The threshold alone is the usual case and says nothing the amount does not.
+    if reasons == [ABOVE_THRESHOLD]:
+        return "; waits for approval"
+    return f"; waits for approval: {' and '.join(reasons)}"
 
 
 def _campaign_check(campaign: Campaign | None) -> None:

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 
 from audit.models import AuditAction, AuditEntry
+from catalog.services import shortlist_add, team_policy_save
 from jappanel.providers.models import Provider
 from orders.models import Order, OrderStatus
 from orders.services import OrderInvalid
@@ -21,7 +22,7 @@ from presets.services import (
     preset_preview,
     preset_save,
 )
-from team.models import Campaign
+from team.models import Campaign, ShortlistRule, TeamPolicy
 from tests.presets.conftest import a_preset, a_service, links
 from tests.team.conftest import person
 
@@ -137,7 +138,7 @@ def test_a_budget_refuses_the_whole_batch_and_nothing_is_placed():
     with pytest.raises(OrderInvalid) as refused:
         preset_apply(preset=preset, links=links(3), campaign=None, token=TOKEN, user=buyer, enqueue=False)
     # The whole batch is weighed at once (budgets.py words it, "costs" and all).
-    assert refused.value.errors["__all__"].startswith("These 3 orders cost")
+    assert refused.value.errors["__all__"].startswith("These 3 orders cost $")
     assert "$3.70368; your budget for" in refused.value.errors["__all__"]
     assert not Order.objects.exists()
     assert len(preset_apply(preset=preset, links=links(2), campaign=None, token=TOKEN, user=buyer)) == 2
@@ -179,3 +180,25 @@ def test_saving_replaces_the_lines_in_order_and_each_change_is_audited():
     assert AuditEntry.objects.filter(action=AuditAction.PRESET_CHANGED).first().after["active"] is False
     with pytest.raises(OrderInvalid):
         preset_apply(preset=preset, links=links(1), campaign=None, token=TOKEN, enqueue=False)
+
+
+def test_the_preview_follows_the_shortlist_rule_of_the_person_applying():
+    listed, unlisted = a_service(9100), a_service(9101, category="Instagram Followers")
+    shortlist_add(service=listed, house_name="IG likes", user=None)
+    buyer, approver = person("buyer", "Buyer"), person("approver", "Approver")
+    preset = a_preset((listed, 1000), (unlisted, 200))
+
+    team_policy_save(policy=TeamPolicy(shortlist_rule=ShortlistRule.APPROVAL), user=None)
+    preview = preset_preview(preset=preset, links=links(2), user=buyer)
+    assert [row.waits for row in preview.rows] == [False, True, False, True]
+    assert preview.ok
+    placed = preset_apply(
+        preset=preset, links=links(2), campaign=None, token=TOKEN, user=buyer, enqueue=False
+    )
+    assert [order.status for order in placed] == [OrderStatus.QUEUED, OrderStatus.AWAITING_APPROVAL] * 2
+
+    team_policy_save(policy=TeamPolicy(shortlist_rule=ShortlistRule.ONLY), user=None)
+    refused = preset_preview(preset=preset, links=links(1), user=buyer)
+    assert [bool(row.error) for row in refused.rows] == [False, True]
+    assert "not on the team's shortlist" in refused.rows[1].error
+    assert preset_preview(preset=preset, links=links(1), user=approver).ok
