@@ -24,18 +24,33 @@ ACTIONS: dict[str, str] = {
     "sync_catalog": "catalog.sync_catalog",
     "view_orders": "orders.view_order",
     "view_refills": "orders.view_refill",
+    "view_reports": "orders.view_order",
     "place_order": "orders.place_order",
     "act_on_own_order": "orders.act_on_own_order",
     "act_on_any_order": "orders.act_on_any_order",
     "resolve_order": "orders.resolve_order",
     "approve_order": "orders.approve_order",
     "manage_campaigns": "team.change_campaign",
+    "manage_presets": "presets.change_preset",
+    "manage_people": "auth.change_user",
+    "manage_budgets": "team.change_budget",
+    "manage_providers": "providers.change_provider",
+    "manage_shortlist": "catalog.change_shortlistentry",
     "view_audit": "audit.view_auditentry",
 }
 
 VIEWER = ["catalog.view_service", "orders.view_order", "orders.view_refill"]
 # Syncing only reads the providers' lists: it spends nothing.
-BUYER = [*VIEWER, "orders.place_order", "orders.act_on_own_order", "catalog.sync_catalog"]
+BUYER = [
+    *VIEWER,
+    "orders.place_order",
+    "orders.act_on_own_order",
+    "catalog.sync_catalog",
+    # Presets only bundle orders a buyer may place anyway; archived rather than deleted.
+    "presets.view_preset",
+    "presets.add_preset",
+    "presets.change_preset",
+]
 APPROVER = [
     *BUYER,
     "orders.act_on_any_order",
@@ -55,20 +70,35 @@ MANAGER = [
     "team.view_campaign",
     "team.add_campaign",
     "team.change_campaign",
-    # Budgets are edited in the Django admin for now (staff managers only); no delete: a change
-    # is audited, a deletion would not be (set the amount instead).
+    # Budgets: no delete: a change is audited, a deletion would not be (set the amount instead).
     "team.view_budget",
     "team.add_budget",
     "team.change_budget",
+    # The shortlist and the team policy (one page); removing an entry is audited like a change.
+    "catalog.view_shortlistentry",
+    "catalog.add_shortlistentry",
+    "catalog.change_shortlistentry",
+    "catalog.delete_shortlistentry",
 ]
 ROLES: dict[str, list[str]] = {"Viewer": VIEWER, "Buyer": BUYER, "Approver": APPROVER, "Manager": MANAGER}
 
 
 def roles_sync(*, apps: Any = global_apps) -> None:
-    """Create the role groups with exactly their permissions; safe to run any number of times."""
+    """Create the role groups with exactly their permissions; safe to run any number of times.
+
+    In a migration (historical `apps`), permissions of apps not migrated yet are left out: the
+    post_migrate sync at the end of every `migrate` adds them, so an old migration never has to
+    know about a later app.
+    """
+    historical = apps is not global_apps
     labels = {codename.split(".")[0] for permissions in ROLES.values() for codename in permissions}
     for label in labels:
-        config = apps.get_app_config(label)
+        try:
+            config = apps.get_app_config(label)
+        except LookupError:
+            if not historical:
+                raise
+            continue
         # Historical app configs (in a migration) have no models module; permissions need one.
         module = getattr(config, "models_module", None)
         config.models_module = module or True
@@ -78,10 +108,13 @@ def roles_sync(*, apps: Any = global_apps) -> None:
     permission_model = apps.get_model("auth", "Permission")
     for name, codenames in ROLES.items():
         group, _ = group_model.objects.get_or_create(name=name)
-        wanted = [
-            permission_model.objects.get(content_type__app_label=label, codename=codename)
-            for label, codename in (item.split(".") for item in codenames)
-        ]
+        wanted = []
+        for label, codename in (item.split(".") for item in codenames):
+            found = permission_model.objects.filter(content_type__app_label=label, codename=codename).first()
+            if found is None and not historical:
+                raise LookupError(f"Role {name}: no permission {label}.{codename}")
+            if found is not None:
+                wanted.append(found)
         group.permissions.set(wanted)
 
 

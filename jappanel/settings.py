@@ -126,6 +126,8 @@ INSTALLED_APPS = [
     "orders",
     "audit",
     "team",
+    "presets",
+    "reports",
     "axes",
 ]
 

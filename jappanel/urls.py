@@ -15,7 +15,10 @@ urlpatterns = [
     path("services/", include("catalog.urls")),
     path("orders/", include("orders.urls")),
     path("audit/", include("audit.urls")),
-    path("campaigns/", include("team.urls")),
+    # Campaigns, people, budgets, providers: team.urls holds the prefixes.
+    path("", include("team.urls")),
+    path("presets/", include("presets.urls")),
+    path("reports/", include("reports.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -21,9 +21,11 @@ def test_a_person_logs_in_with_the_keyboard_and_finds_the_navigation(page, admin
         "Dashboard",
         "Services",
         "Orders",
+        "Presets",
         "Refills",
+        "Reports",
         "Audit",
-        "Campaigns",
+        "Team",
         "Admin",
     ]
     # htmx is served from our own static files and loaded.

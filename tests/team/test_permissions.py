@@ -12,19 +12,39 @@ from catalog.models import Service
 from jappanel.access import ROLES
 from jappanel.providers.models import Provider
 from orders.models import Order, OrderStatus, Refill
-from team.models import Campaign
+from presets.models import Preset
+from team.models import Budget, Campaign
 from tests.team.conftest import PERSONAS, client_of, person
 
 # What each persona may do; "act" is on the buyer's own order, made in `world`.
 MAY = {
-    "viewer": {"view_services", "view_orders", "view_refills"},
-    "buyer": {"view_services", "view_orders", "view_refills", "place_order", "sync_catalog", "act"},
-    "other_buyer": {"view_services", "view_orders", "view_refills", "place_order", "sync_catalog"},
+    "viewer": {"view_services", "view_orders", "view_refills", "view_reports"},
+    "buyer": {
+        "view_services",
+        "view_orders",
+        "view_refills",
+        "view_reports",
+        "place_order",
+        "manage_presets",
+        "sync_catalog",
+        "act",
+    },
+    "other_buyer": {
+        "view_services",
+        "view_orders",
+        "view_refills",
+        "view_reports",
+        "place_order",
+        "manage_presets",
+        "sync_catalog",
+    },
     "approver": {
         "view_services",
         "view_orders",
         "view_refills",
+        "view_reports",
         "place_order",
+        "manage_presets",
         "sync_catalog",
         "act",
         "resolve",
@@ -34,7 +54,13 @@ MAY = {
     "outsider": set(),
     "anonymous": set(),
 }
-MAY["manager"] = MAY["approver"] | {"manage_campaigns"}
+MAY["manager"] = MAY["approver"] | {
+    "manage_campaigns",
+    "manage_people",
+    "manage_budgets",
+    "manage_providers",
+    "manage_shortlist",
+}
 
 # Every named URL: (method, the right it needs, arguments, posted data). A URL missing here and
 # from PUBLIC fails test_every_url_has_a_rule: a new page cannot ship without deciding who sees it.
@@ -45,6 +71,11 @@ RULES = {
     "catalog:service_favourite": ("post", "view_services", {"pk": "service"}, {"starred": "1"}),
     "catalog:sync_now": ("post", "sync_catalog", {}, {}),
     "catalog:sync_status": ("get", "view_services", {}, {}),
+    "catalog:service_shortlist": ("get", "manage_shortlist", {"pk": "service"}, {}),
+    "catalog:service_shortlist_remove": ("post", "manage_shortlist", {"pk": "service"}, {}),
+    "catalog:shortlist": ("get", "manage_shortlist", {}, {}),
+    "catalog:team_policy_edit": ("post", "manage_shortlist", {}, {"shortlist_rule": "open"}),
+    "catalog:shortlist_export": ("get", "manage_shortlist", {}, {}),
     "orders:order_list": ("get", "view_orders", {}, {}),
     "orders:order_statuses": ("get", "view_orders", {}, {"codes": "order"}),
     "orders:order_export": ("get", "view_orders", {}, {}),
@@ -64,8 +95,27 @@ RULES = {
     "team:campaign_list": ("get", "manage_campaigns", {}, {}),
     "team:campaign_create": ("get", "manage_campaigns", {}, {}),
     "team:campaign_edit": ("get", "manage_campaigns", {"pk": "campaign"}, {}),
+    "team:index": ("get", "manage_campaigns", {}, {}),
+    "team:person_list": ("get", "manage_people", {}, {}),
+    "team:person_create": ("get", "manage_people", {}, {}),
+    "team:person_edit": ("get", "manage_people", {"pk": "person"}, {}),
+    "team:budget_list": ("get", "manage_budgets", {}, {}),
+    "team:budget_create": ("get", "manage_budgets", {}, {}),
+    "team:budget_edit": ("get", "manage_budgets", {"pk": "budget"}, {}),
+    "team:provider_list": ("get", "manage_providers", {}, {}),
+    "team:provider_create": ("get", "manage_providers", {}, {}),
+    "team:provider_edit": ("get", "manage_providers", {"pk": "provider"}, {}),
+    "team:provider_refresh": ("post", "manage_providers", {"pk": "provider"}, {}),
     "audit:audit_list": ("get", "view_audit", {}, {}),
     "audit:audit_export": ("get", "view_audit", {}, {}),
+    "presets:preset_list": ("get", "place_order", {}, {}),
+    "presets:preset_create": ("get", "manage_presets", {}, {}),
+    "presets:preset_edit": ("get", "manage_presets", {"pk": "preset"}, {}),
+    "presets:preset_apply": ("get", "place_order", {"pk": "preset"}, {}),
+    "presets:preset_applied": ("get", "view_orders", {"pk": "preset"}, {}),
+    "presets:preset_archive": ("post", "manage_presets", {"pk": "preset"}, {}),
+    "reports:report": ("get", "view_reports", {}, {}),
+    "reports:report_export": ("get", "view_reports", {}, {}),
 }
 # Open to anyone by design: probes, the scraper (token), sign-in pages, the sandbox panel's API;
 # the Django admin checks staff and model permissions itself (tested below).
@@ -125,7 +175,18 @@ def world(people) -> dict[str, object]:
         status=OrderStatus.QUEUED,
     )
     campaign = Campaign.objects.create(name="Spring")
-    return {"order": order.code, "service": service.pk, "campaign": campaign.pk}
+    budget = Budget.objects.create(user=people["buyer"], amount=Decimal("50"))
+    # Its key cannot be decrypted: "Refresh balance" fails before sending anything anywhere.
+    locked = Provider.objects.create(name="Locked", api_url="https://x.example/api/v2", api_key_encrypted="x")
+    return {
+        "order": order.code,
+        "service": service.pk,
+        "campaign": campaign.pk,
+        "preset": Preset.objects.create(name="Weekly boost").pk,
+        "person": people["buyer"].pk,
+        "budget": budget.pk,
+        "provider": locked.pk,
+    }
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
