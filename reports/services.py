@@ -1,8 +1,8 @@
 """Spend reports: orders of a period grouped by campaign, person, provider, platform or category,
 per currency, in one aggregate query.
 
-Net spend is `budget_spent`'s definition (orders/services/budgets.py) written as one SQL
-expression, `order_spend()`, so a report and a budget check never disagree about what a campaign
+Net spend is `budget_spent`'s definition written as one SQL expression, `order_spend()` (both
+in orders/services/budgets.py), so a report and a budget check never disagree about what a campaign
 spent; tests/reports/test_report.py holds them to it.
 """
 
@@ -19,27 +19,24 @@ from django.conf import settings
 from django.db.models import (
     Case,
     Count,
-    DecimalField,
     F,
-    Func,
     Q,
     QuerySet,
     Sum,
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, Greatest, Round, TruncDate
+from django.db.models.functions import Greatest, TruncDate
 from django.utils import timezone
 from django.utils.formats import date_format
 
 from catalog.platforms import Platform
 from jappanel.providers.models import Provider
 from orders.models import Order, OrderStatus
-from orders.services.budgets import SPENDING_STATUSES
+from orders.services.budgets import AMOUNT, SPENDING_STATUSES, order_spend
 from orders.services.common import ACCURACY, ZERO
 from team.models import Campaign
 
-AMOUNT = DecimalField(max_digits=20, decimal_places=5)
 # Final statuses whose charge, if the panel reported one, came back in full.
 REFUNDED_STATUSES = frozenset(OrderStatus) - SPENDING_STATUSES - {OrderStatus.PARTIAL}
 # Orders still on their way, with no charge reported yet: their estimate is promised, not charged.
@@ -66,39 +63,6 @@ STATUS_GROUPS: dict[str, tuple[str, frozenset[str]]] = {
 }
 # A daily line over more days than this would be a smear; the table stays.
 MAX_CHART_DAYS = 366
-
-
-class _Fractional(Func):
-    """An integer expression as a number that divides with a fraction on every database.
-
-    `* 1.0` is numeric on PostgreSQL and REAL on SQLite, whose NUMERIC cast of a whole number
-    gives an integer back, and integer division would truncate the delivered share.
-    """
-
-    template = "(%(expressions)s * 1.0)"
-    output_field = AMOUNT
-
-
-def order_spend() -> Case:
-    """What one order costs its scope, as `budget_spent` counts it, for Sum() in SQL.
-
-    Spending statuses: the charge, or the estimate until it is reported. Partial: the charge
-    (the panel lowers it by the undelivered part) or, before it is reported, the delivered share
-    of the estimate rounded like `budget_spent` rounds it. Anything else: nothing (NULL).
-    """
-    delivered = Greatest(F("quantity") - F("remains"), Value(0))
-    share = Round(F("estimated_charge") * _Fractional(delivered) / F("quantity"), 5, output_field=AMOUNT)
-    partial = Case(
-        When(charge__isnull=False, then=F("charge")),
-        When(Q(quantity__isnull=False, remains__isnull=False) & ~Q(quantity=0), then=share),
-        default=F("estimated_charge"),
-        output_field=AMOUNT,
-    )
-    return Case(
-        When(status__in=SPENDING_STATUSES, then=Coalesce("charge", "estimated_charge")),
-        When(status=OrderStatus.PARTIAL, then=partial),
-        output_field=AMOUNT,
-    )
 
 
 def _aggregates() -> dict[str, Any]:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
@@ -18,7 +19,8 @@ from jappanel.client import ProviderError
 from jappanel.providers.forms import ProviderForm
 from jappanel.providers.models import Provider
 from jappanel.providers.services import provider_refresh_balance, provider_save
-from orders.services.budgets import budget_spent
+from orders.services.budgets import budget_spent, spent_by_person
+from orders.services.common import ZERO
 from team.forms import BudgetForm, CampaignForm, PersonCreateForm, PersonEditForm, add_service_errors
 from team.models import Budget, Campaign
 from team.services import (
@@ -98,14 +100,13 @@ def _people(role: str, query: str) -> QuerySet:
     return people.distinct().order_by("-is_active", "username")
 
 
-def _with_use(person: Any, month: Any, currency: str) -> Any:
+def _with_use(person: Any, spent: dict[tuple[int, str], Decimal], currency: str) -> Any:
     budget = getattr(person, "budget", None)
     person.role = SUPERUSER if person.is_superuser else person_role(person)
     if budget is not None:
-        person.use = budget_use(budget=budget, month=month)
-    else:
-        spent = budget_spent(user=person, month=month, currency=currency)
-        person.use = BudgetUse(amount=None, currency=currency, spent=spent)
+        currency = budget.currency
+    amount = budget.amount if budget is not None else None
+    person.use = BudgetUse(amount=amount, currency=currency, spent=spent.get((person.pk, currency), ZERO))
     return person
 
 
@@ -114,9 +115,11 @@ def _with_use(person: Any, month: Any, currency: str) -> Any:
 def person_list(request: HttpRequest) -> HttpResponse:
     role, query = request.GET.get("role", ""), request.GET.get("q", "").strip()
     page = Paginator(_people(role, query), PAGE_SIZE).get_page(request.GET.get("page"))
-    month, currency = timezone.localdate(), team_currency()
-    for person in page.object_list:
-        _with_use(person, month, currency)
+    people = list(page.object_list)
+    spent = spent_by_person(month=timezone.localdate(), user_ids=[person.pk for person in people])
+    currency = team_currency()
+    for person in people:
+        _with_use(person, spent, currency)
     context = {"page": page, "role": role, "q": query, "roles": list(ROLES), "superuser": SUPERUSER}
     partial = request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request
     return render(request, "team/person_list.html#table" if partial else "team/person_list.html", context)

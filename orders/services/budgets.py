@@ -4,13 +4,13 @@ the shortlist rule of the team policy."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
-from django.db.models import Q, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Case, DecimalField, F, Func, Q, Sum, Value, When
+from django.db.models.functions import Coalesce, Greatest, Round
 from django.utils import timezone
 from django.utils.formats import date_format
 
@@ -21,6 +21,8 @@ from orders.models import Order, OrderStatus
 from orders.services.common import ACCURACY, ZERO, OrderInvalid, User, money
 from team.models import Budget, Campaign, ShortlistRule, TeamPolicy
 
+# Sums of money in SQL: wide enough for any total of 5-decimal amounts.
+AMOUNT = DecimalField(max_digits=20, decimal_places=5)
 # Orders whose money is spent or promised: their charge once the provider reports it, the
 # estimate until then. Unconfirmed ones count: the panel may have taken them.
 SPENDING_STATUSES = frozenset(
@@ -91,6 +93,56 @@ def budget_spent(
         else:
             charged += estimate
     return charged
+
+
+class _Fractional(Func):
+    """An integer expression as a number that divides with a fraction on every database.
+
+    `* 1.0` is numeric on PostgreSQL and REAL on SQLite, whose NUMERIC cast of a whole number
+    gives an integer back, and integer division would truncate the delivered share.
+    """
+
+    template = "(%(expressions)s * 1.0)"
+    output_field = AMOUNT
+
+
+def order_spend() -> Case:
+    """What one order costs its scope, as `budget_spent` counts it, for Sum() in SQL.
+
+    Spending statuses: the charge, or the estimate until it is reported. Partial: the charge
+    (the panel lowers it by the undelivered part) or, before it is reported, the delivered share
+    of the estimate rounded like `budget_spent` rounds it. Anything else: nothing (NULL).
+    """
+    delivered = Greatest(F("quantity") - F("remains"), Value(0))
+    share = Round(F("estimated_charge") * _Fractional(delivered) / F("quantity"), 5, output_field=AMOUNT)
+    partial = Case(
+        When(charge__isnull=False, then=F("charge")),
+        When(Q(quantity__isnull=False, remains__isnull=False) & ~Q(quantity=0), then=share),
+        default=F("estimated_charge"),
+        output_field=AMOUNT,
+    )
+    return Case(
+        When(status__in=SPENDING_STATUSES, then=Coalesce("charge", "estimated_charge")),
+        When(status=OrderStatus.PARTIAL, then=partial),
+        output_field=AMOUNT,
+    )
+
+
+def spent_by_person(*, month: date, user_ids: Iterable[int]) -> dict[tuple[int, str], Decimal]:
+    """What each of `user_ids` spent in `month`, by (user id, currency): one query for a page of
+    people, with `budget_spent`'s arithmetic as `order_spend()`."""
+    start, end = _month_bounds(month)
+    rows = (
+        Order.objects.filter(user_id__in=list(user_ids), created_at__gte=start, created_at__lt=end)
+        .order_by()
+        .values("user_id", "currency")
+        .annotate(spent=Sum(order_spend()))
+    )
+    return {(row["user_id"], row["currency"]): _exact(row["spent"]) for row in rows}
+
+
+def _exact(value: Decimal | None) -> Decimal:
+    return ZERO if value is None else Decimal(value).quantize(ACCURACY, rounding=ROUND_HALF_UP)
 
 
 def _costs(orders: Sequence[Order], **scope: object) -> dict[str, Decimal]:

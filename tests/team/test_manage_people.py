@@ -10,11 +10,14 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from audit.models import AuditAction, AuditEntry
 from catalog.models import Service
+from catalog.templatetags.catalog_tags import money
 from jappanel.providers.models import Provider
 from orders.models import Order, OrderStatus
+from orders.services.budgets import budget_spent
 from team.models import Budget
 from team.services import PersonInvalid, person_update
 from tests.team.conftest import PASSWORD, client_of, person
@@ -305,3 +308,29 @@ def test_a_role_is_chosen_on_purpose(manager):
     page = client.post(reverse("team:person_edit", args=[newcomer.pk]), edit(newcomer)).content.decode()
     assert "This field is required." in page
     assert not newcomer.groups.exists()
+
+
+def test_the_people_page_reads_everyones_spend_in_one_query_and_agrees_with_budgets(
+    manager, django_assert_max_num_queries
+):
+    service = Service.objects.create(
+        provider=Provider.objects.get(name="Sandbox"), service_id=9100, name="Followers", type="Default",
+        category="Instagram Followers", rate=Decimal("1"), min_quantity=10, max_quantity=1000,
+    )  # fmt: skip
+    buyers = [person(f"buyer{n}", "Buyer") for n in range(12)]
+    for n, buyer in enumerate(buyers):
+        Order.objects.create(
+            provider=service.provider, service=service, user=buyer, link="https://instagram.com/p/a",
+            quantity=300, remains=100, estimated_charge=Decimal("1.00001") * (n + 1),
+            status=OrderStatus.PARTIAL,
+        )  # fmt: skip
+    client = client_of(manager)
+    url = reverse("team:person_list")
+    client.get(url)
+    with django_assert_max_num_queries(12) as few:
+        client.get(url, {"q": "buyer1"})
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        page = client.get(url).content.decode()
+    for buyer in buyers:
+        spent = budget_spent(user=buyer, month=timezone.localdate(), currency="USD")
+        assert spent > 0 and f"{money(spent)} USD" in page
