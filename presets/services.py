@@ -226,6 +226,15 @@ class PresetPreview:
         return bool(self.rows) and self.bad == 0
 
     @property
+    def links(self) -> list[str]:
+        return list(dict.fromkeys(row.link for row in self.rows))
+
+    @property
+    def bad_links(self) -> list[str]:
+        """The links with at least one order that cannot be placed, in the order given."""
+        return list(dict.fromkeys(row.link for row in self.rows if not row.ok))
+
+    @property
     def waiting(self) -> int:
         return sum(1 for row in self.rows if row.waits)
 

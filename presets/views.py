@@ -102,7 +102,14 @@ def preset_apply_view(request: HttpRequest, pk: int) -> HttpResponse:
                     form.add_error(None, message)
         elif request.POST.get("action") == "place":
             form.add_error(None, "The links or the campaign changed since the preview: check it, then place.")
-        preview = preset_preview(preset=preset, links=links, campaign=campaign, user=request.user)
+        elif request.POST.get("action") == "drop_bad":
+            form = _without_bad_links(request, form, preset=preset, links=links, campaign=campaign)
+            links = form.cleaned_data.get("links", [])
+        preview = (
+            preset_preview(preset=preset, links=links, campaign=campaign, user=request.user)
+            if "links" in form.cleaned_data
+            else None
+        )
     context = {
         "form": form,
         "preset": preset,
@@ -111,6 +118,22 @@ def preset_apply_view(request: HttpRequest, pk: int) -> HttpResponse:
         "max_orders": MAX_ORDERS,
     }
     return _render_page(request, "presets/preset_apply.html", "apply", context, target="apply-form")
+
+
+def _without_bad_links(
+    request: HttpRequest, form: ApplyForm, *, preset: Preset, links: list[str], campaign: Any
+) -> ApplyForm:
+    """The same apply form with the links that have an order which cannot be placed taken out."""
+    preview = preset_preview(preset=preset, links=links, campaign=campaign, user=request.user)
+    bad = set(preview.bad_links)
+    if len(bad) == len(preview.links):
+        form.add_error(None, "No link can be placed as it is: nothing was removed.")
+        return form
+    data = request.POST.copy()
+    data["links"] = "\n".join(link for link in links if link not in bad)
+    rebuilt = ApplyForm(data, preset=preset)
+    rebuilt.is_valid()
+    return rebuilt
 
 
 @require_GET

@@ -148,6 +148,31 @@ def test_an_invalid_row_disables_placing_with_the_reason_and_a_forced_post_place
     assert not Order.objects.exists()
 
 
+def test_the_links_that_cannot_be_placed_are_removed_in_one_click_then_placing_is_possible():
+    preset = a_preset((a_service(9100), 1000))
+    client = client_of(person("buyer", "Buyer"))
+    mixed = ["https://instagram.com/p/a", "https://tiktok.com/@b/video/1", "https://instagram.com/p/c"]
+    page = apply(client, preset, mixed).content.decode()
+    assert "Remove the 1 link that cannot be placed" in page
+    page = apply(client, preset, mixed, action="drop_bad").content.decode()
+    box = re.search(r"<textarea[^>]*>(.*?)</textarea>", page, re.S).group(1)
+    assert box.split() == ["https://instagram.com/p/a", "https://instagram.com/p/c"]
+    assert "Remove the" not in page and "cannot be placed" not in page
+    assert "disabled" not in page.split("Place 2 orders")[0].rsplit("<button", 1)[1]
+    assert not Order.objects.exists()
+
+
+def test_nothing_is_removed_when_no_link_can_be_placed():
+    preset = a_preset((a_service(9100), 1000))
+    client = client_of(person("buyer", "Buyer"))
+    bad = ["https://tiktok.com/@b/video/1", "https://youtube.com/watch?v=x"]
+    page = apply(client, preset, bad).content.decode()
+    assert "Remove the" not in page
+    page = apply(client, preset, bad, action="drop_bad").content.decode()
+    assert "No link can be placed as it is: nothing was removed." in page
+    assert "https://youtube.com/watch?v=x" in page
+
+
 def test_links_given_twice_are_refused_above_the_box():
     preset = a_preset((a_service(9100), 1000))
     page = apply(client_of(person("buyer", "Buyer")), preset, links(1) * 2).content.decode()
