@@ -39,4 +39,4 @@ format: $(VENV)/.installed
 	$(VENV)/bin/ruff check --fix .
 
 bench: $(VENV)/.installed
-	$(PY) bench/run.py
+	$(PY) bench/run.py $(BENCH)

@@ -3,6 +3,7 @@
 Runs against PostgreSQL (BENCH_DATABASE_URL, default a `jappanel_bench` database on the local
 server, created if missing). The remote panel is the only stand-in: its `services` answer is
 served by `responses` from generated JSON, so the figures include parsing and every query.
+`bench/run.py catalog_page reports_page` runs only those (`make bench BENCH="…"`).
 """
 
 from __future__ import annotations
@@ -49,12 +50,19 @@ BENCHES = [
 ]
 
 
-def main() -> None:
+def main(only: list[str]) -> None:
+    chosen = [name for name in BENCHES if not only or name.removeprefix("bench.") in only]
+    unknown = set(only) - {name.removeprefix("bench.") for name in BENCHES}
+    if unknown:
+        sys.exit(
+            f"bench: no benchmark {', '.join(sorted(unknown))}; choose from "
+            + ", ".join(name.removeprefix("bench.") for name in BENCHES)
+        )
     call_command("migrate", verbosity=0)
     print(f"jappanel benchmarks on {connection.vendor} ({connection.settings_dict['NAME']})")
-    for module_name in BENCHES:
+    for module_name in chosen:
         importlib.import_module(module_name).run()
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

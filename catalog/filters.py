@@ -190,6 +190,9 @@ class ShortlistFirst:
         if start < listed:
             # Joined, so that the planner starts from the few shortlist rows.
             page += self.queryset.filter(shortlist__isnull=False)[start : min(stop, listed)]
+        if listed == 0:
+            # No shortlisted row matches: the plain query, without the NOT IN filter.
+            return list(self.queryset[start:stop])
         if stop > listed:
             # A full page's LIMIT even when only a few rows are wanted (see _FullPagePaginator).
             skip = max(start - listed, 0)
