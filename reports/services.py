@@ -16,6 +16,7 @@ from typing import Any
 
 from django.apps import apps
 from django.conf import settings
+from django.db import connection, transaction
 from django.db.models import (
     Case,
     Count,
@@ -293,6 +294,19 @@ def _is_month(start: date, end: date) -> bool:
     return start.day == 1 and end == following - timedelta(days=1)
 
 
+# Memory for the one GROUP BY of a report: with PostgreSQL's default (4 MB) a month of a busy
+# team's orders sorts on disk; this is for one query of one request, not the server's setting.
+REPORT_WORK_MEM = "64MB"
+
+
+def _grouped(rows: QuerySet) -> list[dict[str, Any]]:
+    if connection.vendor != "postgresql":
+        return list(rows)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL work_mem = '{REPORT_WORK_MEM}'")
+        return list(rows)
+
+
 def report_build(
     *,
     start: date,
@@ -319,7 +333,7 @@ def report_build(
     month = _is_month(start, end)
     rows: dict[tuple[str, Any], ReportRow] = {}
     spent_on: dict[tuple[date, str], Decimal] = {}
-    for values in orders.values(*fields).annotate(**_aggregates()):
+    for values in _grouped(orders.values(*fields).annotate(**_aggregates())):
         part = ReportRow(
             key=values[grouping.key],
             label="",
