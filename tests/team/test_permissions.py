@@ -17,40 +17,13 @@ from team.models import Budget, Campaign
 from tests.team.conftest import PERSONAS, client_of, person
 
 # What each persona may do; "act" is on the buyer's own order, made in `world`.
+VIEWER = {"view_services", "view_orders", "view_refills", "view_reports"}
+OTHER_BUYER = VIEWER | {"place_order", "manage_presets", "sync_catalog"}
 MAY = {
-    "viewer": {"view_services", "view_orders", "view_refills", "view_reports"},
-    "buyer": {
-        "view_services",
-        "view_orders",
-        "view_refills",
-        "view_reports",
-        "place_order",
-        "manage_presets",
-        "sync_catalog",
-        "act",
-    },
-    "other_buyer": {
-        "view_services",
-        "view_orders",
-        "view_refills",
-        "view_reports",
-        "place_order",
-        "manage_presets",
-        "sync_catalog",
-    },
-    "approver": {
-        "view_services",
-        "view_orders",
-        "view_refills",
-        "view_reports",
-        "place_order",
-        "manage_presets",
-        "sync_catalog",
-        "act",
-        "resolve",
-        "approve",
-        "view_audit",
-    },  # fmt: skip
+    "viewer": VIEWER,
+    "buyer": OTHER_BUYER | {"act"},
+    "other_buyer": OTHER_BUYER,
+    "approver": OTHER_BUYER | {"act", "resolve", "approve", "view_audit"},
     "outsider": set(),
     "anonymous": set(),
 }
