@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -19,7 +18,6 @@ from audit.models import AuditAction
 from audit.services import audit_record, requester_set
 from jappanel.access import ROLES
 from jappanel.providers.models import Provider
-from orders.services.budgets import budget_spent
 from team.models import Budget, Campaign
 
 ZERO = Decimal(0)
@@ -86,13 +84,6 @@ def team_currency() -> str:
     """The currency spend is shown in where no budget names one: the first active provider's."""
     provider = Provider.objects.filter(active=True).order_by("name").first()
     return provider.currency if provider else "USD"
-
-
-def budget_use(*, budget: Budget, month: date) -> BudgetUse:
-    """`budget` with what its person or provider spent in `month`, in the budget's currency."""
-    scope = {"user": budget.user} if budget.user_id else {"provider": budget.provider}
-    spent = budget_spent(month=month, currency=budget.currency, **scope)
-    return BudgetUse(amount=budget.amount, currency=budget.currency, spent=spent)
 
 
 # People -----------------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from jappanel.client import ProviderError
 from jappanel.providers.forms import ProviderForm
 from jappanel.providers.models import Provider
 from jappanel.providers.services import provider_refresh_balance, provider_save
-from orders.services.budgets import budget_spent, spent_by_person
+from orders.services.budgets import spent_by
 from orders.services.common import ZERO
 from team.forms import BudgetForm, CampaignForm, PersonCreateForm, PersonEditForm, add_service_errors
 from team.models import Budget, Campaign
@@ -28,7 +28,6 @@ from team.services import (
     BudgetUse,
     PersonInvalid,
     budget_save,
-    budget_use,
     campaign_save,
     person_create,
     person_role,
@@ -62,9 +61,9 @@ def team_index(request: HttpRequest) -> HttpResponse:
 @allowed("manage_campaigns")
 def campaign_list(request: HttpRequest) -> HttpResponse:
     campaigns = list(Campaign.objects.annotate(order_count=Count("orders")))
-    month = timezone.localdate()
+    spent = spent_by(scope="campaign", month=timezone.localdate(), keys=[c.pk for c in campaigns])
     for campaign in campaigns:
-        campaign.spent = budget_spent(campaign=campaign, month=month, currency=campaign.currency)
+        campaign.spent = spent.get((campaign.pk, campaign.currency), ZERO)
     return render(request, "team/campaign_list.html", {"campaigns": campaigns})
 
 
@@ -116,7 +115,7 @@ def person_list(request: HttpRequest) -> HttpResponse:
     role, query = request.GET.get("role", ""), request.GET.get("q", "").strip()
     page = Paginator(_people(role, query), PAGE_SIZE).get_page(request.GET.get("page"))
     people = list(page.object_list)
-    spent = spent_by_person(month=timezone.localdate(), user_ids=[person.pk for person in people])
+    spent = spent_by(scope="user", month=timezone.localdate(), keys=[person.pk for person in people])
     currency = team_currency()
     for person in people:
         _with_use(person, spent, currency)
@@ -167,8 +166,14 @@ def person_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @allowed("manage_budgets")
 def budget_list(request: HttpRequest) -> HttpResponse:
     month = timezone.localdate()
-    budgets = Budget.objects.select_related("user", "provider")
-    rows = [(budget, budget_use(budget=budget, month=month)) for budget in budgets]
+    budgets = list(Budget.objects.select_related("user", "provider"))
+    spent = {
+        "user": spent_by(scope="user", month=month, keys=[b.user_id for b in budgets if b.user_id]),
+        "provider": spent_by(
+            scope="provider", month=month, keys=[b.provider_id for b in budgets if b.provider_id]
+        ),
+    }
+    rows = [(budget, _use(budget, spent)) for budget in budgets]
     context = {
         "people": [row for row in rows if row[0].user_id],
         "providers": [row for row in rows if row[0].provider_id],
@@ -176,6 +181,12 @@ def budget_list(request: HttpRequest) -> HttpResponse:
         "month": month,
     }
     return render(request, "team/budget_list.html", context)
+
+
+def _use(budget: Budget, spent: dict[str, dict[tuple[int, str], Decimal]]) -> BudgetUse:
+    scope, key = ("user", budget.user_id) if budget.user_id else ("provider", budget.provider_id)
+    used = spent[scope].get((key, budget.currency), ZERO)
+    return BudgetUse(amount=budget.amount, currency=budget.currency, spent=used)
 
 
 @require_http_methods(["GET", "POST"])

@@ -128,17 +128,23 @@ def order_spend() -> Case:
     )
 
 
-def spent_by_person(*, month: date, user_ids: Iterable[int]) -> dict[tuple[int, str], Decimal]:
-    """What each of `user_ids` spent in `month`, by (user id, currency): one query for a page of
-    people, with `budget_spent`'s arithmetic as `order_spend()`."""
+def spent_by(*, scope: str, month: date, keys: Iterable[int]) -> dict[tuple[int, str], Decimal]:
+    """What each of `keys` spent in `month`, by (key, currency), in one query for a whole list.
+
+    `scope` is "user", "campaign" or "provider"; the arithmetic is `budget_spent`'s, as
+    `order_spend()`.
+    """
+    if scope not in ("user", "campaign", "provider"):
+        raise ValueError(f"spent_by: no scope {scope!r}")
     start, end = _month_bounds(month)
+    column = f"{scope}_id"
     rows = (
-        Order.objects.filter(user_id__in=list(user_ids), created_at__gte=start, created_at__lt=end)
+        Order.objects.filter(**{f"{column}__in": list(keys)}, created_at__gte=start, created_at__lt=end)
         .order_by()
-        .values("user_id", "currency")
+        .values(column, "currency")
         .annotate(spent=Sum(order_spend()))
     )
-    return {(row["user_id"], row["currency"]): _exact(row["spent"]) for row in rows}
+    return {(row[column], row["currency"]): _exact(row["spent"]) for row in rows}
 
 
 def _exact(value: Decimal | None) -> Decimal:

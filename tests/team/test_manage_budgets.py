@@ -11,7 +11,7 @@ from audit.models import AuditAction, AuditEntry
 from catalog.models import Service
 from jappanel.providers.models import Provider
 from orders.models import Order, OrderStatus
-from team.models import Budget
+from team.models import Budget, Campaign
 from team.services import BudgetUse
 from tests.team.conftest import client_of, person
 
@@ -144,3 +144,29 @@ def test_the_edit_form_shows_the_budgets_own_currency_and_a_link_can_name_the_pe
     assert 'value="EUR"' in page and 'name="user"' not in page
     page = client.get(reverse("team:budget_create"), {"user": newcomer.pk}).content.decode()
     assert f'<option value="{newcomer.pk}" selected>' in page
+
+
+def test_the_budget_and_campaign_lists_cost_the_same_queries_for_two_or_twenty_rows(
+    manager, sandbox_provider, django_assert_max_num_queries
+):
+    def add(first: int, count: int) -> None:
+        for n in range(first, first + count):
+            buyer = person(f"buyer{n}", "Buyer")
+            Budget.objects.create(user=buyer, amount=Decimal("50"))
+            spend(buyer, "1.25")
+            Campaign.objects.create(name=f"Campaign {n}", monthly_budget=Decimal("10"))
+
+    client = client_of(manager)
+    add(0, 2)
+    counts = {}
+    for name in ("team:budget_list", "team:campaign_list"):
+        with django_assert_max_num_queries(100) as few:
+            client.get(reverse(name))
+        counts[name] = len(few.captured_queries)
+    add(2, 18)
+    for name in ("team:budget_list", "team:campaign_list"):
+        with django_assert_max_num_queries(counts[name]):
+            page = client.get(reverse(name)).content.decode()
+    assert page.count("Campaign ") >= 20
+    budgets = client.get(reverse("team:budget_list")).content.decode()
+    assert budgets.count('<td class="num">1.25 USD</td>') == 20
