@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET
 
 from audit.models import AuditAction, AuditEntry
 from jappanel.access import allowed
+from jappanel.htmx import wants_partial
 
 PAGE_SIZE = 50
 CSV_COLUMNS = ("at", "action", "who", "ip", "target_type", "target_id", "target", "before", "after", "note")
@@ -59,7 +60,7 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     form = AuditFilterForm(request.GET)
     page = Paginator(audit_entries(form), PAGE_SIZE).get_page(request.GET.get("page"))
     context = {"form": form, "page": page, "actions": AuditAction.choices}
-    partial = request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request
+    partial = wants_partial(request)
     return render(request, "audit/audit_list.html#table" if partial else "audit/audit_list.html", context)
 
 

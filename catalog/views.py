@@ -26,6 +26,7 @@ from catalog.services import (
 )
 from jappanel.access import allowed
 from jappanel.client import SERVICE_TYPES
+from jappanel.htmx import wants_partial
 from jappanel.providers.models import Provider
 from team.models import TeamPolicy
 
@@ -63,14 +64,9 @@ class _FullPagePaginator(Paginator):
         return self._get_page(self.object_list[bottom : bottom + self.per_page], number, self)
 
 
-def _partial(request: HttpRequest) -> bool:
-    # A history restore (back to a page htmx no longer has a snapshot of) wants the whole page.
-    return bool(request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request)
-
-
 def _render_page(request: HttpRequest, template: str, partial: str, context: dict[str, Any]) -> HttpResponse:
     """The whole page, or only its `partial` for htmx; the browser caches the two apart."""
-    response = render(request, f"{template}#{partial}" if _partial(request) else template, context)
+    response = render(request, f"{template}#{partial}" if wants_partial(request) else template, context)
     patch_vary_headers(response, ["HX-Request"])
     return response
 
@@ -110,9 +106,9 @@ def service_list(request: HttpRequest) -> HttpResponse:
         "quantity": display.cost_quantity,
         "list_url": request.get_full_path(),
     }
-    if not _partial(request) or not page.object_list:
+    if not wants_partial(request) or not page.object_list:
         context.update(_sync_state())
-    if not _partial(request):
+    if not wants_partial(request):
         context["categories"] = (
             Service.objects.filter(active=True)
             .order_by("category")
@@ -163,7 +159,7 @@ def service_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _shortlist_box(request: HttpRequest, service: Service, form: ShortlistEntryForm | None) -> HttpResponse:
     """The panel's shortlist box for htmx, else the service's page (with the form open, if any)."""
-    if not _partial(request):
+    if not wants_partial(request):
         return render(request, "catalog/service_detail.html", _detail_context(service, form))
     context = {"service": service, "entry": getattr(service, "shortlist", None), "shortlist_form": form}
     return render(request, "catalog/service_detail.html#shortlist", context)

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import csv
-import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -10,10 +9,9 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -22,6 +20,7 @@ from catalog.models import Service
 from catalog.platforms import Platform
 from jappanel.access import allowed, may_act_on, order_for, orders_for
 from jappanel.client import SERVICE_TYPES
+from jappanel.htmx import go, render_page, wants_partial
 from jappanel.providers.models import Provider
 from orders.filters import MOVING_STATUSES, OrderFilter, RefillFilter, keyset_page, order_page
 from orders.forms import LINES_FIELDS, MASS_FORMAT, ORDER_FIELD_NAMES, MassOrderForm, OrderForm
@@ -68,37 +67,6 @@ CSV_COLUMNS = {
 }
 
 
-def _partial(request: HttpRequest, target: str) -> bool:
-    """Whether htmx asked for the region `target` only.
-
-    Not for a history restore, nor for an HX-Location after an action: those swap the whole body.
-    """
-    return bool(
-        request.htmx
-        and not request.htmx.boosted
-        and not request.htmx.history_restore_request
-        and request.htmx.target == target
-    )
-
-
-def _render_page(
-    request: HttpRequest, template: str, partial: str, context: dict[str, Any], *, target: str
-) -> HttpResponse:
-    """The whole page, or only its `partial` when htmx asks for `target`; cached apart."""
-    response = render(request, f"{template}#{partial}" if _partial(request, target) else template, context)
-    patch_vary_headers(response, ["HX-Request", "HX-Target"])
-    return response
-
-
-def _go(request: HttpRequest, url: str) -> HttpResponse:
-    """After a change: the page at `url`, fetched by htmx (HX-Location) or by a redirect."""
-    if request.htmx:
-        response = HttpResponse(status=204)
-        response["HX-Location"] = json.dumps({"path": url, "target": "body"})
-        return response
-    return redirect(url)
-
-
 def _next_url(request: HttpRequest, default: str) -> str:
     next_url = request.POST.get("next", "")
     if url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure()):
@@ -124,12 +92,12 @@ def order_list(request: HttpRequest) -> HttpResponse:
         "list_url": request.get_full_path(),
         "refresh": LIVE_REFRESH_SECONDS,
     }
-    if not _partial(request, "order-table"):
+    if not wants_partial(request, "order-table"):
         context["providers"] = Provider.objects.order_by("name")
         context["people"] = get_user_model().objects.filter(is_active=True).order_by("username")
         context["platforms"] = Platform.choices
         context["campaigns"] = Campaign.objects.order_by("-active", "name")
-    return _render_page(request, "orders/order_list.html", "table", context, target="order-table")
+    return render_page(request, "orders/order_list.html", "table", context, target="order-table")
 
 
 @require_GET
@@ -189,7 +157,7 @@ def order_bulk(request: HttpRequest) -> HttpResponse:
         messages.info(request, _summary(len(orders), checked, "order checked now", "orders checked now"))
     else:
         messages.error(request, "Choose refill, cancel or check now.")
-    return _go(request, _next_url(request, reverse("orders:order_list")))
+    return go(request, _next_url(request, reverse("orders:order_list")))
 
 
 def _summary(selected: int, done: int, one: str, many: str) -> str:
@@ -263,14 +231,14 @@ def order_create(request: HttpRequest) -> HttpResponse:
         form = OrderForm(request.POST)
         order = form.place(user=request.user, ip=client_ip(request)) if form.is_valid() else None
         if order is not None:
-            return _go(request, reverse("orders:order_detail", args=[order.code]))
+            return go(request, reverse("orders:order_detail", args=[order.code]))
         service = _service_from(request.POST)
     else:
         service = _service_from(request.GET)
         form = OrderForm(initial={"service": service})
     context = {**_order_context(form, service), **_picker(request.GET, service)}
     context["estimate"] = _estimate(form, service) if request.method == "POST" else None
-    return _render_page(request, "orders/order_create.html", "builder", context, target="order-builder")
+    return render_page(request, "orders/order_create.html", "builder", context, target="order-builder")
 
 
 def _estimate(form: OrderForm, service: Service | None) -> dict[str, Any] | None:
@@ -329,7 +297,7 @@ def mass_order(request: HttpRequest) -> HttpResponse:
             if orders:
                 messages.success(request, f"{len(orders)} order{pluralize(len(orders))} queued.")
                 codes = ",".join(order.code for order in orders)
-                return _go(request, f"{reverse('orders:order_list')}?codes={codes}")
+                return go(request, f"{reverse('orders:order_list')}?codes={codes}")
         if form.lines and (action == "drop" or request.FILES):
             form = _mass_form_of_lines(request, form, drop_bad=action == "drop")
     good = sum(1 for line in form.lines if line.ok)
@@ -341,7 +309,7 @@ def mass_order(request: HttpRequest) -> HttpResponse:
         "bad": len(form.lines) - good,
         "currency": form.cleaned_data["provider"].currency if form.lines else "",
     }
-    return _render_page(request, "orders/mass_order.html", "mass", context, target="mass-form")
+    return render_page(request, "orders/mass_order.html", "mass", context, target="mass-form")
 
 
 def _mass_form_of_lines(request: HttpRequest, form: MassOrderForm, *, drop_bad: bool) -> MassOrderForm:
@@ -404,7 +372,7 @@ def _order_action(
         messages.error(request, refusal)
     else:
         messages.success(request, done)
-    return _go(request, reverse("orders:order_detail", args=[order.code]))
+    return go(request, reverse("orders:order_detail", args=[order.code]))
 
 
 @require_POST
@@ -436,7 +404,7 @@ def order_check(request: HttpRequest, code: str) -> HttpResponse:
         messages.success(request, "Status check started.")
     else:
         messages.error(request, "Only an order in progress at the provider can be checked.")
-    return _go(request, reverse("orders:order_detail", args=[order.code]))
+    return go(request, reverse("orders:order_detail", args=[order.code]))
 
 
 @require_POST
@@ -496,7 +464,7 @@ def _order_decision(
         messages.success(request, f"{order.code}: {done}")
     except OrderActionError as exc:
         messages.error(request, f"{order.code}: {exc}")
-    return _go(request, _next_url(request, reverse("orders:order_detail", args=[order.code])))
+    return go(request, _next_url(request, reverse("orders:order_detail", args=[order.code])))
 
 
 # Refills -------------------------------------------------------------------------------------------
@@ -516,7 +484,7 @@ def refill_list(request: HttpRequest) -> HttpResponse:
         "list_url": request.get_full_path(),
         "refresh": LIVE_REFRESH_SECONDS,
     }
-    if not _partial(request, "refill-table"):
+    if not wants_partial(request, "refill-table"):
         context["providers"] = Provider.objects.order_by("name")
         context["open_count"] = Refill.objects.filter(finished_at__isnull=True).aggregate(n=Count("pk"))["n"]
-    return _render_page(request, "orders/refill_list.html", "table", context, target="refill-table")
+    return render_page(request, "orders/refill_list.html", "table", context, target="refill-table")

@@ -12,9 +12,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from audit.services import client_ip
 from jappanel.access import allowed, may
+from jappanel.htmx import go, render_page
 from orders.models import OrderStatus
 from orders.services import ZERO, OrderInvalid
-from orders.views import _go, _render_page
 from presets.forms import MAX_LINES, ApplyForm, PresetForm, kept_lines, line_formset
 from presets.models import Preset, PresetLine
 from presets.services import (
@@ -56,7 +56,7 @@ def preset_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     if valid and action == "save":
         preset_save(preset=form.instance, lines=kept_lines(formset), user=request.user, ip=client_ip(request))
         messages.success(request, f"Preset “{preset.name}” saved.")
-        return _go(request, reverse("presets:preset_list"))
+        return go(request, reverse("presets:preset_list"))
     context = {
         "form": form,
         "formset": formset,
@@ -64,7 +64,7 @@ def preset_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         "max_lines": MAX_LINES,
         "show_errors": data is not None and action == "save",
     }
-    return _render_page(request, "presets/preset_form.html", "editor", context, target="preset-form")
+    return render_page(request, "presets/preset_form.html", "editor", context, target="preset-form")
 
 
 @require_POST
@@ -73,7 +73,7 @@ def preset_archive_view(request: HttpRequest, pk: int) -> HttpResponse:
     preset = get_object_or_404(Preset, pk=pk, active=True)
     preset_archive(preset=preset, user=request.user, ip=client_ip(request))
     messages.success(request, f"Preset “{preset.name}” archived.")
-    return _go(request, reverse("presets:preset_list"))
+    return go(request, reverse("presets:preset_list"))
 
 
 @require_http_methods(["GET", "POST"])
@@ -96,7 +96,7 @@ def preset_apply_view(request: HttpRequest, pk: int) -> HttpResponse:
                     user=request.user,
                     ip=client_ip(request),
                 )
-                return _go(request, f"{reverse('presets:preset_applied', args=[preset.pk])}?form={token}")
+                return go(request, f"{reverse('presets:preset_applied', args=[preset.pk])}?form={token}")
             except OrderInvalid as exc:
                 for message in exc.errors.values():
                     form.add_error(None, message)
@@ -117,7 +117,7 @@ def preset_apply_view(request: HttpRequest, pk: int) -> HttpResponse:
         "fingerprint": form.fingerprint() if preview else "",
         "max_orders": MAX_ORDERS,
     }
-    return _render_page(request, "presets/preset_apply.html", "apply", context, target="apply-form")
+    return render_page(request, "presets/preset_apply.html", "apply", context, target="apply-form")
 
 
 def _without_bad_links(

@@ -9,6 +9,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
 from jappanel.access import allowed
+from jappanel.htmx import wants_partial
 from reports.forms import ReportForm
 from reports.services import Report, report_build, report_csv_rows
 
@@ -27,7 +28,7 @@ def report_page(request: HttpRequest) -> HttpResponse:
     form, report = _report(request, daily=True)
     context: dict[str, Any] = {"form": form, "report": report}
     # A control changed: only the results, unless htmx restores history or follows a boost.
-    partial = request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request
+    partial = wants_partial(request)
     response = render(request, f"{TEMPLATE}#results" if partial else TEMPLATE, context)
     patch_vary_headers(response, ["HX-Request"])
     return response

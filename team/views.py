@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from audit.services import client_ip
 from jappanel.access import ROLES, allowed, may
 from jappanel.client import ProviderError
+from jappanel.htmx import wants_partial
 from jappanel.providers.forms import ProviderForm
 from jappanel.providers.models import Provider
 from jappanel.providers.services import provider_refresh_balance, provider_save
@@ -120,7 +121,7 @@ def person_list(request: HttpRequest) -> HttpResponse:
     for person in people:
         _with_use(person, spent, currency)
     context = {"page": page, "role": role, "q": query, "roles": list(ROLES), "superuser": SUPERUSER}
-    partial = request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request
+    partial = wants_partial(request)
     return render(request, "team/person_list.html#table" if partial else "team/person_list.html", context)
 
 
