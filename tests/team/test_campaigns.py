@@ -31,7 +31,9 @@ def test_a_manager_creates_and_edits_a_campaign_and_it_is_audited(db):
     entries = AuditEntry.objects.filter(action=AuditAction.CAMPAIGN_CHANGED).order_by("at", "id")
     assert [Decimal(entry.after["monthly_budget"]) for entry in entries] == [Decimal("300"), Decimal("250")]
     assert Decimal(entries[1].before["monthly_budget"]) == Decimal("300")
-    assert "Spring" in client.get(reverse("team:campaign_list")).content.decode()
+    listing = client.get(reverse("team:campaign_list")).content.decode()
+    assert "Spring" in listing
+    assert f'href="{reverse("reports:report")}?campaign={spring.pk}&amp;group=person"' in listing
 
 
 def test_a_campaign_that_ends_before_it_starts_is_refused(db):
