@@ -19,7 +19,7 @@ from django.utils.text import capfirst
 
 from audit.models import AuditAction
 from audit.services import audit_record
-from catalog.models import Service, ShortlistEntry
+from catalog.models import Service
 from jappanel.client import SERVICE_TYPES
 from orders.models import Order
 from orders.services import (
@@ -31,7 +31,7 @@ from orders.services import (
     orders_create,
     uncharged_total,
 )
-from orders.services.budgets import approval_reasons, shortlist_rule_for
+from orders.services.budgets import approval_reasons, off_shortlist
 from presets.models import Preset, PresetLine
 from team.models import Campaign, ShortlistRule
 
@@ -256,16 +256,7 @@ def preset_preview(
     Raises OrderInvalid (on `links`) for duplicates or too many.
     """
     lines = list(preset.lines.select_related("service__provider"))
-    rule = shortlist_rule_for(user)
-    shortlisted = (
-        set(
-            ShortlistEntry.objects.filter(service__in=[line.service for line in lines]).values_list(
-                "service_id", flat=True
-            )
-        )
-        if rule != ShortlistRule.OPEN
-        else {line.service_id for line in lines}
-    )
+    rule, off = off_shortlist(service_ids={line.service_id for line in lines}, user=user)
     preset_links_check(links=links, line_count=len(lines))
     committed = dict(already_committed or {})
     for line in lines:
@@ -278,7 +269,7 @@ def preset_preview(
             row = PresetRow(number=len(preview.rows) + 1, link=link, line=line)
             preview.rows.append(row)
             provider = line.service.provider
-            if rule == ShortlistRule.ONLY and line.service_id not in shortlisted:
+            if rule == ShortlistRule.ONLY and line.service_id in off:
                 row.error = f"Service: #{line.service.service_id} is not on the team's shortlist."
                 continue
             try:
@@ -301,7 +292,7 @@ def preset_preview(
                 approval_reasons(
                     Order(currency=provider.currency, estimated_charge=row.draft.estimate),
                     campaign,
-                    shortlisted=line.service_id in shortlisted,
+                    shortlisted=line.service_id not in off,
                 )
             )
     return preview

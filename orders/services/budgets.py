@@ -255,6 +255,16 @@ def shortlist_rule_for(user: User | None) -> str:
     return TeamPolicy.current().shortlist_rule
 
 
+def off_shortlist(*, service_ids: set[int], user: User | None) -> tuple[str, set[int]]:
+    """The shortlist rule that binds `user`, and which of `service_ids` it holds off the list
+    (none under "open": then the shortlist is not read)."""
+    rule = shortlist_rule_for(user)
+    if rule == ShortlistRule.OPEN or not service_ids:
+        return rule, set()
+    listed = ShortlistEntry.objects.filter(service_id__in=service_ids).values_list("service_id", flat=True)
+    return rule, service_ids - set(listed)
+
+
 def shortlist_check(*, orders: Sequence[Order], user: User | None) -> set[int]:
     """The services (ids) of `orders` that must wait for an approver as off the shortlist.
 
@@ -262,13 +272,7 @@ def shortlist_check(*, orders: Sequence[Order], user: User | None) -> set[int]:
     field, before anything is saved; under "open", or for someone the rule does not bind,
     nothing is off limits and the shortlist is not read.
     """
-    rule = shortlist_rule_for(user)
-    if rule == ShortlistRule.OPEN or not orders:
-        return set()
-    wanted = {order.service_id for order in orders}
-    off = wanted - set(
-        ShortlistEntry.objects.filter(service_id__in=wanted).values_list("service_id", flat=True)
-    )
+    rule, off = off_shortlist(service_ids={order.service_id for order in orders}, user=user)
     if off and rule == ShortlistRule.ONLY:
         numbers = sorted({order.service.service_id for order in orders if order.service_id in off})
         which = (
