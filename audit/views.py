@@ -16,8 +16,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from audit.models import AuditAction, AuditEntry
-from jappanel.access import allowed
-from jappanel.htmx import wants_partial
+from jappanel.web.access import allowed
+from jappanel.web.htmx import wants_partial
 
 PAGE_SIZE = 50
 CSV_COLUMNS = ("at", "action", "who", "ip", "target_type", "target_id", "target", "before", "after", "note")

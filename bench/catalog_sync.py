@@ -9,7 +9,7 @@ from decimal import Decimal
 from bench.common import line, make_provider, measure, serving
 from catalog.models import CatalogSync, Service, ServicePriceChange
 from catalog.services import catalog_sync
-from jappanel.providers.models import Provider
+from providers.models import Provider
 
 PLATFORMS = [
     "Instagram",

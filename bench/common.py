@@ -11,7 +11,7 @@ import responses
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from jappanel.providers.models import Provider
+from providers.models import Provider
 
 
 def line(label: str, value: str, goal: str, ok: bool) -> None:

@@ -20,22 +20,22 @@ from django.utils import timezone
 from bench.common import line
 from catalog.models import Service
 from catalog.platforms import platform_for
-from jappanel.client import sandbox as client_sandbox
 from jappanel.db import bulk_insert
-from jappanel.providers.models import Provider
-from jappanel.providers.services import provider_bootstrap
-from jappanel.sandbox import clock
-from jappanel.sandbox.models import Order as SandboxOrder
-from jappanel.sandbox.models import Refill as SandboxRefill
-from jappanel.sandbox.models import Service as SandboxService
-from jappanel.sandbox.protocol import request_params
-from jappanel.sandbox.services import sandbox_account_get, service_catalog_ensure
-from jappanel.sandbox.simulation import order_build
-from jappanel.sandbox.views import api_v2
 from orders.forms import mass_order_parse, mass_order_place
 from orders.models import CancelRequest, Order, OrderEvent, OrderStatus, Refill
 from orders.services import orders_claim_due
 from orders.tasks import check_orders
+from providers.client import sandbox as client_sandbox
+from providers.models import Provider
+from providers.sandbox import clock
+from providers.sandbox.models import Order as SandboxOrder
+from providers.sandbox.models import Refill as SandboxRefill
+from providers.sandbox.models import Service as SandboxService
+from providers.sandbox.protocol import request_params
+from providers.sandbox.services import sandbox_account_get, service_catalog_ensure
+from providers.sandbox.simulation import order_build
+from providers.sandbox.views import api_v2
+from providers.services import provider_bootstrap
 
 OPEN_ORDERS = 10_000
 MASS_LINES = 500

@@ -10,7 +10,7 @@ from django.shortcuts import redirect
 from audit.services import client_ip
 from catalog.models import CatalogSync, Service, ServicePriceChange, ShortlistEntry
 from catalog.services import shortlist_remove, shortlist_save, team_policy_save
-from jappanel.access import may
+from jappanel.web.access import may
 from team.models import TeamPolicy
 
 

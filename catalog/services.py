@@ -18,11 +18,11 @@ from audit.models import AuditAction
 from audit.services import audit_record
 from catalog.models import CatalogSync, Favourite, Service, ServicePriceChange, ShortlistEntry
 from catalog.platforms import platform_for
-from jappanel.client import ProviderError
-from jappanel.client.results import ServiceInfo
 from jappanel.db import bulk_insert, bulk_upsert
-from jappanel.providers.models import Provider
-from jappanel.providers.services import provider_record_error
+from providers.client import ProviderError
+from providers.client.results import ServiceInfo
+from providers.models import Provider
+from providers.services import provider_record_error
 from team.models import TeamPolicy
 
 logger = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ from django.conf import settings
 
 from catalog.models import CatalogSync
 from catalog.services import SyncAlreadyRunning, catalog_sync
-from jappanel.providers.models import Provider
+from providers.models import Provider
 
 logger = logging.getLogger(__name__)
 

@@ -24,10 +24,10 @@ from catalog.services import (
     shortlist_save,
     team_policy_save,
 )
-from jappanel.access import allowed
-from jappanel.client import SERVICE_TYPES
-from jappanel.htmx import wants_partial
-from jappanel.providers.models import Provider
+from jappanel.web.access import allowed
+from jappanel.web.htmx import wants_partial
+from providers.client import SERVICE_TYPES
+from providers.models import Provider
 from team.models import TeamPolicy
 
 PRICE_HISTORY_LENGTH = 50

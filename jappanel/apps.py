@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class JappanelConfig(AppConfig):
@@ -9,5 +10,10 @@ class JappanelConfig(AppConfig):
 
     def ready(self) -> None:
         from jappanel.metrics import connect_metrics
+        from jappanel.web.access import roles_after_migrate
 
         connect_metrics()
+        # After a test database is flushed (live-server tests) the groups are gone with it;
+        # the data migration made them once, this makes them again. post_migrate runs once all
+        # migrations are applied, so every app's permissions exist by then.
+        post_migrate.connect(roles_after_migrate, sender=self, dispatch_uid="jappanel-roles")

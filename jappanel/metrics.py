@@ -1,9 +1,10 @@
 """Prometheus metrics at /metrics, for a scraper holding METRICS_TOKEN.
 
 Counted as they happen (in whichever process does the work): calls to a panel by action and
-outcome with their latency (from the client's `call_finished` signal), and the duration of every
-Celery task run, the status-polling round among them. Read from the database at scrape time:
-orders by status, each provider's balance, and the age of the worker's and beat's heartbeats.
+outcome with their latency (`provider_call_observe`, fed by the providers app), and the duration
+of every Celery task run, the status-polling round among them. Read from the database at scrape
+time: the age of the worker's and beat's heartbeats, and whatever the apps register with
+`gauges_register` (orders by status, each provider's balance).
 """
 
 from __future__ import annotations
@@ -12,14 +13,11 @@ import hmac
 import os
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
-from django.core.exceptions import FieldDoesNotExist
-from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -53,7 +51,8 @@ TASK_SECONDS = Histogram(
 )
 
 
-def _call_finished(*, action: str, outcome: str, seconds: float, **kwargs: Any) -> None:
+def provider_call_observe(*, action: str, outcome: str, seconds: float, **kwargs: Any) -> None:
+    """Count one call to a panel (a receiver of the client's `call_finished` signal)."""
     PROVIDER_CALLS.labels(action, outcome).inc()
     PROVIDER_CALL_SECONDS.labels(action).observe(seconds)
 
@@ -74,11 +73,18 @@ def _task_postrun(*, task_id: str, task: Any, state: str | None = None, **kwargs
 def connect_metrics() -> None:
     from celery import signals
 
-    from jappanel.client.signals import call_finished
-
-    call_finished.connect(_call_finished, dispatch_uid="jappanel_metrics_calls")
     signals.task_prerun.connect(_task_prerun, weak=False, dispatch_uid="jappanel_metrics_task_start")
     signals.task_postrun.connect(_task_postrun, weak=False, dispatch_uid="jappanel_metrics_task_end")
+
+
+GaugeSource = Callable[[], Iterable[Metric]]
+_gauge_sources: list[GaugeSource] = []
+
+
+def gauges_register(source: GaugeSource) -> None:
+    """Add gauges read from the database at each scrape (an app registers its own in `ready`)."""
+    if source not in _gauge_sources:
+        _gauge_sources.append(source)
 
 
 class DatabaseCollector:
@@ -86,19 +92,9 @@ class DatabaseCollector:
 
     def collect(self) -> Iterator[Metric]:
         from jappanel.heartbeat import heartbeat_states
-        from jappanel.providers.models import Provider
 
-        yield from self._orders()
-        balance = GaugeMetricFamily(
-            "jappanel_provider_balance",
-            "Last known balance of each provider",
-            labels=["provider", "currency"],
-        )
-        for name, currency, amount in Provider.objects.filter(balance__isnull=False).values_list(
-            "name", "currency", "balance"
-        ):
-            balance.add_metric([name, currency], float(amount))
-        yield balance
+        for source in _gauge_sources:
+            yield from source()
         age = GaugeMetricFamily(
             "jappanel_heartbeat_age_seconds",
             "Seconds since the worker's or beat's last heartbeat (absent: never seen)",
@@ -108,20 +104,6 @@ class DatabaseCollector:
             if state.seen_at is not None:
                 age.add_metric([name], (timezone.now() - state.seen_at).total_seconds())
         yield age
-
-    def _orders(self) -> Iterator[Metric]:
-        # The orders app grows its model separately: count by status once it has one.
-        try:
-            order_model = apps.get_model("orders", "Order")
-            order_model._meta.get_field("status")
-        except (LookupError, FieldDoesNotExist):
-            return
-        orders = GaugeMetricFamily(
-            "jappanel_orders", "Orders by status (watch the unconfirmed ones)", labels=["status"]
-        )
-        for status, count in order_model.objects.values_list("status").annotate(n=Count("pk")).order_by():
-            orders.add_metric([str(status)], count)
-        yield orders
 
 
 _database = CollectorRegistry()

@@ -7,7 +7,7 @@ from django.urls import include, path
 from jappanel import metrics, views
 
 urlpatterns = [
-    path("", views.dashboard, name="dashboard"),
+    path("", include("orders.dashboard")),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
     path("metrics", metrics.metrics, name="metrics"),
@@ -25,4 +25,4 @@ urlpatterns = [
 handler403 = "jappanel.views.forbidden"
 
 if settings.SANDBOX_ENABLED:
-    urlpatterns.append(path("sandbox/", include("jappanel.sandbox.urls")))
+    urlpatterns.append(path("sandbox/", include("providers.sandbox.urls")))

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils.functional import cached_property
 
 from audit.services import client_ip
-from jappanel.access import may
+from jappanel.web.access import may
 from orders.models import CancelRequest, Order, OrderEvent, Refill
 from orders.services import OrderActionError, order_resolve, orders_check_now, refills_request
 

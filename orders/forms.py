@@ -12,8 +12,6 @@ from django import forms
 from django.contrib.auth.models import AbstractBaseUser
 
 from catalog.models import Service, ShortlistEntry
-from jappanel.client.orders import WEB_TRAFFIC_DEVICES, WEB_TRAFFIC_TYPES
-from jappanel.providers.models import Provider
 from orders.models import Order
 from orders.services import (
     ZERO,
@@ -23,6 +21,8 @@ from orders.services import (
     orders_create,
     uncharged_total,
 )
+from providers.client.orders import WEB_TRAFFIC_DEVICES, WEB_TRAFFIC_TYPES
+from providers.models import Provider
 from team.models import Campaign, TeamPolicy
 
 MASS_FORMAT = "service_id | link | quantity | name=value | …"

@@ -7,7 +7,6 @@ from typing import Any
 
 from celery import shared_task
 
-from jappanel.providers.models import Provider
 from orders.models import OrderStatus
 from orders.services import (
     order_batch_check,
@@ -17,6 +16,7 @@ from orders.services import (
     refills_poll_round,
     submit_backoff,
 )
+from providers.models import Provider
 
 logger = logging.getLogger(__name__)
 

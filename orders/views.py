@@ -18,13 +18,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from audit.services import client_ip
 from catalog.models import Service
 from catalog.platforms import Platform
-from jappanel.access import allowed, may_act_on, order_for, orders_for
-from jappanel.client import SERVICE_TYPES
-from jappanel.htmx import go, render_page, wants_partial
-from jappanel.providers.models import Provider
+from jappanel.web.access import allowed
+from jappanel.web.htmx import go, render_page, wants_partial
 from orders.filters import MOVING_STATUSES, OrderFilter, RefillFilter, keyset_page, order_page
 from orders.forms import LINES_FIELDS, MASS_FORMAT, ORDER_FIELD_NAMES, MassOrderForm, OrderForm
 from orders.models import Order, OrderStatus, Refill
+from orders.permissions import may_act_on, order_for, orders_for
 from orders.services import (
     OrderActionError,
     order_approve,
@@ -39,6 +38,8 @@ from orders.services import (
 )
 from orders.services.budgets import order_waits_because
 from orders.templatetags.orders_tags import line_count
+from providers.client import SERVICE_TYPES
+from providers.models import Provider
 from team.models import Campaign
 
 # Seconds between two refreshes of the statuses on screen while some are still moving.

@@ -10,10 +10,10 @@ from django import forms
 from django.forms import BaseInlineFormSet, inlineformset_factory
 
 from catalog.models import Service
-from jappanel.providers.models import Provider
 from orders.services import OrderInvalid
 from presets.models import Preset, PresetLine
 from presets.services import MAX_LINKS, links_parse, preset_line_errors, preset_links_check
+from providers.models import Provider
 from team.models import Campaign
 
 # Lines of one preset: with MAX_LINKS links that is already MAX_ORDERS orders.

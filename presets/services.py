@@ -20,7 +20,6 @@ from django.utils.text import capfirst
 from audit.models import AuditAction
 from audit.services import audit_record
 from catalog.models import Service
-from jappanel.client import SERVICE_TYPES
 from orders.models import Order
 from orders.services import (
     ZERO,
@@ -33,6 +32,7 @@ from orders.services import (
 )
 from orders.services.budgets import approval_reasons, off_shortlist
 from presets.models import Preset, PresetLine
+from providers.client import SERVICE_TYPES
 from team.models import Campaign, ShortlistRule
 
 # One apply makes at most MAX_ORDERS orders, for at most MAX_LINKS links: a preview larger than

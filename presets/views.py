@@ -11,8 +11,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.services import client_ip
-from jappanel.access import allowed, may
-from jappanel.htmx import go, render_page
+from jappanel.web.access import allowed, may
+from jappanel.web.htmx import go, render_page
 from orders.models import OrderStatus
 from orders.services import ZERO, OrderInvalid
 from presets.forms import MAX_LINES, ApplyForm, PresetForm, kept_lines, line_formset

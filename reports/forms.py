@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.functional import cached_property
 
-from jappanel.providers.models import Provider
+from providers.models import Provider
 from reports.services import GROUPINGS, STATUS_GROUPS
 from team.models import Campaign
 

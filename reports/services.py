@@ -32,10 +32,10 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from catalog.platforms import Platform
-from jappanel.providers.models import Provider
 from orders.models import Order, OrderStatus
 from orders.services.budgets import AMOUNT, SPENDING_STATUSES, order_spend
 from orders.services.common import ACCURACY, ZERO
+from providers.models import Provider
 from team.models import Campaign
 
 # Final statuses whose charge, if the panel reported one, came back in full.

@@ -8,8 +8,8 @@ from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
-from jappanel.access import allowed
-from jappanel.htmx import wants_partial
+from jappanel.web.access import allowed
+from jappanel.web.htmx import wants_partial
 from reports.forms import ReportForm
 from reports.services import Report, report_build, report_csv_rows
 

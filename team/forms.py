@@ -7,8 +7,8 @@ from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
 
-from jappanel.access import ROLES
-from jappanel.providers.models import Provider
+from jappanel.web.access import ROLES
+from providers.models import Provider
 from team.models import MONEY, Budget, Campaign
 from team.services import PersonInvalid
 

@@ -16,8 +16,8 @@ from django.http import HttpRequest
 
 from audit.models import AuditAction
 from audit.services import audit_record, requester_set
-from jappanel.access import ROLES
-from jappanel.providers.models import Provider
+from jappanel.web.access import ROLES
+from providers.models import Provider
 from team.models import Budget, Campaign
 
 ZERO = Decimal(0)

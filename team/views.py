@@ -14,14 +14,14 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.services import client_ip
-from jappanel.access import ROLES, allowed, may
-from jappanel.client import ProviderError
-from jappanel.htmx import wants_partial
-from jappanel.providers.forms import ProviderForm
-from jappanel.providers.models import Provider
-from jappanel.providers.services import provider_refresh_balance, provider_save
+from jappanel.web.access import ROLES, allowed, may
+from jappanel.web.htmx import wants_partial
 from orders.services.budgets import spent_by
 from orders.services.common import ZERO
+from providers.client import ProviderError
+from providers.forms import ProviderForm
+from providers.models import Provider
+from providers.services import provider_refresh_balance, provider_save
 from team.forms import BudgetForm, CampaignForm, PersonCreateForm, PersonEditForm, add_service_errors
 from team.models import Budget, Campaign
 from team.services import (

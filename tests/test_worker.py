@@ -9,8 +9,8 @@ from django.db import transaction
 
 from catalog.models import CatalogSync, Service
 from catalog.services import catalog_sync_request
-from jappanel.providers.models import Provider
-from jappanel.providers.tasks import refresh_balances
+from providers.models import Provider
+from providers.tasks import refresh_balances
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.worker

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.db import migrations
 
-from jappanel.access import roles_sync
+from jappanel.web.access import roles_sync
 
 
 def update_roles(apps, schema_editor) -> None:

@@ -15,15 +15,6 @@ from django.utils import timezone
 
 from audit.models import AuditAction
 from audit.services import audit_record
-from jappanel.client import (
-    ItemError,
-    ProviderError,
-    ProviderOutcomeUnknown,
-    ProviderRejected,
-)
-from jappanel.providers.crypto import ApiKeyDecryptionError
-from jappanel.providers.models import Provider
-from jappanel.providers.services import provider_record_error
 from orders.models import (
     TRACKED_STATUSES,
     CancelRequest,
@@ -36,6 +27,15 @@ from orders.models import (
 )
 from orders.services.common import BATCH, REFILL_CHECK_EVERY, OrderActionError, User, _event, _person
 from orders.services.tracking import PollReport
+from providers.client import (
+    ItemError,
+    ProviderError,
+    ProviderOutcomeUnknown,
+    ProviderRejected,
+)
+from providers.crypto import ApiKeyDecryptionError
+from providers.models import Provider
+from providers.services import provider_record_error
 
 logger = logging.getLogger(__name__)
 

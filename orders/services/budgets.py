@@ -15,10 +15,10 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from catalog.models import ShortlistEntry
-from jappanel.access import may
-from jappanel.providers.models import Provider
+from jappanel.web.access import may
 from orders.models import Order, OrderStatus
 from orders.services.common import ACCURACY, ZERO, OrderInvalid, User, money
+from providers.models import Provider
 from team.models import Budget, Campaign, ShortlistRule, TeamPolicy
 
 # Sums of money in SQL: wide enough for any total of 5-decimal amounts.

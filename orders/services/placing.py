@@ -20,11 +20,6 @@ from audit.models import AuditAction
 from audit.services import audit_record
 from catalog.models import Service
 from catalog.platforms import Platform
-from jappanel.client import (
-    OrderFieldError,
-    validate_order_fields,
-)
-from jappanel.providers.models import Provider
 from orders.models import (
     COLUMN_FIELDS,
     EventKind,
@@ -45,6 +40,11 @@ from orders.services.common import (
     _sentence,
     money,
 )
+from providers.client import (
+    OrderFieldError,
+    validate_order_fields,
+)
+from providers.models import Provider
 from team.models import Campaign
 
 logger = logging.getLogger(__name__)

@@ -15,17 +15,7 @@ from django.utils import timezone
 
 from audit.models import AuditAction
 from audit.services import audit_record
-from jappanel.client import (
-    OrderFieldError,
-    ProviderError,
-    ProviderOutcomeUnknown,
-    ProviderRejected,
-    ProviderUnreachable,
-)
 from jappanel.logging import log_context
-from jappanel.providers.crypto import ApiKeyDecryptionError
-from jappanel.providers.models import Provider
-from jappanel.providers.services import provider_refresh_balance
 from orders.models import (
     EventKind,
     Order,
@@ -34,6 +24,16 @@ from orders.models import (
 )
 from orders.services.common import POLL_STEPS, STUCK_MESSAGE, OrderActionError, User, _event, _transition
 from orders.services.placing import _enqueue_submits
+from providers.client import (
+    OrderFieldError,
+    ProviderError,
+    ProviderOutcomeUnknown,
+    ProviderRejected,
+    ProviderUnreachable,
+)
+from providers.crypto import ApiKeyDecryptionError
+from providers.models import Provider
+from providers.services import provider_refresh_balance
 
 logger = logging.getLogger(__name__)
 

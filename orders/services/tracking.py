@@ -18,16 +18,6 @@ from django.utils import timezone
 
 from audit.models import AuditAction
 from audit.services import audit_record
-from jappanel.client import (
-    ItemError,
-    ProviderError,
-)
-from jappanel.client import (
-    OrderStatus as ProviderOrderStatus,
-)
-from jappanel.providers.crypto import ApiKeyDecryptionError
-from jappanel.providers.models import Provider
-from jappanel.providers.services import provider_record_error
 from orders.models import (
     FINAL_STATUSES,
     STATUS_RANK,
@@ -39,6 +29,16 @@ from orders.models import (
     status_from_provider,
 )
 from orders.services.common import ACCURACY, BATCH, POLL_STEPS, User, _event
+from providers.client import (
+    ItemError,
+    ProviderError,
+)
+from providers.client import (
+    OrderStatus as ProviderOrderStatus,
+)
+from providers.crypto import ApiKeyDecryptionError
+from providers.models import Provider
+from providers.services import provider_record_error
 
 logger = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from catalog.templatetags.catalog_tags import money
-from jappanel.providers.models import Provider
 from orders.models import Order, OrderStatus, RefillStatus
+from providers.models import Provider
 
 register = template.Library()
 

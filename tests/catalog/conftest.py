@@ -12,8 +12,8 @@ from django.test import Client
 
 from catalog.models import CatalogSync, Service, ServicePriceChange
 from catalog.platforms import Platform
-from jappanel.providers import crypto
-from jappanel.providers.models import Provider
+from providers import crypto
+from providers.models import Provider
 
 
 class ProviderFactory(factory.django.DjangoModelFactory):

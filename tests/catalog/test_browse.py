@@ -15,7 +15,7 @@ from catalog.filters import catalog_page_queryset
 from catalog.models import CatalogSync, Favourite, Service
 from catalog.platforms import Platform
 from catalog.tasks import sync_provider_catalog
-from jappanel.providers.models import Provider
+from providers.models import Provider
 from tests.catalog.conftest import CatalogSyncFactory, PriceChangeFactory, ProviderFactory, ServiceFactory
 
 pytestmark = pytest.mark.django_db

@@ -16,7 +16,7 @@ from django.utils import timezone
 from catalog.models import CatalogSync, Service, ServicePriceChange
 from catalog.platforms import Platform, platform_for
 from catalog.services import SyncAlreadyRunning, catalog_sync, catalog_sync_start
-from jappanel.providers.models import Provider
+from providers.models import Provider
 
 API_URL = "https://panel.example.com/api/v2"
 pytestmark = pytest.mark.django_db

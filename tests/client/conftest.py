@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 import pytest
 import responses
 
-from jappanel.client import JapClient
+from providers.client import JapClient
 
 API_URL = "https://panel.example/api/v2"
 API_KEY = "0123456789abcdef0123456789abcdef"

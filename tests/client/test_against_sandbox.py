@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from jappanel.client import (
+from providers.client import (
     SERVICE_TYPES,
     ItemError,
     JapClient,
@@ -19,7 +19,7 @@ from jappanel.client import (
     ProviderUnreachable,
     ServiceInfo,
 )
-from jappanel.sandbox.models import Order
+from providers.sandbox.models import Order
 
 KEY = "client-test-sandbox-key"
 

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from jappanel.client import (
+from providers.client import (
     JapClient,
     ProviderOutcomeUnknown,
     ProviderRejected,

@@ -6,7 +6,7 @@ import datetime
 
 import pytest
 
-from jappanel.client import SERVICE_TYPES, OrderFieldError, OrderRequest
+from providers.client import SERVICE_TYPES, OrderFieldError, OrderRequest
 
 
 def errors_of(service_type: str, **fields: object) -> dict[str, str]:

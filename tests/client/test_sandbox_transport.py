@@ -9,7 +9,7 @@ import pytest
 from django.db import connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from jappanel.client import JapClient, ProviderOutcomeUnknown, ProviderUnreachable, SandboxAdapter
+from providers.client import JapClient, ProviderOutcomeUnknown, ProviderUnreachable, SandboxAdapter
 from tests.client.conftest import API_KEY
 
 SANDBOX_URL = "sandbox://local/api/v2"

@@ -11,7 +11,7 @@ import pytest
 import responses
 from responses import matchers
 
-from jappanel.client import (
+from providers.client import (
     Balance,
     ItemError,
     OrderFieldError,
@@ -49,7 +49,7 @@ def test_every_call_is_a_form_encoded_post_with_an_honest_user_agent_and_explici
 
 
 def test_timeouts_default_to_the_settings(settings):
-    from jappanel.client import JapClient
+    from providers.client import JapClient
 
     settings.PROVIDER_CONNECT_TIMEOUT = 3.5
     settings.PROVIDER_READ_TIMEOUT = 42.0

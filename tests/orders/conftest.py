@@ -13,15 +13,15 @@ from django.utils import timezone
 
 from catalog.models import Service
 from catalog.platforms import platform_for
-from jappanel.client import sandbox as client_sandbox
-from jappanel.providers.models import Provider
-from jappanel.sandbox import clock as sandbox_clock
-from jappanel.sandbox.models import Account
-from jappanel.sandbox.models import Service as SandboxService
-from jappanel.sandbox.protocol import request_params
-from jappanel.sandbox.services import order_add, sandbox_account_get, service_catalog_ensure
-from jappanel.sandbox.views import api_v2
 from orders.models import Order, OrderStatus
+from providers.client import sandbox as client_sandbox
+from providers.models import Provider
+from providers.sandbox import clock as sandbox_clock
+from providers.sandbox.models import Account
+from providers.sandbox.models import Service as SandboxService
+from providers.sandbox.protocol import request_params
+from providers.sandbox.services import order_add, sandbox_account_get, service_catalog_ensure
+from providers.sandbox.views import api_v2
 
 # The sandbox answers from another thread (in process) or a server thread (live_server): both
 # must see what a test committed.

@@ -15,10 +15,10 @@ from playwright.sync_api import Page, expect
 
 from catalog.models import Service
 from catalog.services import catalog_sync
-from jappanel.providers.models import Provider
-from jappanel.sandbox import clock
 from orders.models import Order, Refill
 from orders.tasks import poll_orders, poll_refills
+from providers.models import Provider
+from providers.sandbox import clock
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker]
 

@@ -10,8 +10,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from jappanel.sandbox.models import Order as SandboxOrder
 from orders.models import Order, OrderStatus
+from providers.sandbox.models import Order as SandboxOrder
 
 pytestmark = pytest.mark.django_db(transaction=True)
 KEYS = {"code", "status", "provider_order_id", "charge", "error"}

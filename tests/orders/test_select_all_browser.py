@@ -8,8 +8,8 @@ import pytest
 from playwright.sync_api import expect
 
 from catalog.models import Service
-from jappanel.providers.models import Provider
 from orders.models import Order, OrderStatus
+from providers.models import Provider
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -7,8 +7,6 @@ from decimal import Decimal
 
 import pytest
 
-from jappanel.providers.models import Provider
-from jappanel.sandbox.models import Order as SandboxOrder
 from orders.models import EventKind, Order, OrderStatus
 from orders.services import (
     OrderInvalid,
@@ -20,6 +18,8 @@ from orders.services import (
     orders_sweep,
     submit_backoff,
 )
+from providers.models import Provider
+from providers.sandbox.models import Order as SandboxOrder
 from tests.orders.conftest import link
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -12,10 +12,10 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
-from jappanel.providers.models import Provider
-from jappanel.sandbox.services import order_add
 from orders.models import EventKind, Order, OrderEvent, OrderStatus
 from orders.services import order_batch_check, orders_claim_due, orders_poll_round
+from providers.models import Provider
+from providers.sandbox.services import order_add
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

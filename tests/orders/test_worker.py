@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from jappanel.sandbox.models import Order as SandboxOrder
 from orders.models import Order, OrderStatus
 from orders.services import order_place, orders_sweep
 from orders.tasks import poll_orders
+from providers.sandbox.models import Order as SandboxOrder
 from tests.orders.conftest import link
 from tests.waiting import wait_for
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 from catalog.models import Service
-from jappanel.providers.models import Provider
 from presets.models import Preset, PresetLine
 from presets.services import preset_save
+from providers.models import Provider
 from tests.orders.conftest import (  # noqa: F401 (fixtures)
     account,
     catalog,

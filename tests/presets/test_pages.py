@@ -8,9 +8,9 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from jappanel.providers.models import Provider
 from orders.models import Order
 from presets.models import Preset
+from providers.models import Provider
 from team.models import Budget, Campaign
 from tests.presets.conftest import a_preset, a_service, links
 from tests.team.conftest import client_of, person

@@ -8,7 +8,6 @@ import pytest
 
 from audit.models import AuditAction, AuditEntry
 from catalog.services import shortlist_add, team_policy_save
-from jappanel.providers.models import Provider
 from orders.models import Order, OrderStatus
 from orders.services import OrderInvalid
 from presets.models import PresetLine
@@ -22,6 +21,7 @@ from presets.services import (
     preset_preview,
     preset_save,
 )
+from providers.models import Provider
 from team.models import Campaign, ShortlistRule, TeamPolicy
 from tests.presets.conftest import a_preset, a_service, links
 from tests.team.conftest import person

@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 
 from jappanel.logging import ContextFilter, JsonFormatter, PlainFormatter
-from jappanel.providers.models import Provider
+from providers.models import Provider
 
 API_URL = "https://panel.example/api/v2"
 # Long and unusual, so that finding it anywhere can only mean a leak.

@@ -15,8 +15,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
 from jappanel import healthcheck
-from jappanel.providers import crypto
-from jappanel.providers.models import Provider
+from providers import crypto
+from providers.models import Provider
 
 ROOT = Path(__file__).resolve().parents[2]
 # What an operator generates before the first `docker compose up` (.env.example leaves them empty).

@@ -16,9 +16,9 @@ import responses
 from cryptography.fernet import Fernet
 from django.urls import reverse
 
-from jappanel.providers import crypto
-from jappanel.providers.models import Provider
-from jappanel.providers.tasks import refresh_balances
+from providers import crypto
+from providers.models import Provider
+from providers.tasks import refresh_balances
 from tests.production.conftest import API_KEY, API_URL, assert_nowhere, database_text, formatted_logs
 
 ECHO = f"key={API_KEY}&action=balance"

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from jappanel.logging import ContextFilter, JsonFormatter, PlainFormatter, log_context
-from jappanel.providers.models import Provider
-from jappanel.providers.tasks import refresh_balances
+from providers.models import Provider
+from providers.tasks import refresh_balances
 from tests.production.conftest import API_KEY, assert_nowhere, formatted_logs
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -15,9 +15,9 @@ from django.apps import apps
 from sentry_sdk.transport import Transport
 
 from jappanel.heartbeat import heartbeat_record
-from jappanel.providers.services import provider_refresh_balance
 from jappanel.sentry import scrub_event, sentry_init
 from jappanel.tasks import heartbeat as heartbeat_task
+from providers.services import provider_refresh_balance
 from tests.production.conftest import API_KEY, API_URL, assert_nowhere
 
 TOKEN = "metrics-token-for-the-test"
@@ -137,7 +137,7 @@ def test_balance_metric_is_a_number_of_the_stored_decimal(client, metrics_on, pr
 def test_with_a_token_counters_of_separate_processes_add_up_in_data_dir(tmp_path):
     # Web, worker and beat are separate processes: each one's calls must reach /metrics.
     count = (
-        "import django; django.setup(); from jappanel.client.signals import call_finished; "
+        "import django; django.setup(); from providers.client.signals import call_finished; "
         "call_finished.send(sender=None, action='status', outcome='ok', seconds=0.2)"
     )
     read = (

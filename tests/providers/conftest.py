@@ -5,7 +5,7 @@ from collections.abc import Callable, Iterator
 import pytest
 import responses
 
-from jappanel.providers.models import Provider
+from providers.models import Provider
 
 API_URL = "https://panel.example/api/v2"
 API_KEY = "0123456789abcdef0123456789abcdef"

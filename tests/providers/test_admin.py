@@ -7,7 +7,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from jappanel.providers.models import Provider
+from providers.models import Provider
 from tests.providers.conftest import API_KEY, API_URL
 
 NEW_KEY = "fedcba9876543210fedcba9876543210"

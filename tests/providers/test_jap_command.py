@@ -16,8 +16,8 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from responses import matchers
 
-from jappanel.providers.models import Provider
-from jappanel.providers.services import provider_bootstrap
+from providers.models import Provider
+from providers.services import provider_bootstrap
 from tests.providers.conftest import API_KEY, API_URL
 
 

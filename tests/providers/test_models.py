@@ -13,9 +13,9 @@ from django.core.management import call_command
 from django.db import connection
 from django.template import Context, Template
 
-from jappanel.client import ProviderUnreachable
-from jappanel.providers.crypto import ApiKeyDecryptionError
-from jappanel.providers.models import Provider, validate_api_url
+from providers.client import ProviderUnreachable
+from providers.crypto import ApiKeyDecryptionError
+from providers.models import Provider, validate_api_url
 from tests.providers.conftest import API_KEY, API_URL
 
 OLD_KEY, NEW_KEY, OTHER_KEY = (Fernet.generate_key().decode() for _ in range(3))

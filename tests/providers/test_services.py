@@ -8,10 +8,10 @@ import pytest
 import requests
 from django.core.management.sql import emit_post_migrate_signal
 
-from jappanel.client import ProviderRejected, ProviderUnreachable
-from jappanel.providers.models import Provider
-from jappanel.providers.services import provider_bootstrap, provider_refresh_balance
-from jappanel.providers.tasks import refresh_balances
+from providers.client import ProviderRejected, ProviderUnreachable
+from providers.models import Provider
+from providers.services import provider_bootstrap, provider_refresh_balance
+from providers.tasks import refresh_balances
 from tests.providers.conftest import API_KEY, API_URL
 
 

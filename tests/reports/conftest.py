@@ -10,8 +10,8 @@ import pytest
 
 from catalog.models import Service
 from catalog.platforms import Platform
-from jappanel.providers.models import Provider
 from orders.models import Order, OrderStatus
+from providers.models import Provider
 
 MONTH = date(2026, 3, 1)  # every order below is placed in March 2026 unless told otherwise
 _ids = count(9000)

@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from jappanel.sandbox import clock as sandbox_clock
-from jappanel.sandbox.models import Account, Service
-from jappanel.sandbox.services import sandbox_account_get, service_catalog_ensure
+from providers.sandbox import clock as sandbox_clock
+from providers.sandbox.models import Account, Service
+from providers.sandbox.services import sandbox_account_get, service_catalog_ensure
 
 KEY = "test-sandbox-key"
 URL = "/sandbox/api/v2"

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import factory
 
-from jappanel.sandbox.models import Service, ServiceType
+from providers.sandbox.models import Service, ServiceType
 
 
 class ServiceFactory(factory.django.DjangoModelFactory):

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from jappanel.sandbox.models import Account, Order, OrderKind, ServiceType
+from providers.sandbox.models import Account, Order, OrderKind, ServiceType
 from tests.sandbox.conftest import service_of
 from tests.sandbox.factories import ServiceFactory
 

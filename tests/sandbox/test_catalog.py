@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from jappanel.sandbox.catalog_data import UNLIMITED, catalog_generate
-from jappanel.sandbox.models import Service, ServiceType
-from jappanel.sandbox.services import service_catalog_ensure
+from providers.sandbox.catalog_data import UNLIMITED, catalog_generate
+from providers.sandbox.models import Service, ServiceType
+from providers.sandbox.services import service_catalog_ensure
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,8 @@ import time
 import pytest
 from django.test import Client, RequestFactory
 
-from jappanel.sandbox.models import Account, FaultMode, Order
-from jappanel.sandbox.views import api_v2
+from providers.sandbox.models import Account, FaultMode, Order
+from providers.sandbox.views import api_v2
 from tests.sandbox.conftest import KEY, URL
 from tests.sandbox.factories import ServiceFactory
 

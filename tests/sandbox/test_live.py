@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import requests
 
-from jappanel.sandbox.models import Order
-from jappanel.sandbox.services import service_catalog_ensure
+from providers.sandbox.models import Order
+from providers.sandbox.services import service_catalog_ensure
 from tests.sandbox.conftest import KEY
 
 TIMEOUT = (5, 10)

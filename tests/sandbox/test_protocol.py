@@ -7,7 +7,7 @@ import json
 import pytest
 from django.test import Client, RequestFactory
 
-from jappanel.sandbox.views import api_v2
+from providers.sandbox.views import api_v2
 from tests.sandbox.conftest import KEY, URL
 from tests.sandbox.factories import ServiceFactory
 

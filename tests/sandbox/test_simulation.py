@@ -7,10 +7,10 @@ from decimal import Decimal
 
 import pytest
 
-from jappanel.sandbox import clock as sandbox_clock
-from jappanel.sandbox.models import Account, Order, OrderStatus, Service, ServiceType
-from jappanel.sandbox.services import sandbox_account_get
-from jappanel.sandbox.simulation import order_finish, order_plan
+from providers.sandbox import clock as sandbox_clock
+from providers.sandbox.models import Account, Order, OrderStatus, Service, ServiceType
+from providers.sandbox.services import sandbox_account_get
+from providers.sandbox.simulation import order_finish, order_plan
 from tests.sandbox.factories import ServiceFactory
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client
 
-from jappanel.sandbox.models import Account
+from providers.sandbox.models import Account
 
 pytestmark = pytest.mark.django_db
 

@@ -9,10 +9,10 @@ import pytest
 from django.urls import reverse
 
 from audit.models import AuditAction, AuditEntry
-from jappanel.sandbox.models import Order as SandboxOrder
 from orders.models import EventKind, Order, OrderStatus
 from orders.services import OrderActionError, order_place
 from orders.services.approvals import order_approve, order_decline
+from providers.sandbox.models import Order as SandboxOrder
 from team.models import Campaign
 from tests.orders.conftest import link
 from tests.team.conftest import client_of, person

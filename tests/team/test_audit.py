@@ -11,9 +11,9 @@ from django.urls import reverse
 
 from audit.models import AuditAction, AuditEntry, AuditImmutable
 from audit.services import audit_record, client_ip, requester, requester_set
-from jappanel.providers.models import Provider
 from orders.models import Order, OrderStatus
 from orders.services import order_cancel, order_place, order_submit, orders_check_now, refill_request
+from providers.models import Provider
 from tests.orders.conftest import link
 from tests.team.conftest import client_of, person
 

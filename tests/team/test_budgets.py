@@ -12,11 +12,11 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from catalog.models import Service
-from jappanel.providers.models import Provider
 from orders.models import Order, OrderStatus
 from orders.services import OrderInvalid, order_place
 from orders.services import budgets as budgets_module
 from orders.services.budgets import budget_spent
+from providers.models import Provider
 from team.models import Budget, Campaign
 from tests.team.conftest import person
 

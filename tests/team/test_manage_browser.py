@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import expect
 
-from jappanel.providers.models import Provider
+from providers.models import Provider
 from team.models import Budget
 from tests.production.test_csp_browser import assert_no_violation, watched  # noqa: F401 (fixture)
 from tests.team.conftest import person

@@ -9,8 +9,8 @@ from django.urls import reverse
 
 from audit.models import AuditAction, AuditEntry
 from catalog.models import Service
-from jappanel.providers.models import Provider
 from orders.models import Order, OrderStatus
+from providers.models import Provider
 from team.models import Budget, Campaign
 from team.services import BudgetUse
 from tests.team.conftest import client_of, person

@@ -15,9 +15,9 @@ from django.utils import timezone
 from audit.models import AuditAction, AuditEntry
 from catalog.models import Service
 from catalog.templatetags.catalog_tags import money
-from jappanel.providers.models import Provider
 from orders.models import Order, OrderStatus
 from orders.services.budgets import budget_spent
+from providers.models import Provider
 from team.models import Budget
 from team.services import PersonInvalid, person_update
 from tests.team.conftest import PASSWORD, client_of, person

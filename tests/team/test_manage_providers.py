@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from audit.models import AuditAction, AuditEntry
-from jappanel.providers.models import Provider
+from providers.models import Provider
 from tests.production.conftest import API_KEY, API_URL, assert_nowhere
 from tests.team.conftest import client_of, person
 

@@ -9,10 +9,10 @@ from django.contrib.auth.models import Group
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from catalog.models import Service
-from jappanel.access import ROLES
-from jappanel.providers.models import Provider
+from jappanel.web.access import ROLES
 from orders.models import Order, OrderStatus, Refill
 from presets.models import Preset
+from providers.models import Provider
 from team.models import Budget, Campaign
 from tests.team.conftest import PERSONAS, client_of, person
 

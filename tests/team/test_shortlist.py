@@ -14,10 +14,10 @@ from audit.models import AuditAction, AuditEntry
 from catalog.models import Service, ShortlistEntry
 from catalog.platforms import Platform
 from catalog.services import shortlist_add, shortlist_remove, shortlist_save, team_policy_save
-from jappanel.providers.models import Provider
 from orders.forms import mass_order_parse, mass_order_place
 from orders.models import EventKind, Order, OrderStatus
 from orders.services import OrderInvalid, order_place
+from providers.models import Provider
 from team.models import ShortlistRule, TeamPolicy
 from tests.team.conftest import client_of, person
 

@@ -5,8 +5,8 @@ import json
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from catalog.services import SyncAlreadyRunning, catalog_sync
-from jappanel.providers.models import Provider
-from jappanel.providers.services import ProviderNotFound, provider_choose
+from providers.models import Provider
+from providers.services import ProviderNotFound, provider_choose
 
 
 class Command(BaseCommand):

@@ -8,9 +8,9 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError
 
-from jappanel.providers.models import Provider
-from jappanel.providers.services import ProviderNotFound, provider_choose
 from orders.models import Order, OrderStatus
+from providers.models import Provider
+from providers.services import ProviderNotFound, provider_choose
 
 # Exit codes: 1 when an order was refused or may not have been placed, 2 for bad input.
 EXIT_NOT_PLACED = 1

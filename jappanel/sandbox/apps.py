@@ -1,9 +1,0 @@
-from __future__ import annotations
-
-from django.apps import AppConfig
-
-
-class SandboxConfig(AppConfig):
-    name = "jappanel.sandbox"
-    label = "sandbox"
-    verbose_name = "Sandbox panel"

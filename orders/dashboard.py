@@ -1,0 +1,44 @@
+"""The dashboard: balances, spend, open orders, what needs attention and what waits for a decision."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import path
+
+from jappanel.heartbeat import heartbeat_states
+from jappanel.web.access import allowed, may
+from orders.filters import (
+    awaiting_decision_of,
+    decisions_for,
+    needing_attention,
+    open_by_status,
+    recent_orders,
+    spend_by_window,
+    spend_per_day,
+)
+from providers.models import Provider
+
+
+@allowed("view_orders")
+def dashboard(request: HttpRequest) -> HttpResponse:
+    providers = list(Provider.objects.order_by("-active", "name"))
+    stopped = [state for state in heartbeat_states().values() if not state.alive]
+    days = spend_per_day()
+    context = {
+        "providers": providers,
+        "stopped": stopped,
+        "currency": providers[0].currency if providers else "USD",
+        "spend_days": days,
+        "spend": spend_by_window(days),
+        "open_statuses": open_by_status(),
+        "attention": needing_attention(),
+        "recent": recent_orders(),
+        "mine_waiting": decisions_for(request.user),
+        "to_decide": awaiting_decision_of(request.user) if may(request.user, "approve_order") else None,
+    }
+    return render(request, "orders/dashboard.html", context)
+
+
+# Mounted at the site root by jappanel/urls.py.
+urlpatterns = [path("", dashboard, name="dashboard")]

@@ -1,0 +1,405 @@
+"""JapClient: the only code that speaks HTTP to a JAP API v2 panel."""
+
+from __future__ import annotations
+
+import json
+import logging
+import ssl
+import time
+from collections.abc import Callable, Iterable, Iterator
+from decimal import Decimal
+from typing import Any, TypeVar
+from urllib.parse import quote, quote_plus, urlsplit
+
+import requests
+from django.conf import settings
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
+from urllib3.util.retry import Retry
+
+from providers.client.errors import (
+    ProviderError,
+    ProviderOutcomeUnknown,
+    ProviderRejected,
+    ProviderUnreachable,
+)
+from providers.client.orders import OrderValue, encode_order_fields
+from providers.client.results import (
+    Balance,
+    ItemError,
+    OrderStatus,
+    ServiceInfo,
+    ServicesResult,
+    error_of,
+    to_int,
+)
+from providers.client.sandbox import SandboxAdapter, SandboxUnavailable
+from providers.client.signals import call_finished
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+MAX_IDS_PER_CALL = 100
+SNIPPET_LENGTH = 200
+# Cloudflare answers these itself when it cannot open a connection to the origin.
+CLOUDFLARE_ORIGIN_UNREACHABLE = frozenset({521, 522, 523, 525, 526})
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """The exception and everything it wraps: __cause__, __context__, args, urllib3 `reason`."""
+    pending, seen = [exc], set()
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        linked = [current.__cause__, current.__context__, getattr(current, "reason", None), *current.args]
+        pending.extend(item for item in linked if isinstance(item, BaseException))
+
+
+def _never_sent_reason(exc: requests.RequestException) -> str | None:
+    """Why the request provably never reached the panel, or None if it may have."""
+    for cause in _causes(exc):
+        if isinstance(cause, NameResolutionError):
+            return "the host name could not be resolved"
+        if isinstance(cause, NewConnectionError):
+            return "the connection was refused or could not be opened"
+        if isinstance(cause, ConnectTimeoutError):
+            return "no connection within the connect timeout"
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            # Certificate checks happen in the TLS handshake, before any request byte.
+            return "the TLS certificate was not accepted"
+        if isinstance(
+            cause, SandboxUnavailable | requests.exceptions.InvalidURL | requests.exceptions.InvalidSchema
+        ):
+            return str(cause)
+        if isinstance(cause, requests.exceptions.MissingSchema):
+            return "the API URL is not a valid URL"
+    return None
+
+
+def _is_cloudflare_block(response: requests.Response, text: str) -> bool:
+    if response.headers.get("cf-mitigated", "").lower() == "challenge":
+        return True
+    if response.status_code not in (403, 429, 503):
+        return False
+    lowered = text[:20000].lower()
+    markers = (
+        "<title>just a moment...</title>",
+        "challenge-platform",
+        "cf-chl",
+        "attention required! | cloudflare",
+    )
+    return any(marker in lowered for marker in markers)
+
+
+def _chunks(ids: Iterable[int | str]) -> Iterator[list[int]]:
+    unique = list(dict.fromkeys(to_int(item) for item in ids))
+    for start in range(0, len(unique), MAX_IDS_PER_CALL):
+        yield unique[start : start + MAX_IDS_PER_CALL]
+
+
+def _joined(ids: list[int]) -> str:
+    return ",".join(str(item) for item in ids)
+
+
+class JapClient:
+    """A client for one panel account: one requests.Session, explicit timeouts, no retries.
+
+    Every method raises ProviderRejected, ProviderUnreachable or ProviderOutcomeUnknown (all
+    ProviderError) and returns typed results from `providers.client.results`.
+    """
+
+    def __init__(
+        self,
+        api_url: str,
+        api_key: str,
+        *,
+        connect_timeout: float | None = None,
+        read_timeout: float | None = None,
+    ) -> None:
+        if api_key and api_key in urlsplit(api_url).query:
+            # The key travels only in the POST body: a URL ends up in logs and tracebacks.
+            raise ValueError("the API URL must not contain the API key (it is sent in the request body)")
+        self.api_url = api_url
+        self._api_key = api_key
+        self.connect_timeout = (
+            settings.PROVIDER_CONNECT_TIMEOUT if connect_timeout is None else connect_timeout
+        )
+        self.read_timeout = settings.PROVIDER_READ_TIMEOUT if read_timeout is None else read_timeout
+        self.session = requests.Session()
+        self.session.headers.update(
+            {"User-Agent": f"jappanel/{settings.VERSION}", "Accept": "application/json"}
+        )
+        # One click must be at most one request: a transport retry of a POST that reached the
+        # panel would place (and charge) the same order twice.
+        no_retries = HTTPAdapter(max_retries=Retry(total=0, read=False, redirect=False))
+        self.session.mount("https://", no_retries)
+        self.session.mount("http://", no_retries)
+        self.session.mount("sandbox://", SandboxAdapter())
+
+    def __repr__(self) -> str:
+        return f"<JapClient {self._scrub(self.api_url)}>"
+
+    def __enter__(self) -> JapClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.session.close()
+
+    # Actions -----------------------------------------------------------------------------
+
+    def services(self) -> ServicesResult:
+        """The panel's catalogue; a malformed entry is skipped and counted, not fatal."""
+        data = self._call("services")
+        if not isinstance(data, list):
+            raise self._unrecognised("services", data)
+        services, skipped = [], []
+        for entry in data:
+            try:
+                services.append(ServiceInfo.from_json(entry))
+            except ValueError as exc:
+                skipped.append(f"{self._scrub(json.dumps(entry, default=str))[:SNIPPET_LENGTH]}: {exc}")
+        if skipped:
+            logger.warning("services: skipped %d malformed entries of %d", len(skipped), len(data))
+        return ServicesResult(services=tuple(services), skipped=tuple(skipped))
+
+    def add(self, service: int, **fields: OrderValue) -> int:
+        """Place an order and return the panel's order id.
+
+        ProviderOutcomeUnknown here means the order may exist and may have been charged.
+        """
+        params = encode_order_fields(fields)
+        data = self._call("add", service=str(to_int(service)), **params)
+        try:
+            order_id = to_int(data["order"]) if isinstance(data, dict) else 0
+        except (KeyError, ValueError):
+            order_id = 0
+        if order_id <= 0:
+            raise self._unrecognised("add", data, "the order may have been placed and charged")
+        return order_id
+
+    def status(self, order_id: int) -> OrderStatus:
+        return self._parse("status", self._call("status", order=str(to_int(order_id))), OrderStatus.from_json)
+
+    def statuses(self, ids: Iterable[int]) -> dict[int, OrderStatus | ItemError]:
+        """Order states (or per-order errors), keyed by order id."""
+        return self._multi("status", "orders", ids, self._parse_statuses)
+
+    def refill(self, order_id: int) -> int:
+        """Ask for a refill of one order; returns the refill id."""
+        data = self._call("refill", order=str(to_int(order_id)))
+        message = error_of(data.get("refill")) if isinstance(data, dict) else None
+        if message is not None:
+            raise ProviderRejected(self._scrub(message), action="refill")
+        return self._parse("refill", data, lambda d: to_int(d["refill"]))
+
+    def refills(self, ids: Iterable[int]) -> dict[int, int | ItemError]:
+        """Refill ids (or per-order errors), keyed by order id."""
+        return self._multi("refill", "orders", ids, lambda d: self._parse_list(d, "order", "refill", to_int))
+
+    def refill_status(self, refill_id: int) -> str:
+        data = self._call("refill_status", refill=str(to_int(refill_id)))
+        return self._parse("refill_status", data, lambda d: self._refill_state(d["status"]))
+
+    def refill_statuses(self, ids: Iterable[int]) -> dict[int, str | ItemError]:
+        """Refill states (or per-refill errors), keyed by refill id."""
+        return self._multi(
+            "refill_status",
+            "refills",
+            ids,
+            lambda d: self._parse_list(d, "refill", "status", self._refill_state),
+        )
+
+    def cancel(self, ids: Iterable[int]) -> dict[int, bool | ItemError]:
+        """Ask to cancel orders; True where the panel accepted, ItemError where it refused."""
+        return self._multi(
+            "cancel", "orders", ids, lambda d: self._parse_list(d, "order", "cancel", self._cancelled)
+        )
+
+    def balance(self) -> Balance:
+        return self._parse("balance", self._call("balance"), Balance.from_json)
+
+    # Parsing -----------------------------------------------------------------------------
+
+    def _parse(self, action: str, data: Any, parser: Callable[[Any], T]) -> T:
+        try:
+            return parser(data)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise self._unrecognised(action, data, str(exc)) from None
+
+    def _multi(
+        self, action: str, param: str, ids: Iterable[int], parser: Callable[[Any], dict[int, T]]
+    ) -> dict[int, T]:
+        results: dict[int, T] = {}
+        for chunk in _chunks(ids):
+            try:
+                results.update(self._parse(action, self._call(action, **{param: _joined(chunk)}), parser))
+            except ProviderError as exc:
+                # Earlier chunks were answered (and, for refill and cancel, acted on).
+                exc.partial_results = dict(results)
+                raise
+        return results
+
+    @staticmethod
+    def _parse_statuses(data: Any) -> dict[int, OrderStatus | ItemError]:
+        if not isinstance(data, dict):
+            raise ValueError(f"expected a JSON object keyed by order id, got {type(data).__name__}")
+        results: dict[int, OrderStatus | ItemError] = {}
+        for key, value in data.items():
+            message = error_of(value)
+            results[to_int(key)] = ItemError(message) if message is not None else OrderStatus.from_json(value)
+        return results
+
+    @staticmethod
+    def _parse_list(
+        data: Any, id_key: str, value_key: str, convert: Callable[[Any], T]
+    ) -> dict[int, T | ItemError]:
+        if not isinstance(data, list):
+            raise ValueError(f"expected a JSON array, got {type(data).__name__}")
+        results: dict[int, T | ItemError] = {}
+        for item in data:
+            message = error_of(item[value_key])
+            results[to_int(item[id_key])] = (
+                ItemError(message) if message is not None else convert(item[value_key])
+            )
+        return results
+
+    @staticmethod
+    def _refill_state(value: Any) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError(f"expected a refill status string, got {value!r}")
+        return value.strip()
+
+    @staticmethod
+    def _cancelled(value: Any) -> bool | ItemError:
+        if value is True or (not isinstance(value, bool) and value in (1, "1")):
+            return True
+        if isinstance(value, str) and value.strip() and not value.strip().isdigit():
+            # Some panels put the bare translation key (`error.incorrect_order_id`) here.
+            return ItemError(value.strip())
+        raise ValueError(f"unrecognised cancel answer {value!r}")
+
+    # Transport ---------------------------------------------------------------------------
+
+    def _call(self, action: str, **params: str) -> Any:
+        """POST one action and return the decoded JSON; raise the ProviderError that fits.
+
+        Every call, whatever its end, is reported through `signals.call_finished`.
+        """
+        started = time.monotonic()
+        outcome = "outcome_unknown"
+        try:
+            data = self._post(action, started, **params)
+        except ProviderRejected:
+            outcome = "rejected"
+            raise
+        except ProviderUnreachable:
+            outcome = "unreachable"
+            raise
+        else:
+            outcome = "ok"
+            return data
+        finally:
+            call_finished.send(
+                sender=JapClient, action=action, outcome=outcome, seconds=time.monotonic() - started
+            )
+
+    def _post(self, action: str, started: float, **params: str) -> Any:
+        try:
+            response = self.session.post(
+                self.api_url,
+                data={"key": self._api_key, "action": action, **params},
+                timeout=(self.connect_timeout, self.read_timeout),
+                allow_redirects=False,
+            )
+        except requests.RequestException as exc:
+            raise self._transport_error(action, exc) from exc
+        elapsed = (time.monotonic() - started) * 1000
+        logger.info("%s %s -> HTTP %s in %.0f ms", self._host, action, response.status_code, elapsed)
+        return self._decode(action, response)
+
+    def _transport_error(self, action: str, exc: requests.RequestException) -> Exception:
+        reason = _never_sent_reason(exc)
+        if reason is not None:
+            return ProviderUnreachable(
+                f"{action}: could not reach the panel at {self._host}: {self._scrub(reason)}", action=action
+            )
+        if isinstance(exc, requests.Timeout):
+            what = f"no answer within the read timeout ({self.read_timeout:g}s)"
+        elif isinstance(exc, requests.ConnectionError):
+            what = "the connection was closed before an answer arrived"
+        else:
+            what = f"the answer could not be read ({type(exc).__name__})"
+        return ProviderOutcomeUnknown(
+            f"{action}: {what}; the panel at {self._host} may have processed the request"
+            + ("" if action != "add" else " and charged the order"),
+            action=action,
+        )
+
+    def _decode(self, action: str, response: requests.Response) -> Any:
+        text = response.text
+        if _is_cloudflare_block(response, text) or (
+            response.status_code in CLOUDFLARE_ORIGIN_UNREACHABLE
+            and response.headers.get("Server", "").lower() == "cloudflare"
+        ):
+            raise ProviderUnreachable(
+                f"{action}: Cloudflare stopped the request before the panel "
+                f"({self._received(response, text)})",
+                action=action,
+            )
+        if response.status_code >= 500 or 300 <= response.status_code < 400:
+            raise self._outcome_unknown(action, response, text)
+        try:
+            data = json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
+        except ValueError:
+            raise self._outcome_unknown(action, response, text, "the answer is not JSON") from None
+        message = error_of(data)
+        if message is not None:
+            raise ProviderRejected(self._scrub(message), action=action)
+        if response.status_code >= 400:
+            raise self._outcome_unknown(action, response, text)
+        return data
+
+    def _outcome_unknown(
+        self, action: str, response: requests.Response, text: str, what: str = "unexpected answer"
+    ) -> ProviderOutcomeUnknown:
+        return ProviderOutcomeUnknown(
+            f"{action}: {what} from {self._host} ({self._received(response, text)}); "
+            "the panel may have processed the request",
+            action=action,
+        )
+
+    def _unrecognised(self, action: str, data: Any, detail: str = "") -> ProviderOutcomeUnknown:
+        body = self._scrub(json.dumps(data, default=str))[:SNIPPET_LENGTH]
+        return ProviderOutcomeUnknown(
+            f"{action}: unrecognised answer from {self._host}"
+            + (f" ({detail})" if detail else "")
+            + f": {body}",
+            action=action,
+        )
+
+    def _received(self, response: requests.Response, text: str) -> str:
+        content_type = response.headers.get("Content-Type", "no content type")
+        snippet = " ".join(self._scrub(text)[: SNIPPET_LENGTH * 2].split())[:SNIPPET_LENGTH]
+        body = f"body: {snippet!r}" if snippet else "empty body"
+        return f"HTTP {response.status_code}, {content_type}, {body}"
+
+    @property
+    def _host(self) -> str:
+        return self._scrub(urlsplit(self.api_url).netloc or self.api_url)
+
+    def _scrub(self, text: str) -> str:
+        if not self._api_key:
+            return text
+        for form in {self._api_key, quote(self._api_key, safe=""), quote_plus(self._api_key)}:
+            text = text.replace(form, "••••")
+        return text
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number")

@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from providers.sandbox.faults import fault_delay_after, fault_delay_before, fault_mode, fault_page
+from providers.sandbox.protocol import api_answer, json_response, request_params
+from providers.sandbox.services import account_authenticate
+
+
+@csrf_exempt
+@login_not_required
+def api_v2(request: HttpRequest) -> HttpResponse:
+    """JAP API v2: one endpoint, every action; callable directly with a RequestFactory request."""
+    params = request_params(request)
+    account = account_authenticate(key=params.get("key", "").strip())
+    mode = fault_mode(account)
+    page = fault_page(mode)
+    if page is not None:
+        return page
+    fault_delay_before(mode)
+    payload = api_answer(account=account, params=params)
+    fault_delay_after(mode, action=params.get("action", "").strip(), payload=payload)
+    return json_response(payload)

@@ -1,0 +1,194 @@
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import DEFAULT_DB_ALIAS, transaction
+from django.utils import timezone
+
+from audit.models import AuditAction
+from audit.services import audit_record
+from providers import crypto
+from providers.client import Balance, ProviderError
+from providers.models import Provider
+
+logger = logging.getLogger(__name__)
+
+JAP_PROVIDER_NAME = "JAP"
+SANDBOX_PROVIDER_NAME = "Sandbox"
+SANDBOX_API_URL = "sandbox://local/api/v2"
+
+
+def _provider_upsert(*, name: str, api_url: str, api_key: str, using: str) -> Provider:
+    provider = Provider.objects.using(using).filter(name=name).first() or Provider(name=name)
+    key_changed = not provider.api_key_encrypted or _stored_key(provider) != api_key
+    if provider.pk and provider.api_url == api_url and provider.active and not key_changed:
+        return provider
+    provider.api_url = api_url
+    provider.active = True
+    if key_changed:
+        provider.set_api_key(api_key)
+    provider.save(using=using)
+    logger.info("provider %s: configured from the environment (%s)", name, api_url)
+    return provider
+
+
+def _stored_key(provider: Provider) -> str | None:
+    try:
+        return provider._api_key()
+    except crypto.ApiKeyDecryptionError:
+        return None
+
+
+def provider_bootstrap(*, using: str = DEFAULT_DB_ALIAS) -> Provider | None:
+    """Create or update the provider the environment describes.
+
+    With JAP_API_KEY set: a provider "JAP" at JAP_API_URL. Otherwise, with the sandbox on: a
+    provider "Sandbox" served in-process (`sandbox://`), so a fresh install works at once. A
+    "Sandbox" provider left over after the sandbox was switched off is deactivated.
+    """
+    if settings.JAP_API_KEY:
+        return _provider_upsert(
+            name=JAP_PROVIDER_NAME, api_url=settings.JAP_API_URL, api_key=settings.JAP_API_KEY, using=using
+        )
+    if settings.SANDBOX_ENABLED:
+        return _provider_upsert(
+            name=SANDBOX_PROVIDER_NAME, api_url=SANDBOX_API_URL, api_key=settings.SANDBOX_API_KEY, using=using
+        )
+    Provider.objects.using(using).filter(name=SANDBOX_PROVIDER_NAME, api_url=SANDBOX_API_URL).update(
+        active=False
+    )
+    return None
+
+
+def bootstrap_after_migrate(*, using: str = DEFAULT_DB_ALIAS, apps: Any = None, **kwargs: Any) -> None:
+    """post_migrate receiver: bootstrap once the providers table exists."""
+    if apps is not None:
+        try:
+            apps.get_model("providers", "Provider")
+        except LookupError:
+            return
+    provider_bootstrap(using=using)
+
+
+def provider_state(provider: Provider) -> dict[str, object]:
+    """What the audit log keeps of a provider: everything but the key and the balance."""
+    return {
+        "name": provider.name,
+        "api_url": provider.api_url,
+        "currency": provider.currency,
+        "active": provider.active,
+    }
+
+
+def provider_save(
+    *, provider: Provider, api_key: str = "", user: AbstractBaseUser | None, ip: str | None
+) -> Provider:
+    """Create or change a provider; a non-empty `api_key` replaces the stored one.
+
+    Audited: the changed fields (PROVIDER_CREATED / PROVIDER_CHANGED) and, apart, that the key was
+    replaced (PROVIDER_KEY_CHANGED) — never the key, nor any part of one.
+    """
+    old = Provider.objects.filter(pk=provider.pk).first() if provider.pk else None
+    if api_key:
+        provider.set_api_key(api_key)
+    if not provider.api_key_encrypted:
+        raise ValueError("a provider needs an API key")
+    before, after = (provider_state(old) if old else None), provider_state(provider)
+    changed = sorted(name for name in after if before is None or before[name] != after[name])
+    who = {"actor": user, "ip": ip}
+    with transaction.atomic():
+        if old is None:
+            provider.save()
+        else:
+            # Only what a person edits: a balance refresh running meanwhile keeps what it wrote.
+            provider.save(update_fields=[*after, "api_key_encrypted", "updated_at"])
+        if old is None or changed:
+            audit_record(
+                action=AuditAction.PROVIDER_CHANGED if old else AuditAction.PROVIDER_CREATED,
+                target=provider,
+                before={name: before[name] for name in changed} if before else None,
+                after={name: after[name] for name in changed},
+                **who,
+            )
+        if old is not None and old.api_key_encrypted != provider.api_key_encrypted:
+            audit_record(
+                action=AuditAction.PROVIDER_KEY_CHANGED,
+                target=provider,
+                note="The API key was replaced.",
+                **who,
+            )
+    return provider
+
+
+def provider_record_error(*, provider: Provider, error: ProviderError) -> None:
+    """Keep the last provider failure on the provider, for the UI."""
+    provider.last_error = str(error)
+    provider.last_error_at = timezone.now()
+    Provider.objects.filter(pk=provider.pk).update(
+        last_error=provider.last_error, last_error_at=provider.last_error_at
+    )
+
+
+def provider_refresh_balance(*, provider: Provider) -> Balance:
+    """Read the balance from the panel and store it; a failure is recorded and re-raised.
+
+    Never call this inside a transaction: it waits on the network.
+    """
+    try:
+        with provider.client() as client:
+            balance = client.balance()
+    except ProviderError as exc:
+        provider_record_error(provider=provider, error=exc)
+        raise
+    provider.balance = balance.amount
+    provider.currency = balance.currency
+    provider.balance_checked_at = timezone.now()
+    provider.last_error = ""
+    provider.last_error_at = None
+    Provider.objects.filter(pk=provider.pk).update(
+        balance=provider.balance,
+        currency=provider.currency,
+        balance_checked_at=provider.balance_checked_at,
+        last_error="",
+        last_error_at=None,
+    )
+    return balance
+
+
+def provider_rotate_api_keys() -> int:
+    """Re-encrypt every stored API key under the current (first) FIELD_ENCRYPTION_KEYS key."""
+    rotated = 0
+    for provider in Provider.objects.exclude(api_key_encrypted=""):
+        Provider.objects.filter(pk=provider.pk).update(
+            api_key_encrypted=crypto.rotate(provider.api_key_encrypted)
+        )
+        rotated += 1
+    return rotated
+
+
+class ProviderNotFound(LookupError):
+    """No provider matches what the operator asked for; the message says what exists."""
+
+
+def provider_choose(*, name: str | None = None) -> Provider:
+    """The provider called `name`, or by default the only active one (else JAP, else Sandbox)."""
+    if name is not None:
+        provider = Provider.objects.filter(name=name).first()
+        if provider is None:
+            known = ", ".join(Provider.objects.values_list("name", flat=True)) or "none"
+            raise ProviderNotFound(f"unknown provider {name!r} (known: {known})")
+        return provider
+    active = list(Provider.objects.filter(active=True))
+    if len(active) == 1:
+        return active[0]
+    for preferred in (JAP_PROVIDER_NAME, SANDBOX_PROVIDER_NAME):
+        for provider in active:
+            if provider.name == preferred:
+                return provider
+    if not active:
+        raise ProviderNotFound("no active provider: set JAP_API_KEY, or add one in the admin")
+    names = ", ".join(provider.name for provider in active)
+    raise ProviderNotFound(f"several active providers ({names}): choose one with --provider NAME")
