@@ -120,8 +120,8 @@ INSTALLED_APPS = [
     "template_partials",
     "django_celery_beat",
     "jappanel",
-    "jappanel.providers",
-    "jappanel.sandbox",
+    "providers",
+    "providers.sandbox",
     "catalog",
     "orders",
     "audit",
@@ -198,6 +198,9 @@ if _engine == "django.db.backends.sqlite3":
     # that two test runs side by side never delete each other's database.
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / f"test-{os.getpid()}.sqlite3")}
 else:
+    # One test database per process here too (pytest-xdist adds its _gwN suffix to it): a
+    # developer's run and CI's on one server never create or drop each other's database.
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default'].get('NAME', '')}_{os.getpid()}"}
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 
@@ -358,7 +361,7 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": CATALOG_SYNC_INTERVAL_MINUTES * 60 * 0.9},
     },
     "refresh-balances": {
-        "task": "jappanel.providers.tasks.refresh_balances",
+        "task": "providers.tasks.refresh_balances",
         "schedule": 300,
         "options": {"expires": 270},
     },

@@ -109,3 +109,27 @@ def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path):
     journal_mode, busy_timeout = result.stdout.split()
     assert journal_mode == "wal"
     assert int(busy_timeout) >= 20_000
+
+
+def test_two_test_runs_on_one_postgresql_server_never_share_a_database_name(tmp_path):
+    show = "from django.conf import settings; print(settings.DATABASES['default']['TEST']['NAME'])"
+    environment = {
+        **os.environ,
+        "DATABASE_URL": "postgres://someone@127.0.0.1:5432/app",
+        "DATA_DIR": str(tmp_path),
+    }
+    environment["DJANGO_SETTINGS_MODULE"] = "jappanel.settings"
+    names = {
+        subprocess.run(
+            [sys.executable, "-c", f"import django; django.setup(); {show}"],
+            cwd=ROOT,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stdout.strip()
+        for _ in range(2)
+    }
+    assert len(names) == 2
+    assert all(name.startswith("test_app_") for name in names)
