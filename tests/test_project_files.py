@@ -21,9 +21,13 @@ APP_SERVICES = ("migrate", "web", "worker", "beat", "flower")
 SECRET_PATTERN = r"_secret\(\s*\"([A-Z_]+)\""
 
 
-def env_example_names() -> set[str]:
+def env_example_assignments() -> list[str]:
     lines = (ROOT / ".env.example").read_text().splitlines()
-    return {line.split("=", 1)[0] for line in lines if re.match(r"^[A-Z_]+=", line)}
+    return [line.split("=", 1)[0] for line in lines if re.match(r"^[A-Z_]+=", line)]
+
+
+def env_example_names() -> set[str]:
+    return set(env_example_assignments())
 
 
 def compose_text() -> str:
@@ -41,6 +45,12 @@ def test_every_setting_read_from_the_environment_is_documented_in_env_example():
     used |= set(re.findall(SECRET_PATTERN, settings_source))
     assert used, "no environment variables found: the pattern is out of date"
     assert used <= env_example_names(), f"missing from .env.example: {sorted(used - env_example_names())}"
+
+
+def test_env_example_sets_every_setting_exactly_once():
+    names = env_example_assignments()
+    assert names, "no settings found: the pattern is out of date"
+    assert sorted(name for name in set(names) if names.count(name) > 1) == []
 
 
 def test_every_secret_that_may_come_from_a_file_is_named_in_the_env_example_header():
