@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -25,6 +26,12 @@ def readyz(request: HttpRequest) -> JsonResponse:
     checks = readiness()
     ready = all(value == "ok" for value in checks.values())
     return JsonResponse({"status": "ok" if ready else "error", **checks}, status=200 if ready else 503)
+
+
+@require_GET
+@login_not_required
+def favicon(request: HttpRequest) -> HttpResponse:
+    return redirect(static("favicon.svg"), permanent=True)
 
 
 def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

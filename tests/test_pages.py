@@ -38,3 +38,10 @@ def test_the_admin_link_is_shown_to_staff_only(client, django_user_model):
     user = django_user_model.objects.create_user("viewer", password="a-long-password-1")
     client.force_login(user)
     assert ">Admin</a>" not in client.get("/").content.decode()
+
+
+def test_browsers_asking_for_favicon_ico_at_the_root_are_sent_to_the_icon(client, db):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"].endswith("favicon.svg")
+    assert client.get(response["Location"]).status_code == 200

@@ -94,6 +94,7 @@ RULES = {
 # the Django admin checks staff and model permissions itself (tested below).
 PUBLIC_NAMESPACES = {"admin", "sandbox"}
 PUBLIC = {
+    "favicon",
     "healthz",
     "readyz",
     "metrics",
@@ -252,3 +253,50 @@ def test_admin_actions_check_the_permission_not_only_the_menu(people, world, adm
     sandbox_topup = reverse("admin:sandbox_account_changelist")
     assert client_of(staff_viewer).post(sandbox_topup, {"action": "topup_100"}).status_code == 403
     assert client_of(admin_user).get(url).status_code == 200
+
+
+WATCH_CSP = """
+window.cspViolations = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.cspViolations.push(`${event.violatedDirective} ${event.blockedURI}`);
+});
+"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("persona", ["viewer", "buyer", "approver", "manager"])
+def test_every_page_a_persona_may_open_loads_with_no_console_error_failed_request_or_csp_report(
+    persona, people, world, browser, live_server
+):
+    client = client_of(people[persona])
+    context = browser.new_context(base_url=live_server.url)
+    context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
+    )
+    context.add_init_script(WATCH_CSP)
+    page = context.new_page()
+    problems: list[str] = []
+    on = {"url": ""}
+
+    def problem(text: str) -> None:
+        problems.append(f"{on['url']}: {text}")
+
+    page.on("console", lambda message: message.type == "error" and problem(message.text))
+    page.on("requestfailed", lambda request: problem(f"failed {request.url} {request.failure}"))
+    page.on(
+        "response", lambda response: response.status >= 400 and problem(f"{response.status} {response.url}")
+    )
+    visited = 0
+    for name, (method, right, kwargs, _data) in RULES.items():
+        # Downloads are not pages; what a persona may not open is the permission matrix's business.
+        if method != "get" or name.endswith("_export") or right not in MAY[persona]:
+            continue
+        on["url"] = reverse(name, kwargs={key: world[value] for key, value in kwargs.items()})
+        page.goto(on["url"])
+        page.wait_for_load_state("networkidle")
+        for report in page.evaluate("window.cspViolations"):
+            problem(f"CSP {report}")
+        visited += 1
+    context.close()
+    assert visited >= len(MAY[persona]) > 0
+    assert problems == []
