@@ -236,7 +236,11 @@ def order_create(request: HttpRequest) -> HttpResponse:
         service = _service_from(request.POST)
     else:
         service = _service_from(request.GET)
-        form = OrderForm(initial={"service": service})
+        # The quantity typed in the catalog comes along; the form checks it like any other.
+        quantity = request.GET.get("quantity", "")
+        form = OrderForm(
+            initial={"service": service, "quantity": quantity[:12] if quantity.isdigit() else None}
+        )
     context = {**_order_context(form, service), **_picker(request.GET, service)}
     context["estimate"] = _estimate(form, service) if request.method == "POST" else None
     return render_page(request, "orders/order_create.html", "builder", context, target="order-builder")

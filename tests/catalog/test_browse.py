@@ -8,6 +8,8 @@ from decimal import Decimal
 
 import pytest
 import responses
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils import timezone
 
@@ -447,3 +449,21 @@ def test_sync_now_without_javascript_redirects_with_a_message(
 
 def test_sync_now_refuses_a_get(buyer_client, no_sandbox):
     assert buyer_client.get(reverse("catalog:sync_now")).status_code == 405
+
+
+def test_each_row_has_its_own_order_action_carrying_the_typed_quantity(buyer_client, catalog):
+    html = buyer_client.get(reverse("catalog:service_list"), {"quantity": "500"}).content.decode()
+    for name in ("likes", "followers", "views", "members"):
+        assert f'href="/orders/new/?service={catalog[name].pk}&amp;quantity=500"' in html
+    form = buyer_client.get(
+        "/orders/new/", {"service": catalog["likes"].pk, "quantity": "500"}
+    ).content.decode()
+    assert 'name="quantity"' in form and 'value="500"' in form
+
+
+def test_a_viewer_sees_no_order_action_in_the_catalog(client, catalog):
+    viewer = get_user_model().objects.create_user("viewer", "viewer@example.com", "correct-horse-battery")
+    viewer.groups.add(Group.objects.get(name="Viewer"))
+    client.force_login(viewer)
+    html = client.get(reverse("catalog:service_list")).content.decode()
+    assert "/orders/new/?service=" not in html
