@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -12,6 +13,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from audit.models import AuditAction
@@ -261,6 +263,25 @@ def catalog_sync_request(*, providers: list[Provider]) -> list[CatalogSync]:
         transaction.on_commit(lambda p=provider.pk, r=run.pk: sync_provider_catalog.delay(p, r))
         runs.append(run)
     return runs
+
+
+def catalog_stale_providers(*, providers: Iterable[Provider]) -> list[Provider]:
+    """Those of `providers` whose catalog needs a sync now: never synced successfully, changed
+    (URL, key, re-enabled) since their last successful sync, or synced longer ago than
+    CATALOG_SYNC_INTERVAL_MINUTES."""
+    providers = list(providers)
+    last_ok = dict(
+        CatalogSync.objects.filter(provider__in=providers, status=CatalogSync.Status.OK)
+        .values("provider")
+        .annotate(at=Max("started_at"))
+        .values_list("provider", "at")
+    )
+    due = timezone.now() - timedelta(minutes=settings.CATALOG_SYNC_INTERVAL_MINUTES)
+    return [
+        provider
+        for provider in providers
+        if (synced := last_ok.get(provider.pk)) is None or synced < max(due, provider.updated_at)
+    ]
 
 
 def favourite_set(*, user: AbstractBaseUser, service: Service, starred: bool) -> None:

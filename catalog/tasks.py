@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from celery import shared_task
 from django.conf import settings
 
 from catalog.models import CatalogSync
-from catalog.services import SyncAlreadyRunning, catalog_sync
+from catalog.services import SyncAlreadyRunning, catalog_stale_providers, catalog_sync, catalog_sync_request
+from providers.client import ProviderError
 from providers.models import Provider
+from providers.services import provider_refresh_balance
 
 logger = logging.getLogger(__name__)
 
@@ -37,3 +40,32 @@ def sync_provider_catalog(provider_id: int, run_id: int | None = None) -> None:
         logger.info("%s", exc)
         return
     logger.info("catalog sync: %s", report.as_dict())
+
+
+@shared_task
+def providers_catch_up(provider_ids: list[int] | None = None) -> None:
+    """Bring providers up to date at once rather than at the scheduler's next round: sync every
+    stale catalog (opening its run first, so the catalog page shows the progress) and read every
+    balance. All active providers by default."""
+    providers = Provider.objects.filter(active=True)
+    if provider_ids is not None:
+        providers = providers.filter(pk__in=provider_ids)
+    providers = list(providers)
+    stale = catalog_stale_providers(providers=providers)
+    if stale:
+        catalog_sync_request(providers=stale)
+    for provider in providers:
+        try:
+            provider_refresh_balance(provider=provider)
+        except ProviderError as exc:
+            logger.warning("provider %s: balance not read: %s", provider.name, exc)
+
+
+def catch_up_when_the_worker_starts(**kwargs: Any) -> None:
+    """`worker_ready` receiver: a fresh deployment shows its catalog and balances within seconds."""
+    providers_catch_up.delay()
+
+
+def catch_up_with_a_configured_provider(*, provider_id: int, **kwargs: Any) -> None:
+    """`provider_configured` receiver: a provider added, re-enabled or re-pointed is read at once."""
+    providers_catch_up.delay([provider_id])

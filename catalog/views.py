@@ -85,6 +85,8 @@ def _sync_state() -> dict[str, Any]:
         "providers": providers,
         "sync_rows": rows,
         "syncing": any(run and run.status == CatalogSync.Status.RUNNING for _, run in rows),
+        # A provider never synced gets its first sync from the worker by itself: watch for it.
+        "awaiting_first_sync": any(run is None for _, run in rows),
         "failed_rows": [
             (provider, run) for provider, run in rows if run and run.status == CatalogSync.Status.FAILED
         ],
@@ -265,8 +267,8 @@ def service_favourite(request: HttpRequest, pk: int) -> HttpResponse:
 def _sync_status(request: HttpRequest) -> HttpResponse:
     context = _sync_state()
     response = render(request, "catalog/service_list.html#sync", context)
-    if not context["syncing"]:
-        # The status only polls while a run is running: this answer is the end of one.
+    if not context["syncing"] and not context["awaiting_first_sync"]:
+        # The status only polls while a run is running or awaited: this answer is the end of one.
         response["HX-Trigger"] = SYNCED_EVENT
     return response
 

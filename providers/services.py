@@ -13,6 +13,7 @@ from audit.services import audit_record
 from providers import crypto
 from providers.client import Balance, ProviderError
 from providers.models import Provider
+from providers.signals import provider_configured
 
 logger = logging.getLogger(__name__)
 
@@ -31,8 +32,14 @@ def _provider_upsert(*, name: str, api_url: str, api_key: str, using: str) -> Pr
     if key_changed:
         provider.set_api_key(api_key)
     provider.save(using=using)
+    # Not announced: the worker catches up with it when it starts (updated_at is newer than
+    # its last sync), and announcing during `migrate` would queue work for a worker not yet there.
     logger.info("provider %s: configured from the environment (%s)", name, api_url)
     return provider
+
+
+def _announce_configured(provider: Provider) -> None:
+    transaction.on_commit(lambda: provider_configured.send(sender=Provider, provider_id=provider.pk))
 
 
 def _stored_key(provider: Provider) -> str | None:
@@ -113,13 +120,18 @@ def provider_save(
                 after={name: after[name] for name in changed},
                 **who,
             )
-        if old is not None and old.api_key_encrypted != provider.api_key_encrypted:
+        key_changed = old is not None and old.api_key_encrypted != provider.api_key_encrypted
+        if key_changed:
             audit_record(
                 action=AuditAction.PROVIDER_KEY_CHANGED,
                 target=provider,
                 note="The API key was replaced.",
                 **who,
             )
+        if provider.active and (
+            old is None or not old.active or key_changed or old.api_url != provider.api_url
+        ):
+            _announce_configured(provider)
     return provider
 
 

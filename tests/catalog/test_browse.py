@@ -335,11 +335,15 @@ def test_without_any_provider_the_page_says_so(buyer_client, no_sandbox):
     assert "Sync now" not in html
 
 
-def test_a_provider_never_synced_offers_sync_now(buyer_client, no_sandbox):
+def test_a_provider_never_synced_is_awaited_and_offers_sync_now(buyer_client, no_sandbox):
     ProviderFactory(name="JAP")
     html = buyer_client.get(LIST_URL).content.decode()
-    assert "Never synced" in html
+    assert "Waiting for the first sync" in html
     assert "Sync now" in html
+    # The status watches for the worker's first sync, and says nothing is over while it waits.
+    assert 'hx-get="/services/sync/status/" hx-trigger="every 1s"' in html
+    status = buyer_client.get(reverse("catalog:sync_status"))
+    assert "HX-Trigger" not in status
 
 
 def test_a_failed_last_sync_shows_its_message_and_a_retry(buyer_client, no_sandbox):

@@ -114,7 +114,7 @@ def test_sync_now_shows_progress_then_the_result_and_fills_the_table_without_a_r
 ):
     page = logged_in_page
     page.goto("/services/")
-    expect(page.get_by_role("heading", name="Never synced")).to_be_visible()
+    expect(page.get_by_role("heading", name="Waiting for the first sync")).to_be_visible()
     page.evaluate("window.stillTheSamePage = true")
     page.get_by_role("button", name="Sync now").first.click()
     status = page.locator("#sync-status")

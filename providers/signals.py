@@ -1,0 +1,9 @@
+"""What the providers app tells the apps above it, without knowing them."""
+
+from __future__ import annotations
+
+from django.dispatch import Signal
+
+# Sent after commit when a provider becomes usable or points somewhere new: created, re-enabled,
+# or its API URL or key changed; with `provider_id`. The catalog syncs it and its balance is read.
+provider_configured = Signal()
