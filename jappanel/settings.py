@@ -372,7 +372,8 @@ CELERY_BEAT_SCHEDULE = {
 
 # Logging ------------------------------------------------------------------------------------
 
-# Everything goes to stdout, where Docker and honcho collect it: readable lines in development,
+# Everything goes to stderr, where Docker and honcho collect it (stdout stays free for what
+# commands print, JSON that pipes into jq): readable lines in development,
 # one JSON object per line (LOG_FORMAT=json) for a log shipper. Each line carries the request
 # id, task id, order code and provider order id when they apply (jappanel.logging).
 LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
@@ -389,7 +390,7 @@ LOGGING = {
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "stream": "ext://sys.stdout",
+            "stream": "ext://sys.stderr",
             "formatter": LOG_FORMAT,
             "filters": ["context"],
         }

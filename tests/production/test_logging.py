@@ -1,4 +1,4 @@
-"""Logs: stdout, readable or one JSON object per line, with the context of the work at hand."""
+"""Logs: stderr, readable or one JSON object per line, with the context of the work at hand."""
 
 from __future__ import annotations
 
@@ -105,14 +105,15 @@ def run_python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_log_format_json_turns_every_line_on_stdout_into_json(tmp_path):
+def test_log_format_json_turns_every_log_line_on_stderr_into_json_and_leaves_stdout_alone(tmp_path):
     result = run_python(
         "import django, logging; django.setup(); logging.getLogger('probe').info('hello')",
         LOG_FORMAT="json",
         DATA_DIR=str(tmp_path),
     )
     assert result.returncode == 0, result.stderr
-    (entry,) = [json.loads(line) for line in result.stdout.splitlines()]
+    assert result.stdout == ""
+    (entry,) = [json.loads(line) for line in result.stderr.splitlines()]
     assert entry["message"] == "hello" and entry["logger"] == "probe"
 
 
