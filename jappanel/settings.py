@@ -242,6 +242,18 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
+# Email: the server that sends mail, e.g. smtp+tls://user:password@smtp.example.com:587. Without
+# one there is no "forgot your password" page: it would promise a link that never comes.
+EMAIL_URL = _secret("EMAIL_URL")
+EMAIL_ENABLED = bool(EMAIL_URL)
+if EMAIL_ENABLED:
+    try:
+        globals().update(env.email_url_config(EMAIL_URL))
+    except Exception:  # django-environ raises bare errors for unknown schemes
+        _fail("EMAIL_URL is not a mail server URL (smtp://, smtp+tls://, smtp+ssl://); see .env.example")
+# The sender of password reset mails.
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="jappanel@localhost")
+
 # I18N, static -------------------------------------------------------------------------------
 
 LANGUAGE_CODE = "en-us"

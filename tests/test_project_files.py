@@ -76,6 +76,7 @@ def test_env_example_ships_no_secret_value_an_operator_could_forget_to_change():
         "JAP_API_KEY",
         "METRICS_TOKEN",
         "FLOWER_BASIC_AUTH",
+        "EMAIL_URL",
     ):
         assert values[name] == "", name
     assert values["DEBUG"] == "0"

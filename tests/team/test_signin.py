@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
+import re
+
 import pytest
 from axes.models import AccessAttempt
 from django.conf import settings
+from django.urls import clear_url_caches
 
+import jappanel.urls
 from tests.team.conftest import PASSWORD, person
 
 
@@ -79,3 +84,42 @@ def test_sessions_end_after_the_idle_minutes_and_each_request_extends_them(clien
     assert response.cookies["sessionid"]["max-age"] == settings.SESSION_IDLE_MINUTES * 60
     response = client.get("/")
     assert response.cookies["sessionid"]["max-age"] == settings.SESSION_IDLE_MINUTES * 60
+
+
+def reload_urls() -> None:
+    importlib.reload(jappanel.urls)
+    clear_url_caches()
+
+
+@pytest.fixture
+def email_configured(settings, mailoutbox):
+    """An email server is configured (EMAIL_URL): the URLs are built again with it."""
+    settings.EMAIL_ENABLED = True
+    reload_urls()
+    yield
+    settings.EMAIL_ENABLED = False
+    reload_urls()
+
+
+@pytest.mark.parametrize(
+    "url", ["/accounts/password_reset/", "/accounts/password_reset/done/", "/accounts/reset/MQ/set-password/"]
+)
+def test_without_an_email_server_there_are_no_password_reset_pages(client, db, url):
+    assert client.get(url).status_code == 404
+    assert client.post(url, {"email": "sam@example.com"}).status_code == 404
+    assert "Forgot" not in client.get("/accounts/login/").content.decode()
+
+
+def test_with_an_email_server_a_forgotten_password_is_reset_through_the_mailed_link(
+    client, db, email_configured, mailoutbox
+):
+    person("sam", "Viewer")
+    assert "Forgot your password?" in client.get("/accounts/login/").content.decode()
+    assert client.post("/accounts/password_reset/", {"email": "sam@example.com"}).status_code == 302
+    [mail] = mailoutbox
+    link = re.search(r"https?://[^/]+(/accounts/reset/\S+/)", mail.body).group(1)
+    form = client.get(link, follow=True)
+    new = "a-new-and-long-password-42"
+    done = client.post(form.redirect_chain[-1][0], {"new_password1": new, "new_password2": new})
+    assert done.status_code == 302
+    assert client.post("/accounts/login/", {"username": "sam", "password": new}).status_code == 302
