@@ -3,6 +3,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.http import HttpRequest
 
 from audit.services import client_ip
@@ -20,6 +22,9 @@ class BudgetAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Budget, form: Any, change: bool) -> None:
         budget_save(budget=obj, user=request.user, ip=client_ip(request))
 
+    def has_delete_permission(self, request: HttpRequest, obj: Budget | None = None) -> bool:
+        return False  # set the amount instead: a change is audited, a deletion would not be
+
 
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
@@ -29,3 +34,15 @@ class CampaignAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Campaign, form: Any, change: bool) -> None:
         campaign_save(campaign=obj, user=request.user, ip=client_ip(request))
+
+
+admin.site.unregister(get_user_model())
+
+
+@admin.register(get_user_model())
+class PersonAdmin(UserAdmin):
+    """People, as Django's admin shows them, except that nobody is deleted: untick "active"
+    instead (their orders, budget and audit entries keep pointing at them)."""
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

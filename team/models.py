@@ -48,11 +48,12 @@ class Budget(models.Model):
     when an order is placed, and a constraint keeps exactly one scope per row.
     """
 
+    # People and providers are deactivated, never deleted: a budget never goes with them.
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="budget"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="budget"
     )
     provider = models.OneToOneField(
-        "providers.Provider", null=True, blank=True, on_delete=models.CASCADE, related_name="budget"
+        "providers.Provider", null=True, blank=True, on_delete=models.PROTECT, related_name="budget"
     )
     amount = models.DecimalField("monthly amount", **MONEY)
     currency = models.CharField(max_length=10, default="USD")
