@@ -41,8 +41,26 @@ admin.site.unregister(get_user_model())
 
 @admin.register(get_user_model())
 class PersonAdmin(UserAdmin):
-    """People, as Django's admin shows them, except that nobody is deleted: untick "active"
-    instead (their orders, budget and audit entries keep pointing at them)."""
+    """People, as Django's admin shows them, for superusers only; nobody is deleted here.
+
+    Managers change people in the team's pages, which ask for their own password before setting
+    a password or a role; here a manager with staff status could also make anyone (themselves
+    included) a superuser. A superuser passes every check already, so nothing is asked of them.
+    Either way the four-eyes rule sees who set what (team.signals). Deleting: untick "active"
+    instead (their orders, budget and audit entries keep pointing at them).
+    """
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self.has_module_permission(request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return self.has_module_permission(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self.has_module_permission(request)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

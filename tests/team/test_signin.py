@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import importlib
 import re
 
 import pytest
 from axes.models import AccessAttempt
 from django.conf import settings
-from django.urls import clear_url_caches
 
-import jappanel.urls
 from tests.team.conftest import PASSWORD, person
 
 
@@ -84,21 +81,6 @@ def test_sessions_end_after_the_idle_minutes_and_each_request_extends_them(clien
     assert response.cookies["sessionid"]["max-age"] == settings.SESSION_IDLE_MINUTES * 60
     response = client.get("/")
     assert response.cookies["sessionid"]["max-age"] == settings.SESSION_IDLE_MINUTES * 60
-
-
-def reload_urls() -> None:
-    importlib.reload(jappanel.urls)
-    clear_url_caches()
-
-
-@pytest.fixture
-def email_configured(settings, mailoutbox):
-    """An email server is configured (EMAIL_URL): the URLs are built again with it."""
-    settings.EMAIL_ENABLED = True
-    reload_urls()
-    yield
-    settings.EMAIL_ENABLED = False
-    reload_urls()
 
 
 @pytest.mark.parametrize(
