@@ -131,13 +131,34 @@ def env_file() -> dict[str, str]:
     return values
 
 
+def interpolate(text: str, dotenv: dict[str, str]) -> str:
+    """Compose's variable substitution, with the .env as compose reads it: ${NAME}, ${NAME:-default},
+    ${NAME-default}, ${NAME:?error}, $$."""
+
+    def value(match: re.Match[str]) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        name, operator, argument = match.group("name"), match.group("op") or "", match.group("arg") or ""
+        current = os.environ.get(name, dotenv.get(name))
+        if operator == ":-":
+            return current or argument
+        if operator == "-":
+            return argument if current is None else current
+        if operator in (":?", "?") and not current:
+            raise Failed(f"compose needs {name}: {argument}")
+        return current or ""
+
+    pattern = r"\$\$|\$\{(?P<name>[A-Z_][A-Z0-9_]*)(?:(?P<op>:-|-|:\?|\?)(?P<arg>[^}]*))?\}"
+    return re.sub(pattern, value, text)
+
+
 def production_environment(
     service: dict, *, dotenv: dict[str, str], data_dir: Path, database: str
 ) -> dict[str, str]:
     """The .env (compose's env_file), then what compose sets for the service."""
     values = dict(dotenv)
     for name, value in (service.get("environment") or {}).items():
-        values[name] = str(value)
+        values[name] = interpolate(str(value), dotenv)
     # Container paths and service names become this machine's.
     if values.get("DATA_DIR") == "/data":
         values["DATA_DIR"] = str(data_dir)
@@ -296,7 +317,12 @@ class Deployment:
 
     def sync_and_order(self) -> str:
         synced = [line for line in self.manage("sync_catalog", "--provider", "Sandbox") if "added" in line]
-        if not synced or synced[-1].get("error") or not synced[-1].get("added"):
+        # The worker's first-start sync may have filled the catalog already: then all are unchanged.
+        if (
+            not synced
+            or synced[-1].get("error")
+            or not (synced[-1].get("added") or synced[-1].get("unchanged"))
+        ):
             raise Failed(f"the catalog sync did not go through: {synced}")
         service = self.run(
             "worker",

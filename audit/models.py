@@ -48,14 +48,16 @@ class AuditQuerySet(models.QuerySet):
 class AuditEntry(models.Model):
     """One action that spent or may spend money, or changed who may: who, when, from where, what.
 
-    Append-only: `save()` refuses an existing row and `delete()` always refuses.
+    Append-only: `save()` refuses an existing row and `delete()` always refuses; on PostgreSQL
+    the database itself refuses UPDATE and DELETE of a row (migration 0004), whatever the code.
     """
 
     at = models.DateTimeField(default=timezone.now)
     action = models.CharField(max_length=40, choices=AuditAction.choices)
-    # The name is kept apart so that the entry still says who once the user is gone.
+    # People are deactivated, never deleted: deleting one would have to change their entries.
+    # The name is kept apart all the same, so that an entry reads alone.
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     actor_name = models.CharField(max_length=150, blank=True)
     ip = models.GenericIPAddressField("IP address", null=True, blank=True)

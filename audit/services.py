@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -32,12 +33,27 @@ _requester: ContextVar[Requester | None] = ContextVar("audit_requester", default
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    """The client's address: the first X-Forwarded-For hop only behind our own proxy."""
-    if settings.BEHIND_HTTPS_PROXY:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")[0].strip()
-        if forwarded:
-            return forwarded
-    return request.META.get("REMOTE_ADDR") or None
+    """The client's address, for the audit log and the login lockout.
+
+    Each of our TRUSTED_PROXY_COUNT proxies appends the address it was reached from to
+    X-Forwarded-For, so the client's is the hop the outermost one added, counted from the right;
+    hops to its left were written by the client and are never believed. With no proxy, or a
+    request that came straight in (a probe inside the network), it is the connection's address.
+    Anything that is not an IP address is no address (None), never stored as one.
+    """
+    address = request.META.get("REMOTE_ADDR", "")
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies:
+        hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        hops = [hop for hop in hops if hop]
+        if hops:
+            # Fewer hops than proxies: the outer ones were skipped, and the leftmost hop is
+            # still one an inner proxy of ours wrote.
+            address = hops[-min(proxies, len(hops))]
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        return None
 
 
 @contextmanager

@@ -1,7 +1,10 @@
-"""Readiness: the database, the Celery broker, and fresh heartbeats of the worker and beat."""
+"""Readiness: the database, the Celery broker, fresh heartbeats of the worker and beat, and the
+static files every page links to."""
 
 from __future__ import annotations
 
+from django.contrib.staticfiles import finders
+from django.contrib.staticfiles.storage import ManifestFilesMixin, staticfiles_storage
 from django.db import connection
 
 from jappanel.celery import app as celery_app
@@ -34,9 +37,40 @@ def broker_check(timeout: float = 2.0) -> str:
     return "ok"
 
 
+# collectstatic's default: files it never copies, so the manifest never names them.
+STATIC_IGNORED = ["CVS", ".*", "*~"]
+
+
+def static_check() -> str:
+    """Return "ok" or why pages cannot be rendered for want of static files.
+
+    With DEBUG off, every page names its CSS and scripts by the hashed names in the manifest that
+    `collectstatic` writes, and a file missing from it is an error on every page. The manifest
+    is the one this process loaded when it started (as the pages use it): one collected later
+    counts after a restart.
+    """
+    if not isinstance(staticfiles_storage, ManifestFilesMixin):
+        return "ok"  # development: files are served as they are, no manifest
+    known = staticfiles_storage.hashed_files
+    if not known:
+        return "error: no static files manifest: run collectstatic, then restart"
+    missing = sorted(
+        path
+        for finder in finders.get_finders()
+        for path, _ in finder.list(STATIC_IGNORED)
+        if path not in known
+    )
+    if missing:
+        return (
+            f"error: the static files manifest lacks {len(missing)} file(s), e.g. {missing[0]}: "
+            "run collectstatic, then restart"
+        )
+    return "ok"
+
+
 def readiness() -> dict[str, str]:
     """Each part by name, "ok" or a short reason; the heartbeats need the database."""
-    checks = {"database": database_check(), "broker": broker_check()}
+    checks = {"database": database_check(), "broker": broker_check(), "static": static_check()}
     if checks["database"] == "ok":
         checks.update({name: state.summary for name, state in heartbeat_states().items()})
     else:

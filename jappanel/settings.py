@@ -68,10 +68,15 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 # Production runs behind a reverse proxy that terminates HTTPS and says so in X-Forwarded-Proto;
 # trusting that header without such a proxy would let any client claim HTTPS.
-# Behind it, the client's address is the first X-Forwarded-For hop (audit log, login lockout).
 BEHIND_HTTPS_PROXY = env.bool("BEHIND_HTTPS_PROXY", default=not DEBUG)
 if BEHIND_HTTPS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# How many proxies in front of the app each append a hop to X-Forwarded-For: the client's address
+# (audit log, login lockout) is the hop the outermost one added; the client writes the hops left
+# of it, so they are never believed. 0: nobody in front, the connection's own address.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+if TRUSTED_PROXY_COUNT < 0:
+    _fail("TRUSTED_PROXY_COUNT must be 0 or more")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 # Probes and scrapers inside the Docker network speak plain HTTP to the app itself.
 SECURE_REDIRECT_EXEMPT = [r"^(healthz|readyz|metrics)$"]
@@ -220,10 +225,12 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-# Failed logins of one username from one address before a lockout, and the lockout's length.
+# Failed logins before a lockout, and the lockout's length. Both count: a username's failures
+# from any addresses (one guesser spread over many) and an address's failures for any usernames
+# (one address trying many).
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_CLIENT_IP_CALLABLE = "audit.services.client_ip"
@@ -234,6 +241,18 @@ SESSION_SAVE_EVERY_REQUEST = True
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
+
+# Email: the server that sends mail, e.g. smtp+tls://user:password@smtp.example.com:587. Without
+# one there is no "forgot your password" page: it would promise a link that never comes.
+EMAIL_URL = _secret("EMAIL_URL")
+EMAIL_ENABLED = bool(EMAIL_URL)
+if EMAIL_ENABLED:
+    try:
+        globals().update(env.email_url_config(EMAIL_URL))
+    except Exception:  # django-environ raises bare errors for unknown schemes
+        _fail("EMAIL_URL is not a mail server URL (smtp://, smtp+tls://, smtp+ssl://); see .env.example")
+# The sender of password reset mails.
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="jappanel@localhost")
 
 # I18N, static -------------------------------------------------------------------------------
 

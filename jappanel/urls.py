@@ -2,9 +2,18 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.auth import urls as auth_urls
 from django.urls import include, path
 
 from jappanel import metrics, views
+
+# Signing in and out and changing one's password; the four "forgot your password" pages only
+# when mail can be sent (EMAIL_URL).
+account_urls = [
+    pattern
+    for pattern in auth_urls.urlpatterns
+    if settings.EMAIL_ENABLED or not pattern.name.startswith("password_reset")
+]
 
 urlpatterns = [
     path("", include("orders.dashboard")),
@@ -13,7 +22,7 @@ urlpatterns = [
     path("metrics", metrics.metrics, name="metrics"),
     # Browsers that ignore the page's icon link ask for /favicon.ico at the root.
     path("favicon.ico", views.favicon, name="favicon"),
-    path("accounts/", include("django.contrib.auth.urls")),
+    path("accounts/", include(account_urls)),
     path("services/", include("catalog.urls")),
     path("orders/", include("orders.urls")),
     path("audit/", include("audit.urls")),

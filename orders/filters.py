@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from catalog.platforms import Platform
 from orders.models import CODE_ALPHABET, CODE_LENGTH, Order, OrderStatus, Refill, RefillStatus
+from orders.services.approvals import requesters_barred_for
 
 # Orders that move by themselves (a worker or the poller changes them): the pages refresh these.
 MOVING_STATUSES = frozenset(
@@ -333,12 +334,11 @@ def needing_attention() -> QuerySet[Order]:
 
 
 def awaiting_decision_of(user: Any) -> QuerySet[Order]:
-    """Orders waiting for approval that `user` may decide on (not their own), oldest first."""
+    """Orders waiting for approval that `user` may decide on (the four-eyes rule), oldest first."""
     waiting = Order.objects.filter(status=OrderStatus.AWAITING_APPROVAL)
-    if not user.is_superuser:
-        waiting = waiting.exclude(user_id=user.pk)
     return (
-        waiting.select_related("service", "user", "campaign")
+        waiting.exclude(user_id__in=requesters_barred_for(user))
+        .select_related("service", "user", "campaign")
         .defer("service__raw")
         .order_by("created_at", "pk")[:ATTENTION_ROWS]
     )

@@ -116,9 +116,11 @@ class Order(models.Model):
     campaign = models.ForeignKey(
         "team.Campaign", on_delete=models.PROTECT, null=True, blank=True, related_name="orders"
     )
+    # People are deactivated, never deleted: an order keeps who placed it (here and on its
+    # events, refills and cancels).
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="orders",
@@ -245,7 +247,7 @@ class OrderEvent(models.Model):
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events", db_index=False)
     at = models.DateTimeField(default=timezone.now)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True)
     kind = models.CharField(max_length=20, choices=EventKind.choices)
     from_status = models.CharField(max_length=20, blank=True)
     to_status = models.CharField(max_length=20, blank=True)
@@ -288,7 +290,7 @@ class Refill(models.Model):
     Status = RefillStatus
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="refills", db_index=False)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True)
     provider_refill_id = models.BigIntegerField(null=True, blank=True)
     status = models.CharField(max_length=20, choices=RefillStatus.choices, default=RefillStatus.PENDING)
     provider_status = models.CharField(max_length=50, blank=True)
@@ -319,7 +321,7 @@ class CancelRequest(models.Model):
     """One cancel request for one order and the provider's answer to it."""
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="cancel_requests")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True)
     requested_at = models.DateTimeField(default=timezone.now)
     accepted = models.BooleanField(null=True, help_text="Empty when the answer is unknown")
     answer = models.TextField(blank=True)

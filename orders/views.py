@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from audit.services import client_ip
 from catalog.models import Service
 from catalog.platforms import Platform
-from jappanel.web.access import allowed
+from jappanel.web.access import allowed, may
 from jappanel.web.htmx import go, render_page, wants_partial
 from orders.filters import MOVING_STATUSES, OrderFilter, RefillFilter, keyset_page, order_page
 from orders.forms import LINES_FIELDS, MASS_FORMAT, ORDER_FIELD_NAMES, MassOrderForm, OrderForm
@@ -36,6 +36,7 @@ from orders.services import (
     refill_request,
     refills_request,
 )
+from orders.services.approvals import decision_refusal
 from orders.services.budgets import order_waits_because
 from orders.templatetags.orders_tags import line_count
 from providers.client import SERVICE_TYPES
@@ -330,9 +331,8 @@ def _mass_form_of_lines(request: HttpRequest, form: MassOrderForm, *, drop_bad: 
 
 def _order_page_context(request: HttpRequest, order: Order) -> dict[str, Any]:
     refills = list(order.refills.select_related("user"))
-    may_approve = may_act_on(request.user, order, "approve") and (
-        order.user_id != request.user.pk or request.user.is_superuser
-    )
+    refusal = decision_refusal(request.user, order) if order.status == OrderStatus.AWAITING_APPROVAL else None
+    may_approve = order.status == OrderStatus.AWAITING_APPROVAL and refusal is None
     # The requester's page follows a waiting order to the decision; an approver's does not
     # refresh, or it would wipe the reason being typed into the decline box.
     waiting = order.status == OrderStatus.AWAITING_APPROVAL and not may_approve
@@ -341,6 +341,10 @@ def _order_page_context(request: HttpRequest, order: Order) -> dict[str, Any]:
         "may_act": may_act_on(request.user, order, "act"),
         "may_resolve": may_act_on(request.user, order, "resolve"),
         "may_approve": may_approve,
+        # An approver kept from deciding is told why (the requester knows it is their own).
+        "decide_refusal": refusal
+        if may(request.user, "approve_order") and order.user_id != request.user.pk
+        else "",
         "events": order.events.select_related("user"),
         "refills": refills,
         "waits_because": " and ".join(order_waits_because(order))

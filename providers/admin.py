@@ -5,12 +5,11 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from audit.models import AuditAction
-from audit.services import audit_record, client_ip
+from audit.services import client_ip
 from providers.client import ProviderError
 from providers.forms import ProviderForm
 from providers.models import Provider
-from providers.services import provider_refresh_balance, provider_save, provider_state
+from providers.services import provider_refresh_balance, provider_save
 
 
 @admin.register(Provider)
@@ -43,15 +42,8 @@ class ProviderAdmin(admin.ModelAdmin):
             provider=obj, api_key=form.cleaned_data["api_key"], user=request.user, ip=client_ip(request)
         )
 
-    def delete_model(self, request: HttpRequest, obj: Provider) -> None:
-        audit_record(
-            action=AuditAction.PROVIDER_DELETED,
-            actor=request.user,
-            ip=client_ip(request),
-            target=obj,
-            before=provider_state(obj),
-        )
-        super().delete_model(request, obj)
+    def has_delete_permission(self, request: HttpRequest, obj: Provider | None = None) -> bool:
+        return False  # untick "active" instead: its orders, services and budget stay with it
 
     @admin.display(description="API key")
     def masked_api_key(self, provider: Provider) -> str:

@@ -3,6 +3,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.http import HttpRequest
 
 from audit.services import client_ip
@@ -20,6 +22,9 @@ class BudgetAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: Budget, form: Any, change: bool) -> None:
         budget_save(budget=obj, user=request.user, ip=client_ip(request))
 
+    def has_delete_permission(self, request: HttpRequest, obj: Budget | None = None) -> bool:
+        return False  # set the amount instead: a change is audited, a deletion would not be
+
 
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
@@ -29,3 +34,33 @@ class CampaignAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Campaign, form: Any, change: bool) -> None:
         campaign_save(campaign=obj, user=request.user, ip=client_ip(request))
+
+
+admin.site.unregister(get_user_model())
+
+
+@admin.register(get_user_model())
+class PersonAdmin(UserAdmin):
+    """People, as Django's admin shows them, for superusers only; nobody is deleted here.
+
+    Managers change people in the team's pages, which ask for their own password before setting
+    a password or a role; here a manager with staff status could also make anyone (themselves
+    included) a superuser. A superuser passes every check already, so nothing is asked of them.
+    Either way the four-eyes rule sees who set what (team.signals). Deleting: untick "active"
+    instead (their orders, budget and audit entries keep pointing at them).
+    """
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self.has_module_permission(request)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return self.has_module_permission(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self.has_module_permission(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -6,3 +6,8 @@ from django.apps import AppConfig
 class TeamConfig(AppConfig):
     name = "team"
     verbose_name = "Budgets and campaigns"
+
+    def ready(self) -> None:
+        from team import signals
+
+        signals.connect_signals()

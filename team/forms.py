@@ -6,8 +6,9 @@ from django import forms
 from django.contrib.auth import get_user_model, password_validation
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.exceptions import ValidationError
+from django.http import HttpRequest
 
-from jappanel.web.access import ROLES
+from jappanel.web.access import ROLES, password_confirmed
 from providers.models import Provider
 from team.models import MONEY, Budget, Campaign
 from team.services import PersonInvalid
@@ -71,12 +72,43 @@ def _validate_password(form: forms.Form, password: str, person: Any) -> None:
 
 
 class PersonForm(forms.Form):
-    """What a manager sets of a person: names, email and one role."""
+    """What a manager sets of a person: names, email and one role.
+
+    Setting a password or a role asks for the manager's own password again (`your_password`,
+    checked through the sign-in lockout), so that a session left open cannot hand out access.
+    """
 
     first_name = forms.CharField(max_length=150, required=False)
     last_name = forms.CharField(max_length=150, required=False)
     email = forms.EmailField(required=False)
     role = forms.ChoiceField(choices=ROLE_CHOICES, help_text="What the person may do; exactly one role.")
+    your_password = forms.CharField(
+        label="Your password",
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "current-password"}),
+        help_text="Setting a password or a role asks for your own password again.",
+    )
+
+    def __init__(self, *args: Any, request: HttpRequest, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.request = request
+
+    def sets_password_or_role(self, cleaned: dict[str, Any]) -> bool:
+        return True
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        # Only the check needs it: the services never see it.
+        password = cleaned.pop("your_password", "")
+        if self.sets_password_or_role(cleaned) and not password_confirmed(self.request, password):
+            self.add_error(
+                "your_password",
+                "Enter your own password to set a password or a role."
+                if not password
+                else "That is not your password.",
+            )
+        return cleaned
 
 
 class PersonCreateForm(PersonForm):
@@ -95,7 +127,17 @@ class PersonCreateForm(PersonForm):
     )
     currency = forms.CharField(max_length=10, initial="USD")
 
-    field_order = ["username", "first_name", "last_name", "email", "role", "password", "budget", "currency"]
+    field_order = [
+        "username",
+        "first_name",
+        "last_name",
+        "email",
+        "role",
+        "password",
+        "budget",
+        "currency",
+        "your_password",
+    ]
 
     def clean_username(self) -> str:
         username = self.cleaned_data["username"]
@@ -125,6 +167,8 @@ class PersonEditForm(PersonForm):
         "New password", required=False, help_text="Leave empty to keep the current password."
     )
 
+    field_order = ["first_name", "last_name", "email", "role", "active", "password", "your_password"]
+
     def __init__(self, *args: Any, person: Any, role: str | None, **kwargs: Any) -> None:
         initial = {
             "first_name": person.first_name,
@@ -135,6 +179,9 @@ class PersonEditForm(PersonForm):
         }
         super().__init__(*args, initial=initial, **kwargs)
         self.person = person
+
+    def sets_password_or_role(self, cleaned: dict[str, Any]) -> bool:
+        return bool(cleaned.get("password")) or cleaned.get("role") != self.initial["role"]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()

@@ -48,11 +48,12 @@ class Budget(models.Model):
     when an order is placed, and a constraint keeps exactly one scope per row.
     """
 
+    # People and providers are deactivated, never deleted: a budget never goes with them.
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="budget"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="budget"
     )
     provider = models.OneToOneField(
-        "providers.Provider", null=True, blank=True, on_delete=models.CASCADE, related_name="budget"
+        "providers.Provider", null=True, blank=True, on_delete=models.PROTECT, related_name="budget"
     )
     amount = models.DecimalField("monthly amount", **MONEY)
     currency = models.CharField(max_length=10, default="USD")
@@ -121,3 +122,68 @@ class TeamPolicy(models.Model):
     @property
     def shortlist_rule_help(self) -> str:
         return SHORTLIST_RULE_HELP[ShortlistRule(self.shortlist_rule)]
+
+
+class CredentialsSetBy(models.Model):
+    """Who, other than the person, last set their password, their role or their email address.
+
+    Read by the four-eyes rule (orders.services.approvals.requesters_barred_for): whoever set an
+    approver's password may know it and sign in as them, so the approver never decides on that
+    person's orders, even after changing the password (the one who knew it could have been the
+    one changing it); it moves to whoever sets the password next. Whoever gave them their role
+    is barred until the approver sets a password of their own. A password set with nobody signed
+    in (the emailed reset link, a shell) counts as set by whoever set the email address.
+    Kept up to date by team.signals, whatever sets them (our pages, the admin, commands).
+    """
+
+    person = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="credentials_set_by",
+    )
+    password_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    role_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    email_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = verbose_name_plural = "who set a person's credentials"
+
+    def __str__(self) -> str:
+        return f"Credentials of {self.person}"
+
+
+def credentials_record(
+    row: Any,
+    *,
+    person_id: int,
+    by_id: int | None,
+    password: bool = False,
+    role: bool = False,
+    email: bool = False,
+) -> None:
+    """Apply to `row` (a CredentialsSetBy, also a migration's) that `by_id` set the person's
+    password, role or email; `by_id` None: nobody signed in. What the person does themselves
+    counts as done by whoever may know their password, since that one can sign in as them."""
+    other = by_id if by_id is not None and by_id != person_id else None
+    itself = by_id is not None and other is None
+    if email:
+        if other is not None:
+            row.email_by_id = other
+        elif itself:
+            row.email_by_id = row.password_by_id
+    if role and other is not None:
+        row.role_by_id = other
+    if password:
+        if other is not None:
+            row.password_by_id = other
+        elif itself:
+            row.role_by_id = None
+        else:  # the reset link went to the email address, or a shell: either way not the person
+            row.password_by_id = row.email_by_id

@@ -18,7 +18,7 @@ from audit.models import AuditAction
 from audit.services import audit_record, requester_set
 from jappanel.web.access import ROLES
 from providers.models import Provider
-from team.models import Budget, Campaign
+from team.models import Budget, Campaign, CredentialsSetBy, credentials_record
 
 ZERO = Decimal(0)
 SUPERUSER = "Superuser (all rights)"
@@ -114,6 +114,22 @@ def _acting_as(user: AbstractBaseUser | None, ip: str | None) -> Iterator[None]:
         yield
 
 
+def credentials_set(
+    *,
+    person: Any,
+    by: AbstractBaseUser | None,
+    password: bool = False,
+    role: bool = False,
+    email: bool = False,
+) -> None:
+    """Record that `by` (None: nobody signed in) set `person`'s password, role or email address
+    (see CredentialsSetBy)."""
+    row, _ = CredentialsSetBy.objects.get_or_create(person_id=person.pk)
+    by_id = by.pk if by is not None else None
+    credentials_record(row, person_id=person.pk, by_id=by_id, password=password, role=role, email=email)
+    row.save()
+
+
 def _role_set(*, person: Any, role: str, user: AbstractBaseUser | None, ip: str | None) -> None:
     """Make `role` the person's only role group (other groups stay), recorded once.
 
@@ -127,6 +143,7 @@ def _role_set(*, person: Any, role: str, user: AbstractBaseUser | None, ip: str 
     through.objects.get_or_create(user_id=person.pk, group=group)
     after = sorted(person.groups.values_list("name", flat=True))
     if before != after:
+        credentials_set(person=person, by=user, role=True)
         audit_record(
             action=AuditAction.USER_ROLES,
             actor=user,

@@ -128,7 +128,7 @@ def person_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 @allowed("manage_people")
 def person_add(request: HttpRequest) -> HttpResponse:
-    form = PersonCreateForm(request.POST or None, initial={"currency": team_currency()})
+    form = PersonCreateForm(request.POST or None, initial={"currency": team_currency()}, request=request)
     if request.method == "POST" and form.is_valid():
         try:
             person = person_create(**form.cleaned_data, user=request.user, ip=client_ip(request))
@@ -144,7 +144,7 @@ def person_add(request: HttpRequest) -> HttpResponse:
 @allowed("manage_people")
 def person_edit(request: HttpRequest, pk: int) -> HttpResponse:
     person = get_object_or_404(get_user_model(), pk=pk)
-    form = PersonEditForm(request.POST or None, person=person, role=person_role(person))
+    form = PersonEditForm(request.POST or None, person=person, role=person_role(person), request=request)
     if request.method == "POST" and not person.is_superuser and form.is_valid():
         try:
             person_update(person=person, **form.cleaned_data, user=request.user, ip=client_ip(request))

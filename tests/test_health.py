@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.contrib.staticfiles.storage import staticfiles_storage
+from django.core.management import call_command
 from django.db import OperationalError, connection
 from django.utils import timezone
 
@@ -33,7 +35,14 @@ def test_healthz_answers_anonymously_without_touching_database_or_broker(
 def test_readyz_is_ok_when_database_broker_worker_and_beat_all_answer(client, both_running):
     response = client.get("/readyz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "broker": "ok", "worker": "ok", "beat": "ok"}
+    assert response.json() == {
+        "status": "ok",
+        "database": "ok",
+        "broker": "ok",
+        "static": "ok",
+        "worker": "ok",
+        "beat": "ok",
+    }
     assert response["Cache-Control"].startswith("max-age=0")
 
 
@@ -84,3 +93,35 @@ def test_readyz_reports_a_database_that_does_not_answer_without_crashing(client,
     body = response.json()
     assert body["database"].startswith("error: OperationalError")
     assert body["worker"].startswith("unknown")
+
+
+@pytest.fixture
+def hashed_static_files(settings, tmp_path):
+    """Static files as production serves them (DEBUG off): hashed names from the manifest in an
+    empty STATIC_ROOT, until the test runs collectstatic."""
+    settings.STATIC_ROOT = tmp_path / "static"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
+
+
+def test_readyz_is_503_and_says_so_when_static_files_were_never_collected(
+    client, both_running, hashed_static_files
+):
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["static"] == "error: no static files manifest: run collectstatic, then restart"
+    assert response.json()["database"] == "ok"
+
+
+def test_readyz_is_ok_once_static_files_are_collected_and_503_when_one_is_missing_from_the_manifest(
+    client, both_running, hashed_static_files
+):
+    call_command("collectstatic", "--noinput", verbosity=0)
+    assert client.get("/readyz").json()["static"] == "ok"
+    assert client.get("/readyz").status_code == 200
+    # A manifest from an older build, which does not know a file the pages now link to.
+    del staticfiles_storage.hashed_files["js/app.js"]
+    body = client.get("/readyz").json()
+    assert body["static"].startswith("error: the static files manifest lacks 1 file(s), e.g. js/app.js")

@@ -26,6 +26,11 @@ def env_example_assignments() -> list[str]:
     return [line.split("=", 1)[0] for line in lines if re.match(r"^[A-Z_]+=", line)]
 
 
+def env_example_values() -> dict[str, str]:
+    lines = (ROOT / ".env.example").read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if re.match(r"^[A-Z_]+=", line))
+
+
 def env_example_names() -> set[str]:
     return set(env_example_assignments())
 
@@ -62,11 +67,7 @@ def test_every_secret_that_may_come_from_a_file_is_named_in_the_env_example_head
 
 
 def test_env_example_ships_no_secret_value_an_operator_could_forget_to_change():
-    values = dict(
-        line.split("=", 1)
-        for line in (ROOT / ".env.example").read_text().splitlines()
-        if re.match(r"^[A-Z_]+=", line)
-    )
+    values = env_example_values()
     for name in (
         "SECRET_KEY",
         "FIELD_ENCRYPTION_KEYS",
@@ -75,6 +76,7 @@ def test_env_example_ships_no_secret_value_an_operator_could_forget_to_change():
         "JAP_API_KEY",
         "METRICS_TOKEN",
         "FLOWER_BASIC_AUTH",
+        "EMAIL_URL",
     ):
         assert values[name] == "", name
     assert values["DEBUG"] == "0"
@@ -104,6 +106,16 @@ def test_only_web_publishes_a_port_and_flower_sits_behind_a_profile(services):
     assert [name for name, service in services.items() if "ports" in service] == ["web"]
     assert services["flower"]["profiles"] == ["flower"]
     assert "FLOWER_BASIC_AUTH" in " ".join(services["flower"]["command"])
+
+
+def test_compose_publishes_web_on_loopback_only_and_trusts_the_one_proxy_in_front(services):
+    # Reachable from this host only, where the TLS proxy forwards to it (README "Deploy");
+    # behind that one proxy, the client's address is the X-Forwarded-For hop it added.
+    [published] = services["web"]["ports"]
+    assert published.startswith("${BIND_ADDRESS:-127.0.0.1}:")
+    assert env_example_values()["BIND_ADDRESS"] == "127.0.0.1"
+    assert services["web"]["environment"]["TRUSTED_PROXY_COUNT"] == "${TRUSTED_PROXY_COUNT:-1}"
+    assert env_example_values()["TRUSTED_PROXY_COUNT"] == "1"
 
 
 def test_databases_are_pinned_and_keep_their_data_in_named_volumes(services):

@@ -11,6 +11,7 @@ from functools import wraps
 from typing import Any
 
 from django.apps import apps as global_apps
+from django.contrib.auth import authenticate
 from django.contrib.auth.management import create_permissions
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -140,3 +141,13 @@ def allowed(action: str) -> Callable[[Callable[..., HttpResponse]], Callable[...
 
 def has_role(user: Any) -> bool:
     return bool(user.is_superuser or user.groups.exists() or user.user_permissions.exists())
+
+
+def password_confirmed(request: HttpRequest, password: str) -> bool:
+    """Whether `password` is the signed-in person's own, asked again before a change that matters
+    (setting someone's password or role). It goes through django-axes like a sign-in, so wrong
+    answers count toward the lockout and a session left open cannot guess it at leisure."""
+    if not password:
+        return False
+    confirmed = authenticate(request, username=request.user.get_username(), password=password)
+    return confirmed is not None and confirmed.pk == request.user.pk

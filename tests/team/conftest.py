@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.test import Client
+from django.urls import clear_url_caches
 
+import jappanel.urls
 from tests.orders.conftest import (  # noqa: F401 (fixtures)
     account,
     catalog,
@@ -47,3 +51,18 @@ def client_of(user: object | None, **headers: str) -> Client:
     if user is not None:
         client.force_login(user)
     return client
+
+
+def reload_urls() -> None:
+    importlib.reload(jappanel.urls)
+    clear_url_caches()
+
+
+@pytest.fixture
+def email_configured(settings, mailoutbox):
+    """An email server is configured (EMAIL_URL): the URLs are built again with it."""
+    settings.EMAIL_ENABLED = True
+    reload_urls()
+    yield
+    settings.EMAIL_ENABLED = False
+    reload_urls()

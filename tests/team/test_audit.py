@@ -65,12 +65,45 @@ def test_every_money_action_on_an_order_is_recorded_with_who_and_from_where(foll
     assert (resolved.before, resolved.after["status"]) == ({"status": "unconfirmed"}, "rejected")
 
 
-def test_the_address_is_the_first_forwarded_hop_only_behind_our_proxy(settings):
-    request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="203.0.113.1, 10.0.0.1")
+@pytest.mark.parametrize(
+    ("proxies", "forwarded", "address"),
+    [
+        # Nobody in front: the connection's address, whatever the client wrote.
+        (0, "203.0.113.1, 10.0.0.1", "10.0.0.2"),
+        # One proxy: the hop it added; what the client wrote before it is not trusted.
+        (1, "6.6.6.6, 203.0.113.1", "203.0.113.1"),
+        (1, "203.0.113.1", "203.0.113.1"),
+        (1, "", "10.0.0.2"),  # straight to the app, past the proxy (a probe inside the network)
+        # Two proxies: the hop the outer one added.
+        (2, "6.6.6.6, 203.0.113.1, 10.0.0.1", "203.0.113.1"),
+        (2, "203.0.113.1", "203.0.113.1"),
+        # A hop that is not an address is never stored as one.
+        (1, "6.6.6.6, not-an-address", None),
+        (1, "2001:DB8::1", "2001:db8::1"),
+    ],
+)
+def test_the_address_is_the_hop_added_by_the_outermost_trusted_proxy_never_one_the_client_wrote(
+    settings, proxies, forwarded, address
+):
     settings.BEHIND_HTTPS_PROXY = True
-    assert client_ip(request) == "203.0.113.1"
-    settings.BEHIND_HTTPS_PROXY = False
-    assert client_ip(request) == "10.0.0.2"
+    settings.TRUSTED_PROXY_COUNT = proxies
+    request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=forwarded)
+    assert client_ip(request) == address
+
+
+def test_a_forged_forwarded_hop_never_reaches_the_audit_log(db, settings):
+    settings.BEHIND_HTTPS_PROXY = True
+    settings.TRUSTED_PROXY_COUNT = 1
+    manager = person("manager", "Manager")
+    client = client_of(manager)
+    response = client.post(
+        reverse("team:campaign_create"),
+        {"name": "Spring", "currency": "USD", "active": "on"},
+        REMOTE_ADDR="10.0.0.2",
+        HTTP_X_FORWARDED_FOR="not-an-address, 198.51.100.4",
+    )
+    assert response.status_code == 302
+    assert AuditEntry.objects.get(action=AuditAction.CAMPAIGN_CHANGED).ip == "198.51.100.4"
 
 
 def test_a_provider_and_key_change_is_recorded_and_no_key_ever_reaches_the_log(admin_client, db):

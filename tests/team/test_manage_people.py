@@ -42,6 +42,7 @@ def new_person(**changes: str) -> dict[str, str]:
         "password": NEW_PASSWORD,
         "budget": "",
         "currency": "USD",
+        "your_password": PASSWORD,
         **changes,
     }
 
@@ -55,6 +56,7 @@ def edit(target, **changes: object) -> dict[str, object]:
         "role": role.name if role else "",
         "active": "on" if target.is_active else "",
         "password": "",
+        "your_password": PASSWORD,
         **changes,
     }
     return {key: value for key, value in data.items() if value is not None}
