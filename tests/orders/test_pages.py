@@ -11,14 +11,18 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
 from catalog.platforms import Platform
 from catalog.templatetags.catalog_tags import money
+from jappanel.web import csv as web_csv
+from jappanel.web.csv import CsvExportAborted
 from orders.filters import PAGE_SIZE
 from orders.models import EventKind, Order, OrderStatus, Refill
 from orders.services import order_place, order_submit, orders_poll_round
+from team.models import Campaign
 from tests.orders.conftest import link
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -386,11 +390,83 @@ def test_the_csv_export_lists_the_filtered_orders(client, person, followers):
 
     response = client.get(reverse("orders:order_export"), {"status": "completed"})
 
-    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    rows = list(csv.reader(io.StringIO(response.getvalue().decode())))
     assert response["Content-Type"].startswith("text/csv")
     assert rows[0][:3] == ["code", "created", "status"]
     assert [row[0] for row in rows[1:]] == [done.code]
     assert rows[1][2] == "completed" and rows[1][10] == "0.09000"
+
+
+def test_the_csv_export_writes_links_names_and_errors_that_look_like_formulas_as_text(
+    client, person, followers
+):
+    campaign = Campaign.objects.create(name="+SUM(1,1)")
+    order = make(followers, 1, campaign=campaign, last_error="-2+3", charge=Decimal("-0.50"))
+    Order.objects.filter(pk=order.pk).update(link='=HYPERLINK("http://evil.example","x")')
+    get_user_model().objects.filter(pk=person.pk).update(username="@admin")
+    Order.objects.filter(pk=order.pk).update(user=person)
+
+    (row,) = csv.DictReader(io.StringIO(client.get(reverse("orders:order_export")).getvalue().decode()))
+
+    assert row["link"] == '\'=HYPERLINK("http://evil.example","x")'
+    assert (row["campaign"], row["last error"], row["placed by"]) == ("'+SUM(1,1)", "'-2+3", "'@admin")
+    assert row["charge"] == "-0.50000"  # a number stays a number
+
+
+def break_reading(order: Order) -> None:
+    """Store in `order`'s row a value the database driver cannot read back: on SQLite an estimate
+    wider than its column (what an unbounded `runs` once saved), on PostgreSQL (which refuses
+    that) a creation time of minus infinity, which psycopg cannot turn into a datetime."""
+    table = Order._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute(f"UPDATE {table} SET estimated_charge = %s WHERE id = %s", [10.0**30, order.pk])
+        else:
+            cursor.execute(f"UPDATE {table} SET created_at = '-infinity' WHERE id = %s", [order.pk])
+
+
+def test_an_order_that_cannot_be_read_makes_the_csv_export_fail_with_a_sentence_not_a_short_file(
+    client, person, followers
+):
+    broken = make(followers, 1, created_at=timezone.now() - timedelta(days=1))
+    make(followers, 2)
+    break_reading(broken)
+
+    response = client.get(reverse("orders:order_export"))
+
+    assert response.status_code == 500
+    assert "Content-Disposition" not in response
+    # PostgreSQL reads rows in fetches and fails the whole fetch (here both rows); SQLite fails
+    # at the broken row itself.
+    first_unread = 1 if connection.vendor == "postgresql" else 2
+    assert response.content.decode() == (
+        f"The export orders.csv failed: the rows from row {first_unread} on could not be read. "
+        "Nothing was downloaded; the error is in the server log.\n"
+    )
+
+
+def test_a_streamed_csv_export_aborts_at_an_order_that_cannot_be_read(client, person, followers, monkeypatch):
+    monkeypatch.setattr(web_csv, "BATCH_ROWS", 2)  # stream from the fifth row on, as a long list does
+    broken = make(followers, 0, created_at=timezone.now() - timedelta(days=1))
+    newer = [make(followers, number) for number in range(1, 6)]
+    break_reading(broken)
+
+    response = client.get(reverse("orders:order_export"))
+    assert response.status_code == 200 and response.streaming
+    received = []
+    with pytest.raises(CsvExportAborted):
+        for chunk in response.streaming_content:
+            received.append(chunk.decode())
+
+    header, *rows, last = csv.reader(io.StringIO("".join(received)))
+    codes = [row[0] for row in rows]
+    # The broken order is the sixth row: the rows before its fetch (two rows at a time on
+    # PostgreSQL, so the fifth may go with it), then a last line saying where the file stops.
+    assert codes == [order.code for order in reversed(newer)][: len(codes)] and len(codes) >= 4
+    assert last == [
+        f"EXPORT FAILED: orders.csv is incomplete: the rows from row {len(codes) + 1} on could not be "
+        "read. The error is in the server log."
+    ]
 
 
 def test_bulk_check_now_refill_and_cancel_act_on_the_selected_orders(client, person, followers, clock):

@@ -110,6 +110,15 @@ def test_the_csv_is_exactly_the_table_on_the_page(viewer, march):
     assert lines[4][6] == "0.00015"
 
 
+def test_the_csv_writes_a_campaign_name_that_looks_like_a_formula_as_text(viewer, service):
+    an_order(
+        service, OrderStatus.COMPLETED, "2.00", charge="2.00", campaign=Campaign.objects.create(name="-1+1")
+    )
+    export = client_of(viewer).get(EXPORT, {"month": "2026-03", "group": "campaign"})
+    header, first, total = csv.reader(io.StringIO(export.content.decode()))
+    assert (first[0], first[header.index("Net spend")]) == ("'-1+1", "2.00000")
+
+
 def test_the_csv_follows_the_same_filters_and_grouping(viewer, march):
     export = client_of(viewer).get(EXPORT, {"month": "2026-03", "group": "provider", "status": "failed"})
     header, *lines = list(csv.reader(io.StringIO(export.content.decode())))

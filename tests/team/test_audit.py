@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 
 import pytest
@@ -14,6 +16,7 @@ from audit.services import audit_record, client_ip, requester, requester_set
 from orders.models import Order, OrderStatus
 from orders.services import order_cancel, order_place, order_submit, orders_check_now, refill_request
 from providers.models import Provider
+from team.models import Campaign
 from tests.orders.conftest import link
 from tests.team.conftest import client_of, person
 
@@ -171,5 +174,15 @@ def test_the_audit_page_filters_searches_and_exports_what_it_shows(db):
     table = client.get(reverse("audit:audit_list"), {"q": "first"}, headers={"HX-Request": "true"})
     assert table.content.decode().lstrip().startswith('<div id="audit-table"')
     export = client.get(reverse("audit:audit_export"), {"action": AuditAction.ORDER_CHECK})
-    rows = b"".join(export.streaming_content).decode().splitlines()
+    rows = export.getvalue().decode().splitlines()
     assert rows[0].startswith("at,action,who") and len(rows) == 2 and "first look" in rows[1]
+
+
+def test_the_audit_csv_writes_names_and_notes_that_look_like_formulas_as_text(db):
+    approver = person("approver", "Approver")
+    campaign = Campaign.objects.create(name='=HYPERLINK("http://evil.example","x")')
+    audit_record(action=AuditAction.CAMPAIGN_CHANGED, actor=approver, target=campaign, note="@SUM(1+1)")
+    export = client_of(approver).get(reverse("audit:audit_export"), {"action": AuditAction.CAMPAIGN_CHANGED})
+    (row,) = csv.DictReader(io.StringIO(export.getvalue().decode()))
+    assert row["target"] == '\'=HYPERLINK("http://evil.example","x")'
+    assert row["note"] == "'@SUM(1+1)"
