@@ -26,6 +26,11 @@ def env_example_assignments() -> list[str]:
     return [line.split("=", 1)[0] for line in lines if re.match(r"^[A-Z_]+=", line)]
 
 
+def env_example_values() -> dict[str, str]:
+    lines = (ROOT / ".env.example").read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if re.match(r"^[A-Z_]+=", line))
+
+
 def env_example_names() -> set[str]:
     return set(env_example_assignments())
 
@@ -62,11 +67,7 @@ def test_every_secret_that_may_come_from_a_file_is_named_in_the_env_example_head
 
 
 def test_env_example_ships_no_secret_value_an_operator_could_forget_to_change():
-    values = dict(
-        line.split("=", 1)
-        for line in (ROOT / ".env.example").read_text().splitlines()
-        if re.match(r"^[A-Z_]+=", line)
-    )
+    values = env_example_values()
     for name in (
         "SECRET_KEY",
         "FIELD_ENCRYPTION_KEYS",
@@ -75,9 +76,14 @@ def test_env_example_ships_no_secret_value_an_operator_could_forget_to_change():
         "JAP_API_KEY",
         "METRICS_TOKEN",
         "FLOWER_BASIC_AUTH",
+        "SANDBOX_API_KEY",
     ):
         assert values[name] == "", name
     assert values["DEBUG"] == "0"
+
+
+def test_env_example_leaves_the_sandbox_off_in_production():
+    assert env_example_values()["SANDBOX_ENABLED"] == "0"
 
 
 def test_compose_runs_web_worker_beat_and_a_one_shot_migrate_from_one_image(services):

@@ -84,7 +84,9 @@ def test_a_provider_and_key_change_is_recorded_and_no_key_ever_reaches_the_log(a
     change = reverse("admin:providers_provider_change", args=[provider.pk])
     assert admin_client.post(change, {**form, "api_key": NEW_KEY, "currency": "EUR"}).status_code == 302
     [created] = entries(AuditAction.PROVIDER_CREATED)
-    [changed] = entries(AuditAction.PROVIDER_CHANGED)
+    # The new real provider switched the sandbox's off, which is recorded too.
+    sandbox_off, changed = entries(AuditAction.PROVIDER_CHANGED)
+    assert (sandbox_off.target_label, sandbox_off.after) == ("Sandbox", {"active": False})
     [key] = entries(AuditAction.PROVIDER_KEY_CHANGED)
     assert created.actor_name == changed.actor_name == key.actor_name == "admin"
     assert (changed.before, changed.after) == ({"currency": "USD"}, {"currency": "EUR"})
