@@ -13,6 +13,11 @@ API_URL_SCHEMES = ("https", "http", "sandbox")
 SANDBOX_PREFIX = "sandbox:"
 
 
+def is_sandbox_url(api_url: str) -> bool:
+    """Whether `api_url` is the built-in simulator's (requests, too, matches the scheme in any case)."""
+    return api_url.lower().startswith(SANDBOX_PREFIX)
+
+
 def validate_api_url(value: str) -> None:
     url = urlsplit(value)
     if url.scheme not in API_URL_SCHEMES or not url.netloc:
@@ -62,7 +67,7 @@ class Provider(models.Model):
     @property
     def is_sandbox(self) -> bool:
         """Whether this is the built-in simulator, whose orders cost no real money."""
-        return self.api_url.lower().startswith(SANDBOX_PREFIX)
+        return is_sandbox_url(self.api_url)
 
     def set_api_key(self, api_key: str) -> None:
         """Encrypt `api_key` under the current key (the caller saves)."""

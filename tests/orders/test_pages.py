@@ -24,6 +24,8 @@ from orders.models import EventKind, Order, OrderStatus, Refill
 from orders.services import order_place, order_submit, orders_poll_round
 from team.models import Campaign
 from tests.orders.conftest import link
+from tests.presets.conftest import a_preset
+from tests.reports.conftest import a_provider, a_service
 
 pytestmark = pytest.mark.django_db(transaction=True)
 LIST_URL = reverse("orders:order_list")
@@ -380,6 +382,44 @@ def test_status_badges_refresh_while_orders_move_and_stop_when_none_does(client,
     assert "hx-trigger" not in body and "Completed" in body
 
 
+MARK = "Sandbox — no real money"
+
+
+def test_sandbox_services_and_orders_carry_the_mark_on_every_page_and_real_ones_do_not(
+    client, person, followers, clock
+):
+    real = a_service(a_provider("Panel"))
+    ordered = sent(followers, clock)
+    Refill.objects.create(order=ordered, provider_refill_id=77)
+    real_order = make(real, 2)
+    preset = a_preset((followers, 100), name="Sandbox launch")
+
+    marked = {
+        "catalog": reverse("catalog:service_list"),
+        "service panel": reverse("catalog:service_detail", args=[followers.pk]),
+        "new order": f"{NEW_URL}?service={followers.pk}",
+        "mass order": reverse("orders:mass_order"),
+        "order page": reverse("orders:order_detail", args=[ordered.code]),
+        "orders list": LIST_URL,
+        "refills list": reverse("orders:refill_list"),
+        "presets": reverse("presets:preset_list"),
+        "preset": reverse("presets:preset_apply", args=[preset.pk]),
+        "dashboard": reverse("dashboard"),
+        "providers": reverse("team:provider_list"),
+    }
+    for page, url in marked.items():
+        assert MARK in client.get(url).content.decode(), page
+    for page, url in {
+        "service panel": reverse("catalog:service_detail", args=[real.pk]),
+        "new order": f"{NEW_URL}?service={real.pk}",
+        "order page": reverse("orders:order_detail", args=[real_order.code]),
+    }.items():
+        assert MARK not in client.get(url).content.decode(), page
+    # In a list, on the sandbox's rows only.
+    assert client.get(LIST_URL).content.decode().count(MARK) == 1
+    assert "it is the sandbox: no real money is spent" in client.get(marked["new order"]).content.decode()
+
+
 def test_the_empty_list_invites_to_place_an_order(client, person):
     assert "No order yet" in client.get(LIST_URL).content.decode()
 
@@ -590,22 +630,25 @@ def test_the_dashboard_shows_spend_open_orders_attention_and_recent_orders(
     client, person, followers, django_assert_max_num_queries
 ):
     now = timezone.now()
-    make(followers, 1, status=OrderStatus.COMPLETED, submitted_at=now, charge=Decimal("1.50"))
+    real = a_service(a_provider("Panel"))
+    make(real, 1, status=OrderStatus.COMPLETED, submitted_at=now, charge=Decimal("1.50"))
     make(
-        followers,
+        real,
         2,
         status=OrderStatus.COMPLETED,
         submitted_at=now - timedelta(days=3),
         charge=Decimal("2.00"),
     )
     make(
-        followers,
+        real,
         3,
         status=OrderStatus.PENDING,
         submitted_at=now - timedelta(days=20),
         charge=Decimal("4.00"),
     )
-    lost = make(followers, 4, status=OrderStatus.UNCONFIRMED, last_error="Read timed out")
+    lost = make(real, 4, status=OrderStatus.UNCONFIRMED, last_error="Read timed out")
+    # The sandbox's orders spend no real money: left out of the figures, marked in the lists.
+    make(followers, 5, status=OrderStatus.COMPLETED, submitted_at=now, charge=Decimal("100.00"))
 
     # Two of them are the approval cards (orders waiting for me, my orders waiting or declined).
     with django_assert_max_num_queries(14):
@@ -613,6 +656,9 @@ def test_the_dashboard_shows_spend_open_orders_attention_and_recent_orders(
 
     spent = re.findall(r'<p class="stat-value">([0-9.,]+) ', body)
     assert spent == ["1.50", "3.50", "7.50"]
+    assert "Sandbox orders are left out of every figure" in body
     assert "Unconfirmed" in body and lost.code in body
     assert '<svg viewBox="0 0 600 140" role="img"' in body
     assert "Pending" in body
+    # The Sandbox provider and its one recent order.
+    assert body.count("Sandbox — no real money</span>") == 2

@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.test import Client
 
+from providers.models import Provider
 from tests.orders.conftest import (  # noqa: F401 (fixtures)
     account,
     catalog,
@@ -15,6 +16,7 @@ from tests.orders.conftest import (  # noqa: F401 (fixtures)
     order_settings,
     sandbox,
 )
+from tests.reports.conftest import a_provider
 
 PASSWORD = "correct-horse-battery"
 PERSONAS = ("viewer", "buyer", "other_buyer", "approver", "manager", "outsider", "anonymous")
@@ -40,6 +42,12 @@ def people(db) -> dict[str, object]:
     users: dict[str, object] = {name: person(name, ROLE_OF.get(name)) for name in PERSONAS[:-1]}
     users["anonymous"] = None
     return users
+
+
+def a_real_provider(name: str = "Panel") -> Provider:
+    """A provider that spends real money, made once: sandbox orders count in no person's or
+    campaign's budget."""
+    return Provider.objects.filter(name=name).first() or a_provider(name)
 
 
 def client_of(user: object | None, **headers: str) -> Client:
