@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterator
 from datetime import datetime, time
@@ -10,13 +9,14 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from audit.models import AuditAction, AuditEntry
 from jappanel.web.access import allowed
+from jappanel.web.csv import csv_response
 from jappanel.web.htmx import wants_partial
 
 PAGE_SIZE = 50
@@ -64,36 +64,24 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     return render(request, "audit/audit_list.html#table" if partial else "audit/audit_list.html", context)
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _csv_lines(entries: QuerySet[AuditEntry]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield writer.writerow(CSV_COLUMNS)
+def _csv_rows(entries: QuerySet[AuditEntry]) -> Iterator[list[object]]:
     for entry in entries.iterator(chunk_size=2000):
-        yield writer.writerow(
-            [
-                entry.at.isoformat(),
-                entry.action,
-                entry.who,
-                entry.ip or "",
-                entry.target_type,
-                entry.target_id,
-                entry.target_label,
-                "" if entry.before is None else json.dumps(entry.before, sort_keys=True),
-                "" if entry.after is None else json.dumps(entry.after, sort_keys=True),
-                entry.note,
-            ]
-        )
+        yield [
+            entry.at.isoformat(),
+            entry.action,
+            entry.who,
+            entry.ip or "",
+            entry.target_type,
+            entry.target_id,
+            entry.target_label,
+            "" if entry.before is None else json.dumps(entry.before, sort_keys=True),
+            "" if entry.after is None else json.dumps(entry.after, sort_keys=True),
+            entry.note,
+        ]
 
 
 @require_GET
 @allowed("view_audit")
-def audit_export(request: HttpRequest) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(
-        _csv_lines(audit_entries(AuditFilterForm(request.GET))), content_type="text/csv; charset=utf-8"
-    )
-    response["Content-Disposition"] = 'attachment; filename="audit.csv"'
-    return response
+def audit_export(request: HttpRequest) -> HttpResponseBase:
+    entries = audit_entries(AuditFilterForm(request.GET))
+    return csv_response(filename="audit.csv", header=CSV_COLUMNS, rows=_csv_rows(entries))

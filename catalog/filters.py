@@ -42,7 +42,9 @@ def first_synced_at() -> Subquery:
 
 
 def browse_queryset(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Service]:
-    """Active services with what a table row shows: provider, starred, rate a week ago."""
+    """Active services of active providers with what a table row shows: provider, starred, rate
+    a week ago. A switched-off provider's services (the sandbox's, once a real provider is in
+    use) are not offered: they could not be ordered anyway."""
     week_ago = timezone.now() - timedelta(days=TREND_DAYS)
     # The rate before the oldest change of the week: the row's marker compares it with today's.
     week_old_rate = (
@@ -51,7 +53,7 @@ def browse_queryset(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Service]
         .values("old_rate")[:1]
     )
     return (
-        Service.objects.filter(active=True)
+        Service.objects.filter(active=True, provider__active=True)
         .select_related("provider", "shortlist")
         .defer("raw")
         .annotate(

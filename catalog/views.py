@@ -1,12 +1,11 @@
 from __future__ import annotations
 
-import csv
 from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Page, Paginator
 from django.db.models import OuterRef, Subquery
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
@@ -25,6 +24,7 @@ from catalog.services import (
     team_policy_save,
 )
 from jappanel.web.access import allowed
+from jappanel.web.csv import csv_response
 from jappanel.web.htmx import wants_partial
 from providers.client import SERVICE_TYPES
 from providers.models import Provider
@@ -226,28 +226,24 @@ def team_policy_edit(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @allowed("manage_shortlist")
-def shortlist_export(request: HttpRequest) -> HttpResponse:
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="shortlist.csv"'
-    writer = csv.writer(response)
-    writer.writerow(SHORTLIST_CSV_COLUMNS)
-    for entry in ShortlistEntry.objects.select_related("service__provider", "added_by"):
-        service = entry.service
-        writer.writerow(
-            [
-                entry.house_name,
-                service.service_id,
-                service.name,
-                service.provider.name,
-                service.rate,
-                service.provider.currency,
-                entry.tags,
-                entry.notes,
-                entry.added_by.get_username() if entry.added_by else "",
-                entry.added_at.isoformat(),
-            ]
-        )
-    return response
+def shortlist_export(request: HttpRequest) -> HttpResponseBase:
+    entries = ShortlistEntry.objects.select_related("service__provider", "added_by")
+    rows = (
+        [
+            entry.house_name,
+            entry.service.service_id,
+            entry.service.name,
+            entry.service.provider.name,
+            entry.service.rate,
+            entry.service.provider.currency,
+            entry.tags,
+            entry.notes,
+            entry.added_by.get_username() if entry.added_by else "",
+            entry.added_at.isoformat(),
+        ]
+        for entry in entries
+    )
+    return csv_response(filename="shortlist.csv", header=SHORTLIST_CSV_COLUMNS, rows=rows)
 
 
 @require_POST

@@ -351,8 +351,19 @@ APPROVAL_THRESHOLD = Decimal(_threshold) if _threshold else None
 
 # Sandbox ------------------------------------------------------------------------------------
 
-SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=True)
-SANDBOX_API_KEY = env.str("SANDBOX_API_KEY", default="sandbox-key")
+# The simulator serves a public order endpoint and a look-alike provider beside the real ones,
+# so it is on by default only in development.
+SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=DEBUG)
+# Its API key. Empty: a random key made once per install and kept in the database (the sandbox's
+# own account), so web, worker and beat read the same one and it survives restarts. Development
+# uses the published key below; with DEBUG off that key would open the endpoint to anyone.
+SANDBOX_DEVELOPMENT_KEY = "sandbox-key"
+SANDBOX_API_KEY = env.str("SANDBOX_API_KEY", default=SANDBOX_DEVELOPMENT_KEY if DEBUG else "")
+if SANDBOX_API_KEY == SANDBOX_DEVELOPMENT_KEY and not DEBUG:
+    _fail(
+        f"SANDBOX_API_KEY={SANDBOX_DEVELOPMENT_KEY} is the published development key; with DEBUG off "
+        "leave it empty (a random key is made for this install) or choose your own"
+    )
 SANDBOX_START_BALANCE = Decimal(env.str("SANDBOX_START_BALANCE", default="1000.00"))
 SANDBOX_TIME_SCALE = env.float("SANDBOX_TIME_SCALE", default=60.0)
 SANDBOX_SEED = env.int("SANDBOX_SEED", default=2026)

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import csv
 import json
 from typing import Any
 
@@ -10,12 +9,13 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponseBase, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.functional import cached_property
 
 from audit.services import client_ip
 from jappanel.web.access import may
+from orders.export import orders_csv
 from orders.models import CancelRequest, Order, OrderEvent, Refill
 from orders.services import OrderActionError, order_resolve, orders_check_now, refills_request
 
@@ -107,25 +107,6 @@ MONEY_AND_PROVIDER_FIELDS = (
     "provider_status",
     "start_count",
     "remains",
-)
-CSV_COLUMNS = (
-    "code",
-    "created_at",
-    "status",
-    "provider_status",
-    "provider",
-    "service_id",
-    "service",
-    "user",
-    "link",
-    "quantity",
-    "estimated_charge",
-    "charge",
-    "currency",
-    "provider_order_id",
-    "start_count",
-    "remains",
-    "last_error",
 )
 
 
@@ -227,34 +208,8 @@ class OrderAdmin(admin.ModelAdmin):
         return HttpResponseRedirect(reverse("admin:orders_order_change", args=[orders[0].pk]))
 
     @admin.action(description="Export selected orders as CSV", permissions=["view"])
-    def export_csv(self, request: HttpRequest, queryset: QuerySet[Order]) -> HttpResponse:
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = 'attachment; filename="orders.csv"'
-        writer = csv.writer(response)
-        writer.writerow(CSV_COLUMNS)
-        for order in queryset.select_related("provider", "service", "user").order_by("-created_at"):
-            writer.writerow(
-                [
-                    order.code,
-                    order.created_at.isoformat(),
-                    order.status,
-                    order.provider_status,
-                    order.provider.name,
-                    order.service.service_id,
-                    order.service.name,
-                    order.user.get_username() if order.user else "",
-                    order.link,
-                    order.quantity,
-                    order.estimated_charge,
-                    "" if order.charge is None else order.charge,
-                    order.currency,
-                    order.provider_order_id or "",
-                    "" if order.start_count is None else order.start_count,
-                    "" if order.remains is None else order.remains,
-                    order.last_error,
-                ]
-            )
-        return response
+    def export_csv(self, request: HttpRequest, queryset: QuerySet[Order]) -> HttpResponseBase:
+        return orders_csv(queryset)
 
 
 @admin.register(Refill)

@@ -31,6 +31,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "currency": providers[0].currency if providers else "USD",
         "spend_days": days,
         "spend": spend_by_window(days),
+        "sandbox_left_out": any(provider.is_sandbox for provider in providers),
         "open_statuses": open_by_status(),
         "attention": needing_attention(),
         "recent": recent_orders(),

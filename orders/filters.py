@@ -22,6 +22,7 @@ from django.utils import timezone
 from catalog.platforms import Platform
 from orders.models import CODE_ALPHABET, CODE_LENGTH, Order, OrderStatus, Refill, RefillStatus
 from orders.services.approvals import requesters_barred_for
+from orders.services.budgets import real_money
 
 # Orders that move by themselves (a worker or the poller changes them): the pages refresh these.
 MOVING_STATUSES = frozenset(
@@ -281,8 +282,9 @@ RECENT_ROWS = 8
 
 
 def _spent() -> QuerySet[Order]:
-    """Orders the panel took and did not cancel: their charge (or estimate until reported) left."""
-    return Order.objects.filter(submitted_at__isnull=False).exclude(status=OrderStatus.CANCELED)
+    """Orders the panel took and did not cancel: their charge (or estimate until reported) left.
+    Sandbox orders spend no real money and are left out."""
+    return real_money(Order.objects.filter(submitted_at__isnull=False).exclude(status=OrderStatus.CANCELED))
 
 
 def spend_by_window(days: list[tuple[date, Decimal]]) -> list[tuple[str, Decimal]]:
@@ -338,7 +340,7 @@ def awaiting_decision_of(user: Any) -> QuerySet[Order]:
     waiting = Order.objects.filter(status=OrderStatus.AWAITING_APPROVAL)
     return (
         waiting.exclude(user_id__in=requesters_barred_for(user))
-        .select_related("service", "user", "campaign")
+        .select_related("service", "provider", "user", "campaign")
         .defer("service__raw")
         .order_by("created_at", "pk")[:ATTENTION_ROWS]
     )
@@ -353,7 +355,7 @@ def decisions_for(user: Any) -> QuerySet[Order]:
             Q(status=OrderStatus.AWAITING_APPROVAL)
             | Q(status=OrderStatus.DECLINED, status_changed_at__gte=week_ago)
         )
-        .select_related("service")
+        .select_related("service", "provider")
         .defer("service__raw")
         .order_by("-created_at", "-pk")[:ATTENTION_ROWS]
     )

@@ -1,14 +1,13 @@
 from __future__ import annotations
 
-import csv
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
@@ -20,6 +19,7 @@ from catalog.models import Service
 from catalog.platforms import Platform
 from jappanel.web.access import allowed, may
 from jappanel.web.htmx import go, render_page, wants_partial
+from orders.export import orders_csv
 from orders.filters import MOVING_STATUSES, OrderFilter, RefillFilter, keyset_page, order_page
 from orders.forms import LINES_FIELDS, MASS_FORMAT, ORDER_FIELD_NAMES, MassOrderForm, OrderForm
 from orders.models import Order, OrderStatus, Refill
@@ -47,26 +47,6 @@ from team.models import Campaign
 LIVE_REFRESH_SECONDS = 5
 # Most codes one bulk action or one status refresh takes: a page of the list.
 MAX_CODES = 100
-CSV_COLUMNS = {
-    "code": "code",
-    "created_at": "created",
-    "status": "status",
-    "provider_status": "provider status",
-    "provider__name": "provider",
-    "service__service_id": "service id",
-    "service__name": "service",
-    "link": "link",
-    "quantity": "quantity",
-    "estimated_charge": "estimated charge",
-    "charge": "charge",
-    "currency": "currency",
-    "provider_order_id": "provider order id",
-    "start_count": "start count",
-    "remains": "remains",
-    "user__username": "placed by",
-    "campaign__name": "campaign",
-    "last_error": "last error",
-}
 
 
 def _next_url(request: HttpRequest, default: str) -> str:
@@ -117,24 +97,8 @@ def order_statuses(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @allowed("view_orders")
-def order_export(request: HttpRequest) -> StreamingHttpResponse:
-    filterset = OrderFilter(request.GET)
-    rows = filterset.qs.order_by("-created_at", "-pk").values_list(*CSV_COLUMNS).iterator(chunk_size=2000)
-    response = StreamingHttpResponse(_csv_lines(rows), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="orders.csv"'
-    return response
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _csv_lines(rows: Iterator[tuple[Any, ...]]) -> Iterator[str]:
-    writer = csv.writer(_Echo())
-    yield writer.writerow(CSV_COLUMNS.values())
-    for row in rows:
-        yield writer.writerow(row)
+def order_export(request: HttpRequest) -> HttpResponseBase:
+    return orders_csv(OrderFilter(request.GET).qs)
 
 
 @require_POST

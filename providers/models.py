@@ -9,12 +9,29 @@ from providers import crypto
 from providers.client import JapClient
 
 API_URL_SCHEMES = ("https", "http", "sandbox")
+# A provider at a sandbox:// URL is the built-in simulator: no real money.
+SANDBOX_PREFIX = "sandbox:"
+
+
+def is_sandbox_url(api_url: str) -> bool:
+    """Whether `api_url` is the built-in simulator's (requests, too, matches the scheme in any case)."""
+    return api_url.lower().startswith(SANDBOX_PREFIX)
 
 
 def validate_api_url(value: str) -> None:
     url = urlsplit(value)
     if url.scheme not in API_URL_SCHEMES or not url.netloc:
         raise ValidationError("Enter an https://, http:// or sandbox:// URL.")
+
+
+class ProviderQuerySet(models.QuerySet["Provider"]):
+    def sandbox(self) -> ProviderQuerySet:
+        """The built-in simulator's providers."""
+        return self.filter(api_url__istartswith=SANDBOX_PREFIX)
+
+    def real(self) -> ProviderQuerySet:
+        """Providers where orders cost real money."""
+        return self.exclude(api_url__istartswith=SANDBOX_PREFIX)
 
 
 class Provider(models.Model):
@@ -36,6 +53,8 @@ class Provider(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = ProviderQuerySet.as_manager()
+
     class Meta:
         ordering = ["name"]
 
@@ -44,6 +63,11 @@ class Provider(models.Model):
 
     def __repr__(self) -> str:
         return f"<Provider {self.pk}: {self.name} {self.api_url}>"
+
+    @property
+    def is_sandbox(self) -> bool:
+        """Whether this is the built-in simulator, whose orders cost no real money."""
+        return is_sandbox_url(self.api_url)
 
     def set_api_key(self, api_key: str) -> None:
         """Encrypt `api_key` under the current key (the caller saves)."""

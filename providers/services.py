@@ -13,6 +13,7 @@ from audit.services import audit_record
 from providers import crypto
 from providers.client import Balance, ProviderError
 from providers.models import Provider
+from providers.sandbox.services import sandbox_account_get
 from providers.signals import provider_configured
 
 logger = logging.getLogger(__name__)
@@ -50,31 +51,65 @@ def _stored_key(provider: Provider) -> str | None:
 
 
 def provider_bootstrap(*, using: str = DEFAULT_DB_ALIAS) -> Provider | None:
-    """Create or update the provider the environment describes.
+    """Create or update the providers the environment describes; return the one to use.
 
-    With JAP_API_KEY set: a provider "JAP" at JAP_API_URL. Otherwise, with the sandbox on: a
-    provider "Sandbox" served in-process (`sandbox://`), so a fresh install works at once. A
-    "Sandbox" provider left over after the sandbox was switched off is deactivated.
+    With JAP_API_KEY set: a provider "JAP" at JAP_API_URL. With the sandbox on and no real
+    provider active: a provider "Sandbox" served in-process (`sandbox://`) with the sandbox
+    account's key, so a fresh install works at once. While a real provider is active (from the
+    environment or added by a person), or when the sandbox is off, the Sandbox provider is
+    switched off: its look-alike services must not stand beside real ones.
     """
+    jap = None
     if settings.JAP_API_KEY:
-        return _provider_upsert(
+        jap = _provider_upsert(
             name=JAP_PROVIDER_NAME, api_url=settings.JAP_API_URL, api_key=settings.JAP_API_KEY, using=using
         )
-    if settings.SANDBOX_ENABLED:
-        return _provider_upsert(
-            name=SANDBOX_PROVIDER_NAME, api_url=SANDBOX_API_URL, api_key=settings.SANDBOX_API_KEY, using=using
-        )
-    Provider.objects.using(using).filter(name=SANDBOX_PROVIDER_NAME, api_url=SANDBOX_API_URL).update(
-        active=False
+    real = Provider.objects.using(using).real().filter(active=True)
+    if settings.SANDBOX_ENABLED and not real.exists():
+        key = sandbox_account_get(using=using).api_key
+        return _provider_upsert(name=SANDBOX_PROVIDER_NAME, api_url=SANDBOX_API_URL, api_key=key, using=using)
+    reason = (
+        "a real provider is active" if settings.SANDBOX_ENABLED else "the sandbox is off (SANDBOX_ENABLED)"
     )
-    return None
+    provider_sandbox_retire(because=reason, using=using)
+    return jap
+
+
+def provider_sandbox_retire(
+    *,
+    because: str,
+    user: AbstractBaseUser | None = None,
+    ip: str | None = None,
+    using: str = DEFAULT_DB_ALIAS,
+) -> list[Provider]:
+    """Switch off every active sandbox provider, audited with `because`; return them.
+
+    Called when a real provider is configured: a buyer must not pick one of the simulator's
+    look-alike services by mistake and mix fake orders into real budgets and reports.
+    """
+    retired = list(Provider.objects.using(using).sandbox().filter(active=True))
+    for provider in retired:
+        Provider.objects.using(using).filter(pk=provider.pk).update(active=False)
+        provider.active = False
+        audit_record(
+            action=AuditAction.PROVIDER_CHANGED,
+            actor=user,
+            ip=ip,
+            target=provider,
+            before={"active": True},
+            after={"active": False},
+            note=f"Switched off: {because}.",
+        )
+        logger.info("provider %s: switched off (%s)", provider.name, because)
+    return retired
 
 
 def bootstrap_after_migrate(*, using: str = DEFAULT_DB_ALIAS, apps: Any = None, **kwargs: Any) -> None:
-    """post_migrate receiver: bootstrap once the providers table exists."""
+    """post_migrate receiver: bootstrap once the providers and sandbox tables exist."""
     if apps is not None:
         try:
             apps.get_model("providers", "Provider")
+            apps.get_model("sandbox", "Account")
         except LookupError:
             return
     provider_bootstrap(using=using)
@@ -132,6 +167,11 @@ def provider_save(
             old is None or not old.active or key_changed or old.api_url != provider.api_url
         ):
             _announce_configured(provider)
+        # A real provider coming into use (created or switched on) takes the sandbox's place.
+        if provider.active and not provider.is_sandbox and not (old and old.active):
+            provider_sandbox_retire(
+                because=f"the real provider {provider.name} is configured", user=user, ip=ip
+            )
     return provider
 
 

@@ -40,6 +40,7 @@ class ReportForm(forms.Form):
         required=False,
         choices=[("", "Any status"), *((key, label) for key, (label, _) in STATUS_GROUPS.items())],
     )
+    sandbox = forms.BooleanField(required=False, label="Include sandbox orders (no real money)")
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -90,4 +91,5 @@ class ReportForm(forms.Form):
             "provider": data["provider"],
             "campaign": data["campaign"],
             "status": data["status"],
+            "include_sandbox": data["sandbox"],
         }

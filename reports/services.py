@@ -33,9 +33,9 @@ from django.utils.formats import date_format
 
 from catalog.platforms import Platform
 from orders.models import Order, OrderStatus
-from orders.services.budgets import AMOUNT, SPENDING_STATUSES, order_spend
+from orders.services.budgets import AMOUNT, SPENDING_STATUSES, order_spend, real_money
 from orders.services.common import ACCURACY, ZERO
-from providers.models import Provider
+from providers.models import Provider, is_sandbox_url
 from team.models import Campaign
 
 # Final statuses whose charge, if the panel reported one, came back in full.
@@ -138,7 +138,9 @@ GROUPINGS: dict[str, Grouping] = {
     "person": Grouping(
         "Person", "user_id", "No person (account removed)", "person", settings.AUTH_USER_MODEL, "username"
     ),
-    "provider": Grouping("Provider", "provider_id", "No provider", "provider", "providers.Provider", "name"),
+    "provider": Grouping(
+        "Provider", "provider_id", "No provider", "provider", "providers.Provider", "name", ("api_url",)
+    ),
     "platform": Grouping("Platform", "service__platform", "No platform", "platform"),
     "category": Grouping("Category", "service__category", "No category"),
 }
@@ -159,6 +161,7 @@ class ReportRow:
     statuses: dict[str, int] = field(default_factory=dict)
     budget: Decimal | None = None
     total: bool = False
+    is_sandbox: bool = False  # a provider's row, when it is the sandbox
 
     @property
     def catch_all(self) -> bool:
@@ -206,6 +209,8 @@ class Report:
     grouping: Grouping
     month: bool
     sections: list[CurrencySection]
+    # Whether sandbox orders were counted (asked for, or the sandbox provider chosen).
+    includes_sandbox: bool = False
 
     @property
     def empty(self) -> bool:
@@ -247,7 +252,8 @@ def report_csv_rows(report: Report) -> Iterator[list[str]]:
     yield header
     for section in report.sections:
         for row in [*section.rows, section.total]:
-            cells = [row.label, row.currency, str(row.orders)]
+            label = f"{row.label} (Sandbox — no real money)" if row.is_sandbox else row.label
+            cells = [label, row.currency, str(row.orders)]
             cells += [str(amount) for amount in (row.committed, row.charged, row.refunded, row.net)]
             if report.with_budgets:
                 used = percent(row.used)
@@ -276,10 +282,14 @@ def report_orders(
     provider: Provider | None = None,
     campaign: Campaign | None = None,
     status: str = "",
+    include_sandbox: bool = False,
 ) -> QuerySet[Order]:
-    """The orders a report counts: created from `start` to `end` (inclusive), filtered."""
+    """The orders a report counts: created from `start` to `end` (inclusive), filtered; sandbox
+    orders only when `include_sandbox` (see `includes_sandbox`)."""
     low, high = _bounds(start, end)
     orders = Order.objects.filter(created_at__gte=low, created_at__lt=high).order_by()
+    if not includes_sandbox(include_sandbox=include_sandbox, provider=provider):
+        orders = real_money(orders)
     if provider is not None:
         orders = orders.filter(provider=provider)
     if campaign is not None:
@@ -287,6 +297,11 @@ def report_orders(
     if status:
         orders = orders.filter(status__in=STATUS_GROUPS[status][1])
     return orders
+
+
+def includes_sandbox(*, include_sandbox: bool, provider: Provider | None) -> bool:
+    """Whether a report counts sandbox orders: when asked, or when the sandbox provider is chosen."""
+    return include_sandbox or (provider is not None and provider.is_sandbox)
 
 
 def _is_month(start: date, end: date) -> bool:
@@ -315,6 +330,7 @@ def report_build(
     provider: Provider | None = None,
     campaign: Campaign | None = None,
     status: str = "",
+    include_sandbox: bool = False,
     daily: bool = True,
 ) -> Report:
     """The report of the orders created from `start` to `end`, grouped by `group`, per currency.
@@ -325,7 +341,14 @@ def report_build(
     % used are shown for a calendar month, in the campaign's own currency.
     """
     grouping = GROUPINGS[group]
-    orders = report_orders(start=start, end=end, provider=provider, campaign=campaign, status=status)
+    orders = report_orders(
+        start=start,
+        end=end,
+        provider=provider,
+        campaign=campaign,
+        status=status,
+        include_sandbox=include_sandbox,
+    )
     daily = daily and (end - start).days < MAX_CHART_DAYS
     if daily:
         orders = orders.annotate(day=TruncDate("created_at"))
@@ -357,6 +380,7 @@ def report_build(
         named = names.get(row.key, {})
         if month and named.get("currency") == row.currency:
             row.budget = named.get("monthly_budget")
+        row.is_sandbox = is_sandbox_url(named.get("api_url") or "")
     sections = []
     for currency in sorted({currency for currency, _ in rows}):
         # The catch-all row last; the others by spend, then name.
@@ -370,4 +394,11 @@ def report_build(
         days = [start + timedelta(days=n) for n in range((end - start).days + 1)] if daily else []
         line = [(day, spent_on.get((day, currency), ZERO)) for day in days]
         sections.append(CurrencySection(currency=currency, rows=ranked, total=total, days=line))
-    return Report(start=start, end=end, grouping=grouping, month=month, sections=sections)
+    return Report(
+        start=start,
+        end=end,
+        grouping=grouping,
+        month=month,
+        sections=sections,
+        includes_sandbox=includes_sandbox(include_sandbox=include_sandbox, provider=provider),
+    )

@@ -1,14 +1,14 @@
 from __future__ import annotations
 
-import csv
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
 from jappanel.web.access import allowed
+from jappanel.web.csv import csv_response
 from jappanel.web.htmx import wants_partial
 from reports.forms import ReportForm
 from reports.services import Report, report_build, report_csv_rows
@@ -36,13 +36,11 @@ def report_page(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @allowed("view_reports")
-def report_export(request: HttpRequest) -> HttpResponse:
+def report_export(request: HttpRequest) -> HttpResponseBase:
     """The table of the page with the same query string, as CSV; the page with its message if
     the controls do not validate."""
     form, report = _report(request, daily=False)
     if report is None:
         return render(request, TEMPLATE, {"form": form, "report": None})
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="report-{report.start}-{report.end}.csv"'
-    csv.writer(response).writerows(report_csv_rows(report))
-    return response
+    header, *rows = report_csv_rows(report)
+    return csv_response(filename=f"report-{report.start}-{report.end}.csv", header=header, rows=rows)

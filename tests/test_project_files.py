@@ -77,9 +77,14 @@ def test_env_example_ships_no_secret_value_an_operator_could_forget_to_change():
         "METRICS_TOKEN",
         "FLOWER_BASIC_AUTH",
         "EMAIL_URL",
+        "SANDBOX_API_KEY",
     ):
         assert values[name] == "", name
     assert values["DEBUG"] == "0"
+
+
+def test_env_example_leaves_the_sandbox_off_in_production():
+    assert env_example_values()["SANDBOX_ENABLED"] == "0"
 
 
 def test_compose_runs_web_worker_beat_and_a_one_shot_migrate_from_one_image(services):

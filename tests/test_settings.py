@@ -133,3 +133,56 @@ def test_two_test_runs_on_one_postgresql_server_never_share_a_database_name(tmp_
     }
     assert len(names) == 2
     assert all(name.startswith("test_app_") for name in names)
+
+
+PRODUCTION = {"DEBUG": "0", "SECRET_KEY": "x" * 50, "ALLOWED_HOSTS": "example.com"}
+SHOW_SANDBOX = (
+    "from django.conf import settings as s; from django.urls import resolve, Resolver404\n"
+    "try:\n    resolve('/sandbox/api/v2'); served = True\n"
+    "except Resolver404:\n    served = False\n"
+    "print(s.SANDBOX_ENABLED, repr(s.SANDBOX_API_KEY), served)"
+)
+
+
+def test_with_debug_off_the_sandbox_is_off_unless_it_is_switched_on(tmp_path):
+    result = run_manage("shell", "--no-imports", "-c", SHOW_SANDBOX, **PRODUCTION, DATA_DIR=str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["False", "''", "False"]
+    switched_on = run_manage(
+        "shell", "--no-imports", "-c", SHOW_SANDBOX, **PRODUCTION, SANDBOX_ENABLED="1", DATA_DIR=str(tmp_path)
+    )
+    assert switched_on.stdout.split() == ["True", "''", "True"]
+    development = run_manage("shell", "--no-imports", "-c", SHOW_SANDBOX, DEBUG="1", DATA_DIR=str(tmp_path))
+    assert development.stdout.split() == ["True", "'sandbox-key'", "True"]
+
+
+def test_the_published_sandbox_key_with_debug_off_stops_start_up_with_one_line(tmp_path):
+    result = run_manage(
+        "check", **PRODUCTION, SANDBOX_ENABLED="1", SANDBOX_API_KEY="sandbox-key", DATA_DIR=str(tmp_path)
+    )
+    assert_one_readable_line(result, "SANDBOX_API_KEY=sandbox-key is the published development key")
+
+
+def test_without_a_configured_key_each_install_gets_its_own_random_sandbox_key_that_every_process_reads(
+    tmp_path,
+):
+    show_key = (
+        "from providers.models import Provider; from providers.sandbox.services import account_authenticate; "
+        "key = Provider.objects.get(name='Sandbox', active=True).client()._api_key; "
+        "print(key, account_authenticate(key=key).pk, account_authenticate(key='sandbox-key'))"
+    )
+
+    def install(name: str) -> list[str]:
+        """Migrate a new install (as compose's migrate service does), then read its key from two
+        more processes (web and worker, or one process before and after a restart)."""
+        environment = {**PRODUCTION, "SANDBOX_ENABLED": "1", "DATA_DIR": str(tmp_path / name)}
+        assert run_manage("migrate", "--verbosity", "0", **environment).returncode == 0
+        seen = [run_manage("shell", "--no-imports", "-c", show_key, **environment) for _ in range(2)]
+        assert all(result.returncode == 0 for result in seen), seen[0].stderr
+        assert seen[0].stdout == seen[1].stdout
+        return seen[0].stdout.split()
+
+    key, _, published = install("one")
+    assert len(key) >= 40 and key != "sandbox-key"
+    assert published == "None"  # the development key opens nothing
+    assert install("two")[0] != key

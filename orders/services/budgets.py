@@ -9,7 +9,7 @@ from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
-from django.db.models import Case, DecimalField, F, Func, Q, Sum, Value, When
+from django.db.models import Case, DecimalField, F, Func, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Coalesce, Greatest, Round
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -43,6 +43,16 @@ ABOVE_THRESHOLD = "above the approval threshold"
 NOT_SHORTLISTED = "not on the shortlist"
 
 
+def real_money(orders: QuerySet[Order]) -> QuerySet[Order]:
+    """`orders` less those placed with the sandbox, which spend no real money.
+
+    Budgets of people and campaigns, reports and the dashboard count real money only, so that
+    trying something on the sandbox never eats a budget or shows in a report; the Sandbox
+    provider's own team cap still counts its orders.
+    """
+    return orders.exclude(provider__in=Provider.objects.sandbox())
+
+
 def _month_bounds(month: date) -> tuple[datetime, datetime]:
     first = month.replace(day=1)
     following = (
@@ -69,7 +79,8 @@ def budget_spent(
     Queued, waiting and unsent orders count their estimate; accepted ones the provider's charge,
     or the estimate until it is reported. Refunds come off: a canceled (or rejected, or declined)
     order costs nothing, a partial one its charge (the panel lowers it by the undelivered part)
-    or, before the charge is reported, the delivered share of the estimate.
+    or, before the charge is reported, the delivered share of the estimate. A person's or a
+    campaign's spend is real money only (`real_money`).
     """
     scopes = {"user": user, "campaign": campaign, "provider": provider}
     given = {name: value for name, value in scopes.items() if value is not None}
@@ -77,6 +88,8 @@ def budget_spent(
         raise ValueError("budget_spent takes exactly one of user, campaign and provider")
     start, end = _month_bounds(month)
     orders = Order.objects.filter(**given, currency=currency, created_at__gte=start, created_at__lt=end)
+    if provider is None:
+        orders = real_money(orders)
     charged = (
         orders.filter(
             Q(status__in=SPENDING_STATUSES) | Q(status=OrderStatus.PARTIAL, charge__isnull=False)
@@ -138,8 +151,9 @@ def spent_by(*, scope: str, month: date, keys: Iterable[int]) -> dict[tuple[int,
         raise ValueError(f"spent_by: no scope {scope!r}")
     start, end = _month_bounds(month)
     column = f"{scope}_id"
+    orders = Order.objects.filter(**{f"{column}__in": list(keys)}, created_at__gte=start, created_at__lt=end)
     rows = (
-        Order.objects.filter(**{f"{column}__in": list(keys)}, created_at__gte=start, created_at__lt=end)
+        (orders if scope == "provider" else real_money(orders))
         .order_by()
         .values(column, "currency")
         .annotate(spent=Sum(order_spend()))
@@ -205,9 +219,10 @@ def budgets_check(*, orders: Sequence[Order], user: User | None, campaign: Campa
     if campaign is not None and campaign.monthly_budget is not None:
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
     month = timezone.localdate(now)
+    real = [order for order in orders if not order.provider.is_sandbox]
     for budget in budgets:
         if budget.user_id is not None:
-            costs, label = _costs(orders), "your budget"
+            costs, label = _costs(real), "your budget"
             spent = budget_spent(user=user, month=month, currency=budget.currency)
         else:
             provider = providers[budget.provider_id]
@@ -226,7 +241,7 @@ def budgets_check(*, orders: Sequence[Order], user: User | None, campaign: Campa
         spent = budget_spent(campaign=campaign, month=month, currency=campaign.currency)
         _refuse_if_over(
             what=what,
-            costs=_costs(orders),
+            costs=_costs(real),
             label=f"the budget of campaign “{campaign.name}”",
             amount=campaign.monthly_budget,
             currency=campaign.currency,

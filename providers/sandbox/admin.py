@@ -28,9 +28,9 @@ def topup_1000(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: Que
 
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin):
-    list_display = ["id", "api_key", "balance", "currency", "fault_mode", "order_seq", "created_at"]
+    list_display = ["id", "api_key", "house", "balance", "currency", "fault_mode", "order_seq", "created_at"]
     list_editable = ["fault_mode"]
-    readonly_fields = ["balance", "order_seq", "refill_seq", "created_at"]
+    readonly_fields = ["house", "balance", "order_seq", "refill_seq", "created_at"]
     actions = [topup_100, topup_1000]
 
 

@@ -14,9 +14,14 @@ class FaultMode(models.TextChoices):
 
 
 class Account(models.Model):
-    """A customer of the sandbox panel: its API key, its balance and its fault mode."""
+    """A customer of the sandbox panel: its API key, its balance and its fault mode.
+
+    The `house` account is the install's own when no SANDBOX_API_KEY is set: its key is random,
+    made once, and the Sandbox provider uses it (see `sandbox_account_get`).
+    """
 
     api_key = models.CharField(max_length=128, unique=True)
+    house = models.BooleanField(default=False, editable=False)
     balance = models.DecimalField(max_digits=14, decimal_places=5, default=Decimal("0"))
     currency = models.CharField(max_length=3, default="USD")
     # Blank means "use settings.SANDBOX_FAULT_MODE".
@@ -28,6 +33,11 @@ class Account(models.Model):
 
     class Meta:
         ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["house"], condition=models.Q(house=True), name="sandbox_one_house"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Sandbox account #{self.pk} ({self.balance} {self.currency})"

@@ -6,6 +6,7 @@ first moves the orders it touches up to the sandbox clock (see `simulation`).
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -13,7 +14,7 @@ from decimal import Decimal
 from functools import cache
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, transaction
 from django.db.models import F
 
 from providers.sandbox import clock
@@ -106,19 +107,37 @@ def incorrect(name: str) -> SandboxError:
 # Accounts ------------------------------------------------------------------------------------
 
 
-def sandbox_account_get() -> Account:
-    """The account behind settings.SANDBOX_API_KEY, created with the starting balance on first use."""
-    key = getattr(settings, "SANDBOX_API_KEY", "sandbox-key")
-    start = Decimal(str(getattr(settings, "SANDBOX_START_BALANCE", "1000")))
-    account, _ = Account.objects.get_or_create(api_key=key, defaults={"balance": start})
-    return account
+def sandbox_account_get(*, using: str = DEFAULT_DB_ALIAS) -> Account:
+    """The install's own sandbox account: the one the Sandbox provider uses.
+
+    With SANDBOX_API_KEY set, the account of that key, created with the starting balance on
+    first use. Without it, the `house` account, made once with a random key: every process (web,
+    worker, beat) finds that key in the database, and it survives restarts. An install that ran
+    with the published development key keeps that account (its orders and balance) under the
+    new random key, so the published key stops working.
+    """
+    accounts = Account.objects.using(using)
+    start = Decimal(str(settings.SANDBOX_START_BALANCE))
+    if settings.SANDBOX_API_KEY:
+        account, _ = accounts.get_or_create(api_key=settings.SANDBOX_API_KEY, defaults={"balance": start})
+        return account
+    if (house := accounts.filter(house=True).first()) is not None:
+        return house
+    key = secrets.token_urlsafe(32)
+    try:
+        with transaction.atomic(using=using):
+            if not accounts.filter(api_key=settings.SANDBOX_DEVELOPMENT_KEY).update(house=True, api_key=key):
+                accounts.create(house=True, api_key=key, balance=start)
+    except IntegrityError:
+        pass  # another process made it at the same moment: theirs is the one
+    return accounts.get(house=True)
 
 
 def account_authenticate(*, key: str) -> Account | None:
     """The account owning `key`, or None."""
     if not key:
         return None
-    if key == getattr(settings, "SANDBOX_API_KEY", "sandbox-key"):
+    if key == settings.SANDBOX_API_KEY:
         return sandbox_account_get()
     return Account.objects.filter(api_key=key).first()
 

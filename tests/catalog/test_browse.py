@@ -100,6 +100,11 @@ def test_the_table_lists_active_services_cheapest_first_with_their_facts(buyer_c
     assert '<option value="Instagram Likes"' in html  # categories, from the active services
 
 
+def test_the_services_of_a_switched_off_provider_are_not_listed(buyer_client, catalog):
+    Provider.objects.filter(pk=Service.objects.get(service_id=101).provider_id).update(active=False)
+    assert 101 not in listed_ids(buyer_client.get(LIST_URL))
+
+
 @pytest.mark.parametrize(
     ("query", "expected"),
     [

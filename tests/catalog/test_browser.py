@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from catalog.platforms import Platform
+from providers.models import Provider
 from tests.catalog.conftest import PriceChangeFactory, ProviderFactory, ServiceFactory
 
 pytestmark = pytest.mark.browser
@@ -123,3 +124,22 @@ def test_sync_now_shows_progress_then_the_result_and_fills_the_table_without_a_r
     expect(rows(page).first).to_be_visible()
     assert rows(page).count() == 25
     assert page.evaluate("window.stillTheSamePage") is True
+
+
+def test_a_sandbox_service_is_marked_in_the_table_and_its_panel_and_a_real_one_is_not(
+    logged_in_page, catalog
+):
+    page = logged_in_page
+    sandbox = Provider.objects.get(name="Sandbox")
+    ServiceFactory(provider=sandbox, service_id=9001, name="Sandbox Likes", category="Instagram Likes")
+    page.goto("/services/?q=Instagram+Likes")
+    fake = rows(page).filter(has_text="Sandbox Likes")
+    real = rows(page).filter(has_text="Instagram Likes [Real]")
+    mark = fake.locator(".badge.sandbox")
+    expect(mark).to_be_visible()
+    expect(mark).to_have_text("Sandbox — no real money")
+    # Its own colour, not the grey of an ordinary badge.
+    assert mark.evaluate("element => getComputedStyle(element).backgroundColor") == "rgb(243, 232, 255)"
+    expect(real.locator(".badge.sandbox")).to_have_count(0)
+    fake.get_by_role("link", name="Sandbox Likes").click()
+    expect(page.locator("#detail-panel .badge.sandbox")).to_be_visible()

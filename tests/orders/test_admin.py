@@ -72,6 +72,16 @@ def test_csv_export_of_a_selection(admin_client, followers, open_orders):
     assert rows[0]["provider"] == "Sandbox" and rows[0]["status"] == "pending"
 
 
+def test_the_csv_export_of_a_selection_writes_a_link_that_looks_like_a_formula_as_text(
+    admin_client, followers, open_orders
+):
+    (order,) = open_orders(followers, 1)
+    Order.objects.filter(pk=order.pk).update(link="@SUM(1+1)*cmd|' /C calc'!A0")
+    response = admin_client.post(CHANGELIST, {"action": "export_csv", "_selected_action": [order.pk]})
+    (row,) = csv.DictReader(io.StringIO(response.content.decode()))
+    assert row["link"] == "'@SUM(1+1)*cmd|' /C calc'!A0"
+
+
 def test_check_status_now_action_records_the_request(admin_client, admin_user, followers, open_orders):
     (order,) = open_orders(followers, 1)
     Order.objects.filter(pk=order.pk).update(next_check_at=None)

@@ -11,15 +11,21 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
 from catalog.platforms import Platform
 from catalog.templatetags.catalog_tags import money
+from jappanel.web import csv as web_csv
+from jappanel.web.csv import CsvExportAborted
 from orders.filters import PAGE_SIZE
 from orders.models import EventKind, Order, OrderStatus, Refill
 from orders.services import order_place, order_submit, orders_poll_round
+from team.models import Campaign
 from tests.orders.conftest import link
+from tests.presets.conftest import a_preset
+from tests.reports.conftest import a_provider, a_service
 
 pytestmark = pytest.mark.django_db(transaction=True)
 LIST_URL = reverse("orders:order_list")
@@ -376,6 +382,44 @@ def test_status_badges_refresh_while_orders_move_and_stop_when_none_does(client,
     assert "hx-trigger" not in body and "Completed" in body
 
 
+MARK = "Sandbox — no real money"
+
+
+def test_sandbox_services_and_orders_carry_the_mark_on_every_page_and_real_ones_do_not(
+    client, person, followers, clock
+):
+    real = a_service(a_provider("Panel"))
+    ordered = sent(followers, clock)
+    Refill.objects.create(order=ordered, provider_refill_id=77)
+    real_order = make(real, 2)
+    preset = a_preset((followers, 100), name="Sandbox launch")
+
+    marked = {
+        "catalog": reverse("catalog:service_list"),
+        "service panel": reverse("catalog:service_detail", args=[followers.pk]),
+        "new order": f"{NEW_URL}?service={followers.pk}",
+        "mass order": reverse("orders:mass_order"),
+        "order page": reverse("orders:order_detail", args=[ordered.code]),
+        "orders list": LIST_URL,
+        "refills list": reverse("orders:refill_list"),
+        "presets": reverse("presets:preset_list"),
+        "preset": reverse("presets:preset_apply", args=[preset.pk]),
+        "dashboard": reverse("dashboard"),
+        "providers": reverse("team:provider_list"),
+    }
+    for page, url in marked.items():
+        assert MARK in client.get(url).content.decode(), page
+    for page, url in {
+        "service panel": reverse("catalog:service_detail", args=[real.pk]),
+        "new order": f"{NEW_URL}?service={real.pk}",
+        "order page": reverse("orders:order_detail", args=[real_order.code]),
+    }.items():
+        assert MARK not in client.get(url).content.decode(), page
+    # In a list, on the sandbox's rows only.
+    assert client.get(LIST_URL).content.decode().count(MARK) == 1
+    assert "it is the sandbox: no real money is spent" in client.get(marked["new order"]).content.decode()
+
+
 def test_the_empty_list_invites_to_place_an_order(client, person):
     assert "No order yet" in client.get(LIST_URL).content.decode()
 
@@ -386,11 +430,83 @@ def test_the_csv_export_lists_the_filtered_orders(client, person, followers):
 
     response = client.get(reverse("orders:order_export"), {"status": "completed"})
 
-    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    rows = list(csv.reader(io.StringIO(response.getvalue().decode())))
     assert response["Content-Type"].startswith("text/csv")
     assert rows[0][:3] == ["code", "created", "status"]
     assert [row[0] for row in rows[1:]] == [done.code]
     assert rows[1][2] == "completed" and rows[1][10] == "0.09000"
+
+
+def test_the_csv_export_writes_links_names_and_errors_that_look_like_formulas_as_text(
+    client, person, followers
+):
+    campaign = Campaign.objects.create(name="+SUM(1,1)")
+    order = make(followers, 1, campaign=campaign, last_error="-2+3", charge=Decimal("-0.50"))
+    Order.objects.filter(pk=order.pk).update(link='=HYPERLINK("http://evil.example","x")')
+    get_user_model().objects.filter(pk=person.pk).update(username="@admin")
+    Order.objects.filter(pk=order.pk).update(user=person)
+
+    (row,) = csv.DictReader(io.StringIO(client.get(reverse("orders:order_export")).getvalue().decode()))
+
+    assert row["link"] == '\'=HYPERLINK("http://evil.example","x")'
+    assert (row["campaign"], row["last error"], row["placed by"]) == ("'+SUM(1,1)", "'-2+3", "'@admin")
+    assert row["charge"] == "-0.50000"  # a number stays a number
+
+
+def break_reading(order: Order) -> None:
+    """Store in `order`'s row a value the database driver cannot read back: on SQLite an estimate
+    wider than its column (what an unbounded `runs` once saved), on PostgreSQL (which refuses
+    that) a creation time of minus infinity, which psycopg cannot turn into a datetime."""
+    table = Order._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute(f"UPDATE {table} SET estimated_charge = %s WHERE id = %s", [10.0**30, order.pk])
+        else:
+            cursor.execute(f"UPDATE {table} SET created_at = '-infinity' WHERE id = %s", [order.pk])
+
+
+def test_an_order_that_cannot_be_read_makes_the_csv_export_fail_with_a_sentence_not_a_short_file(
+    client, person, followers
+):
+    broken = make(followers, 1, created_at=timezone.now() - timedelta(days=1))
+    make(followers, 2)
+    break_reading(broken)
+
+    response = client.get(reverse("orders:order_export"))
+
+    assert response.status_code == 500
+    assert "Content-Disposition" not in response
+    # PostgreSQL reads rows in fetches and fails the whole fetch (here both rows); SQLite fails
+    # at the broken row itself.
+    first_unread = 1 if connection.vendor == "postgresql" else 2
+    assert response.content.decode() == (
+        f"The export orders.csv failed: the rows from row {first_unread} on could not be read. "
+        "Nothing was downloaded; the error is in the server log.\n"
+    )
+
+
+def test_a_streamed_csv_export_aborts_at_an_order_that_cannot_be_read(client, person, followers, monkeypatch):
+    monkeypatch.setattr(web_csv, "BATCH_ROWS", 2)  # stream from the fifth row on, as a long list does
+    broken = make(followers, 0, created_at=timezone.now() - timedelta(days=1))
+    newer = [make(followers, number) for number in range(1, 6)]
+    break_reading(broken)
+
+    response = client.get(reverse("orders:order_export"))
+    assert response.status_code == 200 and response.streaming
+    received = []
+    with pytest.raises(CsvExportAborted):
+        for chunk in response.streaming_content:
+            received.append(chunk.decode())
+
+    header, *rows, last = csv.reader(io.StringIO("".join(received)))
+    codes = [row[0] for row in rows]
+    # The broken order is the sixth row: the rows before its fetch (two rows at a time on
+    # PostgreSQL, so the fifth may go with it), then a last line saying where the file stops.
+    assert codes == [order.code for order in reversed(newer)][: len(codes)] and len(codes) >= 4
+    assert last == [
+        f"EXPORT FAILED: orders.csv is incomplete: the rows from row {len(codes) + 1} on could not be "
+        "read. The error is in the server log."
+    ]
 
 
 def test_bulk_check_now_refill_and_cancel_act_on_the_selected_orders(client, person, followers, clock):
@@ -514,22 +630,25 @@ def test_the_dashboard_shows_spend_open_orders_attention_and_recent_orders(
     client, person, followers, django_assert_max_num_queries
 ):
     now = timezone.now()
-    make(followers, 1, status=OrderStatus.COMPLETED, submitted_at=now, charge=Decimal("1.50"))
+    real = a_service(a_provider("Panel"))
+    make(real, 1, status=OrderStatus.COMPLETED, submitted_at=now, charge=Decimal("1.50"))
     make(
-        followers,
+        real,
         2,
         status=OrderStatus.COMPLETED,
         submitted_at=now - timedelta(days=3),
         charge=Decimal("2.00"),
     )
     make(
-        followers,
+        real,
         3,
         status=OrderStatus.PENDING,
         submitted_at=now - timedelta(days=20),
         charge=Decimal("4.00"),
     )
-    lost = make(followers, 4, status=OrderStatus.UNCONFIRMED, last_error="Read timed out")
+    lost = make(real, 4, status=OrderStatus.UNCONFIRMED, last_error="Read timed out")
+    # The sandbox's orders spend no real money: left out of the figures, marked in the lists.
+    make(followers, 5, status=OrderStatus.COMPLETED, submitted_at=now, charge=Decimal("100.00"))
 
     # Two of them are the approval cards (orders waiting for me, my orders waiting or declined).
     with django_assert_max_num_queries(14):
@@ -537,6 +656,9 @@ def test_the_dashboard_shows_spend_open_orders_attention_and_recent_orders(
 
     spent = re.findall(r'<p class="stat-value">([0-9.,]+) ', body)
     assert spent == ["1.50", "3.50", "7.50"]
+    assert "Sandbox orders are left out of every figure" in body
     assert "Unconfirmed" in body and lost.code in body
     assert '<svg viewBox="0 0 600 140" role="img"' in body
     assert "Pending" in body
+    # The Sandbox provider and its one recent order.
+    assert body.count("Sandbox — no real money</span>") == 2

@@ -19,8 +19,8 @@ from tests.orders.conftest import (  # noqa: F401 (fixtures)
 from tests.team.conftest import people  # noqa: F401 (fixture)
 
 
-def a_service(service_id: int = 9100, **fields: object) -> Service:
-    """An Instagram service of the Sandbox provider, as a sync would have saved it."""
+def a_service(service_id: int = 9100, provider: Provider | None = None, **fields: object) -> Service:
+    """An Instagram service of `provider` (the Sandbox one by default), as a sync would have saved it."""
     values: dict[str, object] = {
         "name": f"Instagram likes {service_id}",
         "type": "Default",
@@ -32,7 +32,7 @@ def a_service(service_id: int = 9100, **fields: object) -> Service:
         **fields,
     }
     return Service.objects.create(
-        provider=Provider.objects.get(name="Sandbox"), service_id=service_id, **values
+        provider=provider or Provider.objects.get(name="Sandbox"), service_id=service_id, **values
     )
 
 

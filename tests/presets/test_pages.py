@@ -13,7 +13,7 @@ from presets.models import Preset
 from providers.models import Provider
 from team.models import Budget, Campaign
 from tests.presets.conftest import a_preset, a_service, links
-from tests.team.conftest import client_of, person
+from tests.team.conftest import a_real_provider, client_of, person
 
 pytestmark = pytest.mark.django_db
 
@@ -215,7 +215,7 @@ def test_links_changed_after_the_preview_are_shown_again_before_anything_is_plac
 
 
 def test_a_budget_refusal_is_a_message_on_the_form():
-    preset = a_preset((a_service(9100), 1000))
+    preset = a_preset((a_service(9100, provider=a_real_provider()), 1000))
     buyer = person("buyer", "Buyer")
     Budget.objects.create(user=buyer, amount=Decimal("2.00"))
     response = apply(client_of(buyer), preset, links(2), action="place")

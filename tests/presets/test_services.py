@@ -24,7 +24,7 @@ from presets.services import (
 from providers.models import Provider
 from team.models import Campaign, ShortlistRule, TeamPolicy
 from tests.presets.conftest import a_preset, a_service, links
-from tests.team.conftest import person
+from tests.team.conftest import a_real_provider, person
 
 pytestmark = pytest.mark.django_db
 
@@ -134,7 +134,7 @@ def test_a_budget_refuses_the_whole_batch_and_nothing_is_placed():
 
     buyer = person("buyer", "Buyer")
     Budget.objects.create(user=buyer, amount=Decimal("3.00"))
-    preset = a_preset((a_service(9100), 1000))
+    preset = a_preset((a_service(9100, provider=a_real_provider()), 1000))
     with pytest.raises(OrderInvalid) as refused:
         preset_apply(preset=preset, links=links(3), campaign=None, token=TOKEN, user=buyer, enqueue=False)
     # The whole batch is weighed at once (budgets.py words it, "costs" and all).

@@ -12,7 +12,9 @@ pytestmark = pytest.mark.django_db
 
 # Open to anyone: logging in (and Django's password-reset pages that belong with it), the
 # probes, the token-checked metrics, and the sandbox API, which authenticates by its key.
-OPEN = re.compile(r"^/(accounts/(login|password_reset|reset)/|favicon\.ico$|healthz$|readyz$|metrics$|sandbox/)")
+OPEN = re.compile(
+    r"^/(accounts/(login|password_reset|reset)/|favicon\.ico$|healthz$|readyz$|metrics$|sandbox/)"
+)
 # The API of the built-in panel simulator is a machine endpoint, exempt from CSRF like JAP's own.
 CSRF_EXEMPT = re.compile(r"^/sandbox/")
 STATE_CHANGING = {"/accounts/logout/", "/services/1/favourite/", "/services/sync/"}

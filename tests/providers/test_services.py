@@ -8,9 +8,12 @@ import pytest
 import requests
 from django.core.management.sql import emit_post_migrate_signal
 
+from audit.models import AuditAction, AuditEntry
 from providers.client import ProviderRejected, ProviderUnreachable
 from providers.models import Provider
-from providers.services import provider_bootstrap, provider_refresh_balance
+from providers.sandbox.models import Account
+from providers.sandbox.services import account_authenticate, sandbox_account_get
+from providers.services import provider_bootstrap, provider_refresh_balance, provider_save
 from providers.tasks import refresh_balances
 from tests.providers.conftest import API_KEY, API_URL
 
@@ -60,6 +63,64 @@ def test_a_switched_off_sandbox_deactivates_its_provider(no_providers, settings)
     settings.SANDBOX_ENABLED = False
     assert provider_bootstrap() is None
     assert not Provider.objects.get(name="Sandbox").active
+
+
+def test_a_real_provider_in_the_environment_switches_the_sandbox_provider_off(db, settings):
+    settings.JAP_API_KEY = API_KEY
+    assert Provider.objects.get(name="Sandbox").active
+    assert provider_bootstrap().name == "JAP"
+    assert not Provider.objects.get(name="Sandbox").active
+    entry = AuditEntry.objects.get(action=AuditAction.PROVIDER_CHANGED, target_label="Sandbox")
+    assert (entry.before, entry.after) == ({"active": True}, {"active": False})
+    assert entry.note == "Switched off: a real provider is active."
+
+
+def test_a_real_provider_saved_by_a_person_switches_the_sandbox_provider_off(admin_user):
+    real = Provider(name="Panel", api_url=API_URL)
+    provider_save(provider=real, api_key=API_KEY, user=admin_user, ip="192.0.2.1")
+    assert not Provider.objects.get(name="Sandbox").active
+    entry = AuditEntry.objects.get(action=AuditAction.PROVIDER_CHANGED, target_label="Sandbox")
+    assert (entry.actor, entry.ip) == (admin_user, "192.0.2.1")
+    assert entry.note == "Switched off: the real provider Panel is configured."
+    # A person may switch the sandbox back on (for a training session, say): editing the real
+    # provider leaves it on; switching a real provider on again takes it off.
+    sandbox = Provider.objects.get(name="Sandbox")
+    sandbox.active = True
+    provider_save(provider=sandbox, user=admin_user, ip=None)
+    real.currency = "EUR"
+    provider_save(provider=real, user=admin_user, ip=None)
+    assert Provider.objects.get(name="Sandbox").active
+    real.active = False
+    provider_save(provider=real, user=admin_user, ip=None)
+    real.active = True
+    provider_save(provider=real, user=admin_user, ip=None)
+    assert not Provider.objects.get(name="Sandbox").active
+
+
+def test_start_up_does_not_switch_the_sandbox_provider_back_on_beside_an_active_real_one(db, settings):
+    settings.JAP_API_KEY = ""
+    real = Provider(name="Panel", api_url=API_URL)
+    real.set_api_key(API_KEY)
+    real.save()
+    assert provider_bootstrap() is None
+    assert not Provider.objects.get(name="Sandbox").active
+    Provider.objects.filter(pk=real.pk).update(active=False)
+    assert provider_bootstrap().name == "Sandbox"
+    assert Provider.objects.get(name="Sandbox").active
+
+
+def test_an_install_that_ran_with_the_development_key_gets_a_random_one_and_keeps_its_account(db, settings):
+    settings.SANDBOX_API_KEY = "sandbox-key"
+    account = sandbox_account_get()
+    Account.objects.filter(pk=account.pk).update(balance=Decimal("12.34"))
+    settings.SANDBOX_API_KEY = ""  # the production default
+    provider = provider_bootstrap()
+    key = provider.client()._api_key
+    assert key != "sandbox-key" and len(key) >= 40
+    assert account_authenticate(key="sandbox-key") is None
+    same = account_authenticate(key=key)
+    assert (same.pk, same.balance, same.house) == (account.pk, Decimal("12.34"), True)
+    assert provider_bootstrap().client()._api_key == key  # and it stays
 
 
 def test_migrate_runs_the_bootstrap(no_providers, settings):

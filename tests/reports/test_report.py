@@ -10,6 +10,7 @@ import pytest
 from catalog.platforms import Platform
 from orders.models import OrderStatus
 from orders.services.budgets import budget_spent
+from providers.models import Provider
 from reports.services import STATUS_GROUPS, report_build
 from team.models import Campaign
 from tests.reports.conftest import MONTH, a_provider, a_service, an_order
@@ -219,3 +220,21 @@ def test_the_daily_line_adds_up_to_the_net_spend_of_the_period(service):
     assert amounts[date(2026, 3, 30)] == Decimal("4.00")
     assert sum(amounts.values()) == section.total.net
     assert amounts[MONTH + timedelta(days=1)] == 0
+
+
+def test_sandbox_orders_are_left_out_unless_asked_for_or_their_provider_is_chosen(provider, service):
+    sandbox = Provider.objects.get(name="Sandbox")
+    an_order(service, OrderStatus.COMPLETED, "2.00", charge="2.00")
+    an_order(a_service(sandbox), OrderStatus.COMPLETED, "30.00", charge="30.00")
+
+    real_only = march(group="provider")
+    assert (set(rows_by_label(real_only)), real_only.includes_sandbox) == ({"Alpha"}, False)
+    assert real_only.sections[0].total.net == Decimal("2.00")
+
+    asked = march(group="provider", include_sandbox=True)
+    rows = rows_by_label(asked)
+    assert asked.includes_sandbox and asked.sections[0].total.net == Decimal("32.00")
+    assert (rows["Sandbox"].is_sandbox, rows["Alpha"].is_sandbox) == (True, False)
+
+    chosen = march(group="provider", provider=sandbox)
+    assert chosen.includes_sandbox and set(rows_by_label(chosen)) == {"Sandbox"}

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from orders.models import OrderStatus
+from providers.models import Provider
 from team.models import Campaign
 from tests.reports.conftest import a_provider, a_service, an_order
 from tests.team.conftest import client_of, person
@@ -108,6 +109,35 @@ def test_the_csv_is_exactly_the_table_on_the_page(viewer, march):
     assert spring[3:7] == ["0.00000", "22.25000", "3.33333", "18.91667"]
     assert spring[7:9] == ["40.00000", "47.3"]
     assert lines[4][6] == "0.00015"
+
+
+def test_the_csv_writes_a_campaign_name_that_looks_like_a_formula_as_text(viewer, service):
+    an_order(
+        service, OrderStatus.COMPLETED, "2.00", charge="2.00", campaign=Campaign.objects.create(name="-1+1")
+    )
+    export = client_of(viewer).get(EXPORT, {"month": "2026-03", "group": "campaign"})
+    header, first, total = csv.reader(io.StringIO(export.content.decode()))
+    assert (first[0], first[header.index("Net spend")]) == ("'-1+1", "2.00000")
+
+
+def test_sandbox_orders_show_on_the_page_and_in_the_csv_only_when_included_and_carry_the_mark(
+    viewer, service
+):
+    an_order(service, OrderStatus.COMPLETED, "2.00", charge="2.00")
+    an_order(a_service(Provider.objects.get(name="Sandbox")), OrderStatus.COMPLETED, "30.00", charge="30.00")
+    client, query = client_of(viewer), {"month": "2026-03", "group": "provider"}
+
+    page = client.get(URL, query).content.decode()
+    assert [row[0] for row in table_rows(page)[1:]] == ["Alpha", "Total"]
+    assert 'name="sandbox" value="1" id="id_sandbox"' in page and "Sandbox — no real money" not in page
+    header, *lines = csv.reader(io.StringIO(client.get(EXPORT, query).content.decode()))
+    assert [line[0] for line in lines] == ["Alpha", "Total"]
+
+    page = client.get(URL, {**query, "sandbox": "1"}).content.decode()
+    assert [row[0] for row in table_rows(page)[1:]] == ["Sandbox Sandbox — no real money", "Alpha", "Total"]
+    assert '<span class="badge sandbox">Sandbox — no real money</span> orders included' in page
+    header, *lines = csv.reader(io.StringIO(client.get(EXPORT, {**query, "sandbox": "1"}).content.decode()))
+    assert [line[0] for line in lines] == ["Sandbox (Sandbox — no real money)", "Alpha", "Total"]
 
 
 def test_the_csv_follows_the_same_filters_and_grouping(viewer, march):

@@ -11,6 +11,7 @@ from django.test import Client
 from django.urls import clear_url_caches
 
 import jappanel.urls
+from providers.models import Provider
 from tests.orders.conftest import (  # noqa: F401 (fixtures)
     account,
     catalog,
@@ -19,6 +20,7 @@ from tests.orders.conftest import (  # noqa: F401 (fixtures)
     order_settings,
     sandbox,
 )
+from tests.reports.conftest import a_provider
 
 PASSWORD = "correct-horse-battery"
 PERSONAS = ("viewer", "buyer", "other_buyer", "approver", "manager", "outsider", "anonymous")
@@ -44,6 +46,12 @@ def people(db) -> dict[str, object]:
     users: dict[str, object] = {name: person(name, ROLE_OF.get(name)) for name in PERSONAS[:-1]}
     users["anonymous"] = None
     return users
+
+
+def a_real_provider(name: str = "Panel") -> Provider:
+    """A provider that spends real money, made once: sandbox orders count in no person's or
+    campaign's budget."""
+    return Provider.objects.filter(name=name).first() or a_provider(name)
 
 
 def client_of(user: object | None, **headers: str) -> Client:

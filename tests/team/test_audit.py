@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 
 import pytest
@@ -14,6 +16,7 @@ from audit.services import audit_record, client_ip, requester, requester_set
 from orders.models import Order, OrderStatus
 from orders.services import order_cancel, order_place, order_submit, orders_check_now, refill_request
 from providers.models import Provider
+from team.models import Campaign
 from tests.orders.conftest import link
 from tests.team.conftest import client_of, person
 
@@ -114,7 +117,9 @@ def test_a_provider_and_key_change_is_recorded_and_no_key_ever_reaches_the_log(a
     change = reverse("admin:providers_provider_change", args=[provider.pk])
     assert admin_client.post(change, {**form, "api_key": NEW_KEY, "currency": "EUR"}).status_code == 302
     [created] = entries(AuditAction.PROVIDER_CREATED)
-    [changed] = entries(AuditAction.PROVIDER_CHANGED)
+    # The new real provider switched the sandbox's off, which is recorded too.
+    sandbox_off, changed = entries(AuditAction.PROVIDER_CHANGED)
+    assert (sandbox_off.target_label, sandbox_off.after) == ("Sandbox", {"active": False})
     [key] = entries(AuditAction.PROVIDER_KEY_CHANGED)
     assert created.actor_name == changed.actor_name == key.actor_name == "admin"
     assert (changed.before, changed.after) == ({"currency": "USD"}, {"currency": "EUR"})
@@ -204,5 +209,15 @@ def test_the_audit_page_filters_searches_and_exports_what_it_shows(db):
     table = client.get(reverse("audit:audit_list"), {"q": "first"}, headers={"HX-Request": "true"})
     assert table.content.decode().lstrip().startswith('<div id="audit-table"')
     export = client.get(reverse("audit:audit_export"), {"action": AuditAction.ORDER_CHECK})
-    rows = b"".join(export.streaming_content).decode().splitlines()
+    rows = export.getvalue().decode().splitlines()
     assert rows[0].startswith("at,action,who") and len(rows) == 2 and "first look" in rows[1]
+
+
+def test_the_audit_csv_writes_names_and_notes_that_look_like_formulas_as_text(db):
+    approver = person("approver", "Approver")
+    campaign = Campaign.objects.create(name='=HYPERLINK("http://evil.example","x")')
+    audit_record(action=AuditAction.CAMPAIGN_CHANGED, actor=approver, target=campaign, note="@SUM(1+1)")
+    export = client_of(approver).get(reverse("audit:audit_export"), {"action": AuditAction.CAMPAIGN_CHANGED})
+    (row,) = csv.DictReader(io.StringIO(export.getvalue().decode()))
+    assert row["target"] == '\'=HYPERLINK("http://evil.example","x")'
+    assert row["note"] == "'@SUM(1+1)"

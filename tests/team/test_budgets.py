@@ -15,15 +15,15 @@ from catalog.models import Service
 from orders.models import Order, OrderStatus
 from orders.services import OrderInvalid, order_place
 from orders.services import budgets as budgets_module
-from orders.services.budgets import budget_spent
+from orders.services.budgets import budget_spent, spent_by
 from providers.models import Provider
 from team.models import Budget, Campaign
-from tests.team.conftest import person
+from tests.team.conftest import a_real_provider, person
 
 
 def a_service(rate: str = "100.00") -> Service:
     return Service.objects.create(
-        provider=Provider.objects.get(name="Sandbox"),
+        provider=a_real_provider(),
         service_id=9100,
         name="Followers",
         type="Default",
@@ -74,6 +74,36 @@ def test_spend_counts_estimates_charges_and_takes_off_partial_and_canceled_refun
     assert budget_spent(user=buyer, month=today, currency="USD") == Decimal("24.80")
     assert budget_spent(provider=service.provider, month=today, currency="USD") == Decimal("84.80")
     assert budget_spent(user=buyer, month=today, currency="EUR") == Decimal("70.00")
+
+
+def test_sandbox_orders_count_in_no_persons_or_campaigns_budget_only_in_the_sandboxs_own_cap(db):
+    sandbox = Provider.objects.get(name="Sandbox")
+    service = Service.objects.create(
+        provider=sandbox, service_id=9200, name="Sandbox followers", type="Default",
+        category="Instagram Followers", rate=Decimal("100.00"), min_quantity=10, max_quantity=100_000,
+    )  # fmt: skip
+    buyer = person("buyer", "Buyer")
+    spring = Campaign.objects.create(name="Spring", monthly_budget=Decimal("30.00"))
+    Budget.objects.create(user=buyer, amount=Decimal("10.00"))
+    an_order(service, buyer, OrderStatus.COMPLETED, "50.00", charge=Decimal("50.00"), campaign=spring)
+    today = timezone.localdate()
+    assert budget_spent(user=buyer, month=today, currency="USD") == Decimal("0")
+    assert budget_spent(campaign=spring, month=today, currency="USD") == Decimal("0")
+    assert budget_spent(provider=sandbox, month=today, currency="USD") == Decimal("50.00")
+    assert spent_by(scope="user", month=today, keys=[buyer.pk]) == {}
+    assert spent_by(scope="provider", month=today, keys=[sandbox.pk]) == {
+        (sandbox.pk, "USD"): Decimal("50.00")
+    }
+    # Over the person's and the campaign's budget, and placed: it spends no real money.
+    place = {"service": service, "link": "https://instagram.com/p/b", "quantity": 400, "user": buyer}
+    order_place(**place, campaign=spring, enqueue=False)
+    # A cap on the Sandbox provider itself counts its orders.
+    Budget.objects.create(provider=sandbox, amount=Decimal("100.00"))
+    with pytest.raises(OrderInvalid) as refused:
+        order_place(**place, enqueue=False)
+    assert refused.value.errors["__all__"] == (
+        f"This order costs $40.00; the team's Sandbox budget for {this_month()} has $10.00 left."
+    )
 
 
 def test_spend_takes_exactly_one_scope(db):
@@ -132,7 +162,7 @@ def test_the_campaign_budget_and_the_providers_team_cap_refuse_too(db):
             service=service, link="https://instagram.com/p/b", quantity=400, user=buyer, enqueue=False
         )
     assert refused.value.errors["__all__"] == (
-        f"This order costs $40.00; the team's Sandbox budget for {this_month()} has $35.00 left."
+        f"This order costs $40.00; the team's Panel budget for {this_month()} has $35.00 left."
     )
 
 
@@ -207,6 +237,6 @@ def test_two_buyers_at_the_same_instant_cannot_together_exceed_the_team_cap(monk
         thread.start()
     for thread in threads:
         thread.join(timeout=30)
-    refusal = f"This order costs $40.00; the team's Sandbox budget for {this_month()} has $20.00 left."
+    refusal = f"This order costs $40.00; the team's Panel budget for {this_month()} has $20.00 left."
     assert sorted(outcomes) == sorted(["accepted", refusal])
     assert Order.objects.count() == 1

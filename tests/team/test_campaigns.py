@@ -55,7 +55,7 @@ def test_orders_of_a_campaign_are_filtered_exported_and_shown(followers):
     listed = client.get(reverse("orders:order_list"), {"campaign": spring.pk}).content.decode()
     assert ours.code in listed and other.code not in listed
     export = client.get(reverse("orders:order_export"), {"campaign": spring.pk})
-    rows = b"".join(export.streaming_content).decode().splitlines()
+    rows = export.getvalue().decode().splitlines()
     assert rows[0].endswith("placed by,campaign,last error") and len(rows) == 2 and ",Spring," in rows[1]
     assert "Spring" in client.get(reverse("orders:order_detail", args=[ours.code])).content.decode()
 

@@ -13,7 +13,7 @@ from orders.models import Order, OrderStatus
 from providers.models import Provider
 from team.models import Budget, Campaign
 from team.services import BudgetUse
-from tests.team.conftest import client_of, person
+from tests.team.conftest import a_real_provider, client_of, person
 
 pytestmark = pytest.mark.django_db
 
@@ -29,8 +29,8 @@ def sandbox_provider() -> Provider:
 
 
 def spend(user, amount: str) -> Order:
-    """An order of `user` this month, queued: it counts its estimate."""
-    provider = Provider.objects.get(name="Sandbox")
+    """An order of `user` this month with a real provider, queued: it counts its estimate."""
+    provider = a_real_provider()
     service, _ = Service.objects.get_or_create(
         provider=provider, service_id=9100,
         defaults={"name": "Followers", "type": "Default", "category": "Instagram Followers",
@@ -100,17 +100,17 @@ def test_someone_who_has_a_budget_is_not_offered_a_second_one(manager):
     assert Budget.objects.get().amount == Decimal("5")
 
 
-def test_the_page_shows_spent_left_and_a_bar_rounded_half_up_from_decimals(manager, sandbox_provider):
+def test_the_page_shows_spent_left_and_a_bar_rounded_half_up_from_decimals(manager):
     eighth, over = person("eighth", "Buyer"), person("over", "Buyer")
     Budget.objects.create(user=eighth, amount=Decimal("8"))
     Budget.objects.create(user=over, amount=Decimal("5"))
-    Budget.objects.create(provider=sandbox_provider, amount=Decimal("1000"))
+    Budget.objects.create(provider=a_real_provider(), amount=Decimal("1000"))
     spend(eighth, "1.00")  # 12.5 %: half up is 13 (a float's round() would say 12)
     spend(over, "7.00")
     page = client_of(manager).get(reverse("team:budget_list")).content.decode()
     assert 'aria-label="13% used"' in page and 'width="13"' in page
     assert "7.00 USD" in page and "over the budget" in page and 'width="100"' in page
-    assert "8.00 USD" in page  # the team spent 8.00 with the sandbox: 1 % of its cap
+    assert "8.00 USD" in page  # the team spent 8.00 with the panel: 1 % of its cap
     assert 'aria-label="1% used"' in page
     assert reverse("team:campaign_list") in page
     assert "never deleted" in page

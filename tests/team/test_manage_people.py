@@ -17,10 +17,9 @@ from catalog.models import Service
 from catalog.templatetags.catalog_tags import money
 from orders.models import Order, OrderStatus
 from orders.services.budgets import budget_spent
-from providers.models import Provider
 from team.models import Budget
 from team.services import PersonInvalid, person_update
-from tests.team.conftest import PASSWORD, client_of, person
+from tests.team.conftest import PASSWORD, a_real_provider, client_of, person
 
 pytestmark = pytest.mark.django_db
 User = get_user_model()
@@ -252,7 +251,7 @@ def test_the_list_filters_by_role_searches_and_shows_budget_and_spend(manager):
     person("newcomer")
     Budget.objects.create(user=buyer, amount=Decimal("40"), currency="USD")
     service = Service.objects.create(
-        provider=Provider.objects.get(name="Sandbox"), service_id=9100, name="Followers", type="Default",
+        provider=a_real_provider(), service_id=9100, name="Followers", type="Default",
         category="Instagram Followers", rate=Decimal("1"), min_quantity=10, max_quantity=1000,
     )  # fmt: skip
     Order.objects.create(
@@ -316,7 +315,7 @@ def test_the_people_page_reads_everyones_spend_in_one_query_and_agrees_with_budg
     manager, django_assert_max_num_queries
 ):
     service = Service.objects.create(
-        provider=Provider.objects.get(name="Sandbox"), service_id=9100, name="Followers", type="Default",
+        provider=a_real_provider(), service_id=9100, name="Followers", type="Default",
         category="Instagram Followers", rate=Decimal("1"), min_quantity=10, max_quantity=1000,
     )  # fmt: skip
     buyers = [person(f"buyer{n}", "Buyer") for n in range(12)]

@@ -321,6 +321,13 @@ def test_the_csv_export_has_one_row_per_entry(listed):
     assert rows[1][6] == "instagram, premium"
 
 
+def test_the_csv_export_writes_names_notes_and_tags_that_look_like_formulas_as_text(unlisted):
+    shortlist_add(service=unlisted, house_name="=1+1", tags="+cmd", notes="\t=2+2", user=None)
+    response = client_of(person("manager", "Manager")).get(reverse("catalog:shortlist_export"))
+    (row,) = csv.DictReader(io.StringIO(response.content.decode()))
+    assert (row["house name"], row["tags"], row["notes"]) == ("'=1+1", "'+cmd", "'\t=2+2")
+
+
 def test_a_manager_adds_edits_and_removes_a_shortlist_entry_in_the_panel_with_htmx(unlisted):
     client = client_of(person("manager", "Manager"), **HTMX)
     entry_url = reverse("catalog:service_shortlist", args=[unlisted.pk])

@@ -8,7 +8,7 @@ from providers.sandbox.services import account_authenticate, account_topup, sand
 
 
 class Command(BaseCommand):
-    help = "Add money to the sandbox panel's balance (the SANDBOX_API_KEY account unless --key)."
+    help = "Add money to the sandbox panel's balance (the account the Sandbox provider uses, unless --key)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("amount", help="amount in the account currency, e.g. 100 or 25.50")
