@@ -7,12 +7,13 @@ import os
 import shutil
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import pytest
+from celery import signals
 from django.contrib.auth import get_user_model
 
 from jappanel.celery import app as celery_app
@@ -41,14 +42,34 @@ def _private_celery_queues() -> Iterator[dict[str, str]]:
     private = {name: f"{prefix}-{name}" for name in sorted(names)}
     conf.task_default_queue = private[default]
     conf.task_routes = {task: {**route, "queue": private[route["queue"]]} for task, route in routes.items()}
+    published = threading.Event()
+    signals.before_task_publish.connect(
+        lambda **kwargs: published.set(), weak=False, dispatch_uid="tests_published"
+    )
     yield private
+    signals.before_task_publish.disconnect(dispatch_uid="tests_published")
+    if published.is_set():
+        purge(private.values())  # nothing is left on the broker (a run that sent nothing never connects)
     conf.task_default_queue, conf.task_routes = default, routes
+
+
+def purge(queues: Iterable[str]) -> None:
+    """Drop every message waiting in `queues`."""
+    with celery_app.connection_for_write() as connection:
+        for queue in queues:
+            connection.default_channel.queue_purge(queue)
 
 
 @contextmanager
 def running_worker(queues: list[str]) -> Iterator[WorkController]:
-    """A real Celery worker (in a thread) consuming `queues` on the configured broker."""
+    """A real Celery worker (in a thread) consuming `queues` on the configured broker.
+
+    It starts on empty queues: what earlier tests of this process sent without a worker running
+    (an order placed in a page test, say) is dropped, not run in the middle of this test.
+    """
     from celery.contrib.testing.worker import start_worker
+
+    purge(queues)
 
     # Starting a worker reconfigures the root logger (level ERROR, its own handlers); put it
     # back afterwards, or later tests in this process would capture no log records.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from django.conf import settings
@@ -13,6 +13,7 @@ from orders.models import Order, OrderStatus
 from orders.services import order_place, orders_check_now, orders_sweep
 from orders.tasks import poll_orders
 from providers.sandbox.models import Order as SandboxOrder
+from tests.conftest import purge
 from tests.orders.conftest import link
 from tests.waiting import wait_for
 
@@ -50,9 +51,10 @@ def test_a_polling_round_runs_one_task_per_batch_in_the_worker(celery_worker, fo
 
 
 @pytest.fixture
-def polling_backlog(_private_celery_queues: dict[str, str]) -> Iterator[Callable[[], int]]:
+def polling_backlog(interactive_worker, _private_celery_queues: dict[str, str]) -> Callable[[], int]:
     """A hundred polling rounds waiting in the default queue; returns how many still wait."""
     queue = _private_celery_queues[settings.CELERY_TASK_DEFAULT_QUEUE]
+    purge([queue])
     for _ in range(100):
         poll_orders.delay()
 
@@ -60,9 +62,7 @@ def polling_backlog(_private_celery_queues: dict[str, str]) -> Iterator[Callable
         with celery_app.connection_for_write() as connection:
             return connection.default_channel.queue_declare(queue=queue, passive=True).message_count
 
-    yield waiting
-    with celery_app.connection_for_write() as connection:
-        connection.default_channel.queue_purge(queue)
+    return waiting
 
 
 def test_an_order_is_sent_by_the_interactive_worker_while_polling_rounds_wait(

@@ -10,7 +10,6 @@ from django.test import Client
 from tests.orders.conftest import (  # noqa: F401 (fixtures)
     account,
     catalog,
-    clock,
     followers,
     order_settings,
     sandbox,
