@@ -24,7 +24,7 @@ run: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py ensure_admin
-	@echo "jappanel: open http://127.0.0.1:$(PORT)/ (Ctrl-C stops web, worker and scheduler)"
+	@echo "jappanel: open http://127.0.0.1:$(PORT)/ (Ctrl-C stops web, workers and scheduler)"
 	exec $(VENV)/bin/honcho --procfile Procfile --app-root . start --port $(PORT)
 
 test: $(VENV)/.installed

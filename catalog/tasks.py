@@ -61,9 +61,20 @@ def providers_catch_up(provider_ids: list[int] | None = None) -> None:
             logger.warning("provider %s: balance not read: %s", provider.name, exc)
 
 
-def catch_up_when_the_worker_starts(**kwargs: Any) -> None:
-    """`worker_ready` receiver: a fresh deployment shows its catalog and balances within seconds."""
-    providers_catch_up.delay()
+def consumes_default_queue(app: Any) -> bool:
+    """Whether a worker of `app` takes tasks from the default queue (where the catch-up runs)."""
+    consumed = set(app.amqp.queues.consume_from or ())
+    return not consumed or app.conf.task_default_queue in consumed
+
+
+def catch_up_when_the_worker_starts(sender: Any = None, **kwargs: Any) -> None:
+    """`worker_ready` receiver: a fresh deployment shows its catalog and balances within seconds.
+
+    Only a worker that consumes the default queue sends it: the interactive worker starting
+    beside it would only send the same work twice.
+    """
+    if sender is None or consumes_default_queue(sender.app):
+        providers_catch_up.delay()
 
 
 def catch_up_with_a_configured_provider(*, provider_id: int, **kwargs: Any) -> None:

@@ -306,6 +306,15 @@ CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 30
 # A task that may have reached the provider must not run twice: acknowledge on receipt.
 CELERY_TASK_ACKS_LATE = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Two queues, so that what a person waits for never waits behind periodic work: sending an
+# order (placed, approved or requeued) and "Check now" go to `interactive`; polling rounds,
+# catalog syncs and balances to the default queue. A worker of its own consumes `interactive`
+# only (Procfile, docker-compose.yml); the main worker consumes both.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_ROUTES = {
+    "orders.tasks.submit_order": {"queue": "interactive"},
+    "orders.tasks.check_orders_now": {"queue": "interactive"},
+}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 # Logging is configured by Django (LOGGING below) in every process, the worker included, so

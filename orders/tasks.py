@@ -12,6 +12,7 @@ from orders.services import (
     order_batch_check,
     order_submit,
     orders_claim_due,
+    orders_poll_round,
     orders_sweep,
     refills_poll_round,
     submit_backoff,
@@ -51,6 +52,13 @@ def check_orders(provider_id: int, rows: list[list[Any]]) -> None:
     provider = Provider.objects.filter(pk=provider_id).first()
     if provider is not None:
         order_batch_check(provider=provider, rows=rows)
+
+
+@shared_task
+def check_orders_now(order_ids: list[int]) -> None:
+    """Check the orders a person asked about ("Check now"), in this task, 100 per call."""
+    report = orders_poll_round(ids=order_ids)
+    logger.info("check now: %s", report.as_dict())
 
 
 @shared_task

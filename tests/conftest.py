@@ -5,36 +5,71 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import pytest
+from celery import signals
 from django.contrib.auth import get_user_model
 
 from jappanel.celery import app as celery_app
+from providers.sandbox import clock as sandbox_clock
+from tests.waiting import PATIENCE, wait_for
+
+if TYPE_CHECKING:
+    from celery.worker import WorkController
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _private_celery_queue() -> Iterator[str]:
-    """Each test process sends and consumes on a queue of its own.
+def _private_celery_queues() -> Iterator[dict[str, str]]:
+    """Each test process sends and consumes on queues of its own: {configured name: private name}.
 
     xdist processes share one broker (Redis in CI); without this, one process's worker would
     take another process's tasks, and messages left over from an earlier run would be replayed.
+    Every queue gets the per-run prefix: the default one and each one tasks are routed to.
     """
     worker_id = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    queue = f"jappanel-test-{worker_id}-{uuid.uuid4().hex[:8]}"
-    previous = celery_app.conf.task_default_queue
-    celery_app.conf.task_default_queue = queue
-    yield queue
-    celery_app.conf.task_default_queue = previous
+    prefix = f"jappanel-test-{worker_id}-{uuid.uuid4().hex[:8]}"
+    conf = celery_app.conf
+    default, routes = conf.task_default_queue, conf.task_routes
+    names = {default, *(route["queue"] for route in routes.values())}
+    private = {name: f"{prefix}-{name}" for name in sorted(names)}
+    conf.task_default_queue = private[default]
+    conf.task_routes = {task: {**route, "queue": private[route["queue"]]} for task, route in routes.items()}
+    published = threading.Event()
+    signals.before_task_publish.connect(
+        lambda **kwargs: published.set(), weak=False, dispatch_uid="tests_published"
+    )
+    yield private
+    signals.before_task_publish.disconnect(dispatch_uid="tests_published")
+    if published.is_set():
+        purge(private.values())  # nothing is left on the broker (a run that sent nothing never connects)
+    conf.task_default_queue, conf.task_routes = default, routes
 
 
-@pytest.fixture
-def celery_worker(transactional_db, _private_celery_queue: str):
-    """A real Celery worker (in a thread) consuming the configured broker: Redis or file system."""
+def purge(queues: Iterable[str]) -> None:
+    """Drop every message waiting in `queues`."""
+    with celery_app.connection_for_write() as connection:
+        for queue in queues:
+            connection.default_channel.queue_purge(queue)
+
+
+@contextmanager
+def running_worker(queues: list[str]) -> Iterator[WorkController]:
+    """A real Celery worker (in a thread) consuming `queues` on the configured broker.
+
+    It starts on empty queues: what earlier tests of this process sent without a worker running
+    (an order placed in a page test, say) is dropped, not run in the middle of this test.
+    """
     from celery.contrib.testing.worker import start_worker
+
+    purge(queues)
 
     # Starting a worker reconfigures the root logger (level ERROR, its own handlers); put it
     # back afterwards, or later tests in this process would capture no log records.
@@ -44,13 +79,69 @@ def celery_worker(transactional_db, _private_celery_queue: str):
         celery_app,
         pool="threads",
         concurrency=2,
-        queues=[_private_celery_queue],
+        queues=queues,
         perform_ping_check=False,
         shutdown_timeout=10,
     ) as worker:
         yield worker
     root.setLevel(saved_level)
     root.handlers[:] = saved_handlers
+
+
+@pytest.fixture
+def celery_worker(transactional_db, _private_celery_queues: dict[str, str]) -> Iterator[WorkController]:
+    """A real worker consuming every queue: Redis or the file-system broker."""
+    with running_worker(list(_private_celery_queues.values())) as worker:
+        yield worker
+
+
+@pytest.fixture
+def interactive_worker(transactional_db, _private_celery_queues: dict[str, str]) -> Iterator[WorkController]:
+    """A real worker consuming the interactive queue only, as the dedicated one in production."""
+    with running_worker([_private_celery_queues["interactive"]]) as worker:
+        yield worker
+
+
+_markers: dict[str, threading.Event] = {}
+
+
+@celery_app.task(name="tests.marker")
+def _marker(token: str) -> None:
+    _markers.pop(token).set()
+
+
+@pytest.fixture
+def drain(celery_worker, _private_celery_queues: dict[str, str]) -> Callable[[], None]:
+    """`drain()` returns once the worker has finished every task sent before the call.
+
+    A marker task goes to the end of each queue. Queues are first in, first out, so when every
+    marker has run and the worker holds no other task, all that was sent before has finished.
+    """
+    from celery.worker import state
+
+    def wait() -> None:
+        ran = []
+        for queue in _private_celery_queues.values():
+            token = uuid.uuid4().hex
+            ran.append(_markers.setdefault(token, threading.Event()))
+            _marker.apply_async((token,), queue=queue)
+        wait_for(
+            lambda: (
+                all(event.is_set() for event in ran)
+                and not state.active_requests
+                and not state.reserved_requests
+            )
+        )
+
+    return wait
+
+
+@pytest.fixture
+def clock() -> Iterator[sandbox_clock.FrozenClock]:
+    """The sandbox's clock, frozen: the sandbox's orders and refills move only when a test
+    calls `clock.advance(...)`, in every thread (server, worker) at once."""
+    with sandbox_clock.frozen(datetime(2026, 3, 2, 9, 0, tzinfo=UTC)) as frozen:
+        yield frozen
 
 
 @pytest.fixture
@@ -70,8 +161,10 @@ def browser():
         if os.environ.get("REQUIRE_BROWSER") == "1":
             pytest.fail(f"{message}; REQUIRE_BROWSER=1 makes that an error")
         pytest.skip(message)
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # Assertions wait for what the page shows; the bound only turns a hang into a failure.
+    expect.set_options(timeout=PATIENCE * 1000)
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=path, args=CHROMIUM_FLAGS)
         yield chromium
@@ -81,7 +174,7 @@ def browser():
 @pytest.fixture
 def page(browser, live_server):
     context = browser.new_context(base_url=live_server.url)
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(PATIENCE * 1000)
     page = context.new_page()
     yield page
     context.close()

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from django.conf import settings
 from django.core.management import get_commands
 
 ROOT = Path(__file__).resolve().parent.parent
-APP_SERVICES = ("migrate", "web", "worker", "beat", "flower")
+APP_SERVICES = ("migrate", "web", "worker", "worker-interactive", "beat", "flower")
 # Read through `_secret()`, so each also comes from a file named by NAME_FILE.
 SECRET_PATTERN = r"_secret\(\s*\"([A-Z_]+)\""
 
@@ -88,7 +89,7 @@ def test_env_example_leaves_the_sandbox_off_in_production():
 
 
 def test_compose_runs_web_worker_beat_and_a_one_shot_migrate_from_one_image(services):
-    assert {"web", "worker", "beat", "migrate", "postgres", "redis", "flower"} <= set(services)
+    assert {*APP_SERVICES, "postgres", "redis"} <= set(services)
     images = {services[name]["image"] for name in APP_SERVICES}
     assert len(images) == 1
     for name in APP_SERVICES:
@@ -135,7 +136,7 @@ def test_databases_are_pinned_and_keep_their_data_in_named_volumes(services):
 def test_every_long_running_service_has_a_healthcheck(services):
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert "HEALTHCHECK" in dockerfile  # web uses the image's
-    for name in ("postgres", "redis", "worker", "beat"):
+    for name in ("postgres", "redis", "worker", "worker-interactive", "beat"):
         assert services[name]["healthcheck"]["test"], name
     for name in ("migrate", "flower"):  # they serve no /healthz
         assert services[name]["healthcheck"] == {"disable": True}
@@ -143,7 +144,7 @@ def test_every_long_running_service_has_a_healthcheck(services):
 
 def test_start_order_waits_for_healthy_databases_and_a_finished_migration(services):
     assert services["migrate"]["depends_on"] == {"postgres": {"condition": "service_healthy"}}
-    for name in ("web", "worker", "beat", "flower"):
+    for name in ("web", "worker", "worker-interactive", "beat", "flower"):
         assert services[name]["depends_on"] == {
             "migrate": {"condition": "service_completed_successfully"},
             "redis": {"condition": "service_healthy"},
@@ -209,10 +210,37 @@ def test_the_dockerfile_builds_one_slim_image_run_by_a_non_root_user_with_static
     assert ".env" in (ROOT / ".dockerignore").read_text().splitlines()
 
 
-def test_the_procfile_runs_web_worker_and_beat_with_installed_programs():
-    entries = dict(line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line)
-    assert set(entries) == {"web", "worker", "beat"}
+def procfile() -> dict[str, str]:
+    return dict(line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line)
+
+
+def test_the_procfile_runs_web_both_workers_and_beat_with_installed_programs():
+    entries = procfile()
+    assert set(entries) == {"web", "worker", "interactive", "beat"}
     for command in entries.values():
         program = command.split()[0]
         assert program.startswith(".venv/bin/"), command
         assert (ROOT / program).exists(), f"{program} is not installed by the project"
+
+
+def consumed_queues(command: list[str]) -> set[str] | None:
+    """The queues a `celery worker` command line consumes; None for any other command."""
+    if command[:4] != ["celery", "-A", "jappanel", "worker"]:
+        return None
+    for flag in ("--queues", "-Q"):
+        if flag in command:
+            return set(command[command.index(flag) + 1].split(","))
+    return {settings.CELERY_TASK_DEFAULT_QUEUE}
+
+
+@pytest.mark.parametrize("source", ["Procfile", "docker-compose.yml"])
+def test_every_queue_is_consumed_and_interactive_work_has_a_worker_of_its_own(source, services):
+    if source == "Procfile":
+        commands = [shlex.split(line.removeprefix(".venv/bin/")) for line in procfile().values()]
+    else:
+        commands = [service["command"] for service in services.values() if "command" in service]
+    workers = [queues for queues in map(consumed_queues, commands) if queues is not None]
+    routed = {route["queue"] for route in settings.CELERY_TASK_ROUTES.values()}
+    assert routed == {"interactive"}
+    assert set().union(*workers) == {settings.CELERY_TASK_DEFAULT_QUEUE, "interactive"}
+    assert {"interactive"} in workers, "no worker consumes the interactive queue alone"

@@ -87,8 +87,11 @@ def _db_datetime(value: datetime) -> Any:
     return Order._meta.get_field("next_check_at").get_db_prep_value(value, connection)
 
 
-def orders_claim_due(*, now: datetime | None = None, limit: int | None = None) -> list[StatusBatch]:
-    """Claim the orders due for a status check, in batches of 100 per provider.
+def orders_claim_due(
+    *, now: datetime | None = None, limit: int | None = None, ids: Sequence[int] | None = None
+) -> list[StatusBatch]:
+    """Claim the orders due for a status check (only those of `ids` if given), in batches of 100
+    per provider.
 
     One UPDATE … RETURNING sets each claimed order's next check (soon for young orders, later
     for old ones) before anything is asked, so a second poller running at the same time skips
@@ -107,14 +110,19 @@ def orders_claim_due(*, now: datetime | None = None, limit: int | None = None) -
     params += [
         _db_datetime(now + timedelta(minutes=settings.ORDERS_POLL_MAX_INTERVAL_MINUTES)),
         _db_datetime(now),
-        limit,
     ]
+    only = ""
+    if ids is not None:
+        only = f" AND {quote('id')} IN ({', '.join(['%s'] * len(ids))})" if ids else " AND 1 = 0"
+        params += list(ids)
+    params.append(limit)
     lock = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
     columns = ", ".join(quote(name) for name in ("provider_id", *SNAPSHOT))
     sql = (
         f"UPDATE {table} SET {quote('last_checked_at')} = %s, "
         f"{quote('next_check_at')} = CASE {steps} ELSE %s END "
-        f"WHERE {quote('id')} IN (SELECT {quote('id')} FROM {table} WHERE {quote('next_check_at')} <= %s "
+        f"WHERE {quote('id')} IN (SELECT {quote('id')} FROM {table} "
+        f"WHERE {quote('next_check_at')} <= %s{only} "
         f"ORDER BY {quote('next_check_at')} LIMIT %s{lock}) RETURNING {columns}"
     )
     # On SQLite the transaction starts with BEGIN IMMEDIATE: the write lock is taken before the
@@ -323,10 +331,11 @@ def order_batch_check(*, provider: Provider, rows: Sequence[Sequence[Any]]) -> P
     return report
 
 
-def orders_poll_round(*, now: datetime | None = None) -> PollReport:
-    """One polling round in this process: claim every due order, check each batch, report."""
+def orders_poll_round(*, now: datetime | None = None, ids: Sequence[int] | None = None) -> PollReport:
+    """One polling round in this process: claim every due order (of `ids` if given), check each
+    batch, report."""
     started = time.perf_counter()
-    batches = orders_claim_due(now=now)
+    batches = orders_claim_due(now=now, ids=ids)
     providers = Provider.objects.in_bulk({batch.provider_id for batch in batches})
     report = PollReport(due=sum(len(batch.rows) for batch in batches))
     for batch in batches:
@@ -336,7 +345,11 @@ def orders_poll_round(*, now: datetime | None = None) -> PollReport:
 
 
 def orders_check_now(*, orders: Iterable[Order], user: User | None = None, ip: str | None = None) -> int:
-    """Make the given orders due now and start a polling round; final ones are left alone."""
+    """Make the given orders due now and check them at once; final ones are left alone.
+
+    They are checked by a task of their own on the interactive queue: a person who asked
+    does not wait behind a polling round.
+    """
     tracked = [order for order in orders if order.is_tracked]
     if not tracked:
         return 0
@@ -350,11 +363,12 @@ def orders_check_now(*, orders: Iterable[Order], user: User | None = None, ip: s
         )
         for order in tracked:
             audit_record(action=AuditAction.ORDER_CHECK, actor=user, ip=ip, target=order)
-        transaction.on_commit(_enqueue_poll, robust=True)
+        ids = [order.pk for order in tracked]
+        transaction.on_commit(lambda: _enqueue_check(ids), robust=True)
     return len(tracked)
 
 
-def _enqueue_poll() -> None:
-    from orders.tasks import poll_orders
+def _enqueue_check(order_ids: list[int]) -> None:
+    from orders.tasks import check_orders_now
 
-    poll_orders.delay()
+    check_orders_now.delay(order_ids)

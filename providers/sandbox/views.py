@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -8,11 +12,38 @@ from providers.sandbox.faults import fault_delay_after, fault_delay_before, faul
 from providers.sandbox.protocol import api_answer, json_response, request_params
 from providers.sandbox.services import account_authenticate
 
+# Calls being answered, in any thread. A late answer goes on after its client gave up; a test
+# waits until none is left before it looks at what the sandbox holds or flushes the database.
+_answering = 0
+_answering_lock = threading.Lock()
+
+
+def answers_in_progress() -> int:
+    """How many API calls the sandbox is answering right now (late answers included)."""
+    return _answering
+
+
+@contextmanager
+def _answering_one() -> Iterator[None]:
+    global _answering
+    with _answering_lock:
+        _answering += 1
+    try:
+        yield
+    finally:
+        with _answering_lock:
+            _answering -= 1
+
 
 @csrf_exempt
 @login_not_required
 def api_v2(request: HttpRequest) -> HttpResponse:
     """JAP API v2: one endpoint, every action; callable directly with a RequestFactory request."""
+    with _answering_one():
+        return _answer(request)
+
+
+def _answer(request: HttpRequest) -> HttpResponse:
     params = request_params(request)
     account = account_authenticate(key=params.get("key", "").strip())
     mode = fault_mode(account)

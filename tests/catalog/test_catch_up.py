@@ -6,11 +6,13 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from celery import Celery
 from celery.signals import worker_ready
 from django.utils import timezone
 
 from catalog.models import CatalogSync, Service
 from catalog.services import catalog_stale_providers
+from catalog.tasks import consumes_default_queue
 from providers.models import Provider
 from providers.services import provider_save
 from tests.catalog.conftest import CatalogSyncFactory, ProviderFactory
@@ -97,3 +99,11 @@ def test_an_unchanged_provider_saved_again_is_not_synced_again(
     with django_capture_on_commit_callbacks() as callbacks:
         provider_save(provider=sandbox, user=admin_user, ip=None)
     assert callbacks == []
+
+
+def test_only_a_worker_taking_the_default_queue_sends_the_catch_up():
+    both, interactive_only, unrestricted = (Celery("probe", set_as_current=False) for _ in range(3))
+    both.amqp.queues.select(["interactive", "celery"])
+    interactive_only.amqp.queues.select(["interactive"])
+    assert consumes_default_queue(both) and consumes_default_queue(unrestricted)
+    assert not consumes_default_queue(interactive_only)

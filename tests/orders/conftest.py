@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -16,7 +16,6 @@ from catalog.platforms import platform_for
 from orders.models import Order, OrderStatus
 from providers.client import sandbox as client_sandbox
 from providers.models import Provider
-from providers.sandbox import clock as sandbox_clock
 from providers.sandbox.models import Account
 from providers.sandbox.models import Service as SandboxService
 from providers.sandbox.protocol import request_params
@@ -37,12 +36,6 @@ def order_settings(settings) -> None:
     settings.PROVIDER_READ_TIMEOUT = 5.0
     settings.ORDERS_SUBMIT_ATTEMPTS = 3
     settings.ORDERS_SUBMIT_BACKOFF_SECONDS = 0.0
-
-
-@pytest.fixture
-def clock() -> Iterator[sandbox_clock.FrozenClock]:
-    with sandbox_clock.frozen(datetime(2026, 3, 2, 9, 0, tzinfo=UTC)) as frozen:
-        yield frozen
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from decimal import Decimal
 
 import pytest
@@ -20,7 +19,9 @@ from orders.services import (
 )
 from providers.models import Provider
 from providers.sandbox.models import Order as SandboxOrder
+from providers.sandbox.views import answers_in_progress
 from tests.orders.conftest import link
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -80,8 +81,8 @@ def test_a_timeout_after_the_panel_accepted_is_unconfirmed_and_exactly_one_order
     assert "may have processed" in order.last_error
     assert order_submit(order_id=order.pk) is None
     assert orders_sweep()["requeued"] == 0
+    wait_for(lambda: answers_in_progress() == 0)  # the late answer, long after the client gave up
     assert SandboxOrder.objects.filter(link=link(1)).count() == 1
-    time.sleep(1.1)  # the sandbox's late answer, so that its thread is gone before the flush
 
 
 def test_a_refused_connection_is_retried_then_rejected_with_the_reason_and_sent_once_per_attempt(followers):

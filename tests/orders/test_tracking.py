@@ -200,3 +200,15 @@ def test_poll_orders_prints_one_json_line(followers, open_orders, capsys):
     report = json.loads(capsys.readouterr().out)
     assert set(report) == {"due", "checked", "changed", "calls", "errors", "seconds"}
     assert (report["due"], report["checked"], report["calls"]) == (2, 2, 1)
+
+
+def test_a_round_limited_to_some_orders_claims_and_checks_only_those(followers, open_orders, panel_calls):
+    asked, other, not_due = open_orders(followers, 3)
+    Order.objects.filter(pk=not_due.pk).update(next_check_at=timezone.now() + timedelta(hours=1))
+
+    report = orders_poll_round(ids=[asked.pk, not_due.pk])
+
+    assert (report.due, report.checked, report.calls) == (1, 1, 1)
+    assert panel_calls.calls == [("status", 1)]
+    assert orders_claim_due(ids=[other.pk]) != []  # still due: it was not claimed
+    assert orders_claim_due(ids=[]) == []

@@ -1,8 +1,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
@@ -22,12 +21,6 @@ def sandbox_settings(settings: object) -> None:
     settings.SANDBOX_TIME_SCALE = 60.0
     settings.SANDBOX_SEED = 2026
     settings.SANDBOX_FAULT_MODE = "none"
-
-
-@pytest.fixture
-def clock() -> Iterator[sandbox_clock.FrozenClock]:
-    with sandbox_clock.frozen(datetime(2026, 3, 2, 9, 0, tzinfo=UTC)) as frozen:
-        yield frozen
 
 
 @pytest.fixture

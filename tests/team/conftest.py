@@ -15,7 +15,6 @@ from providers.models import Provider
 from tests.orders.conftest import (  # noqa: F401 (fixtures)
     account,
     catalog,
-    clock,
     followers,
     order_settings,
     sandbox,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from decimal import Decimal
 
 import pytest
@@ -53,10 +52,10 @@ def test_a_campaigns_threshold_wins_over_the_team_setting(followers):
 
 
 @pytest.mark.worker
-def test_an_approved_order_is_queued_and_sent_by_the_worker_to_the_sandbox(celery_worker, followers):
+def test_an_approved_order_is_queued_and_sent_by_the_worker_to_the_sandbox(drain, followers):
     buyer, approver = person("buyer", "Buyer"), person("approver", "Approver")
     order = waiting_order(followers, buyer)
-    time.sleep(0.3)
+    drain()
     assert not SandboxOrder.objects.exists()
 
     response = client_of(approver).post(reverse("orders:order_approve", args=[order.code]))
@@ -72,7 +71,7 @@ def test_an_approved_order_is_queued_and_sent_by_the_worker_to_the_sandbox(celer
 
 
 @pytest.mark.worker
-def test_a_declined_order_is_final_shows_the_reason_and_never_reaches_the_panel(celery_worker, followers):
+def test_a_declined_order_is_final_shows_the_reason_and_never_reaches_the_panel(drain, followers):
     buyer, approver = person("buyer", "Buyer"), person("approver", "Approver")
     order = waiting_order(followers, buyer)
 
@@ -83,7 +82,7 @@ def test_a_declined_order_is_final_shows_the_reason_and_never_reaches_the_panel(
     order.refresh_from_db()
     assert order.status == OrderStatus.DECLINED and order.is_final
     assert order.decline_reason == "Too big for May"
-    time.sleep(0.5)
+    drain()
     assert not SandboxOrder.objects.exists()
     entry = AuditEntry.objects.get(action=AuditAction.ORDER_DECLINED)
     assert entry.actor == approver and entry.note == "Too big for May"
