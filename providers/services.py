@@ -12,10 +12,16 @@ from audit.models import AuditAction
 from audit.services import audit_record
 from providers import crypto
 from providers.client import Balance, ProviderError
+from providers.client.urls import host_of
 from providers.models import Provider
 
 logger = logging.getLogger(__name__)
 
+# Said wherever a URL on another host is saved without the key.
+API_KEY_AGAIN = (
+    "The API URL now points to another host: enter the API key again. A stored key is only ever "
+    "sent to the host it was entered for."
+)
 JAP_PROVIDER_NAME = "JAP"
 SANDBOX_PROVIDER_NAME = "Sandbox"
 SANDBOX_API_URL = "sandbox://local/api/v2"
@@ -23,7 +29,12 @@ SANDBOX_API_URL = "sandbox://local/api/v2"
 
 def _provider_upsert(*, name: str, api_url: str, api_key: str, using: str) -> Provider:
     provider = Provider.objects.using(using).filter(name=name).first() or Provider(name=name)
-    key_changed = not provider.api_key_encrypted or _stored_key(provider) != api_key
+    # The environment holds the key beside the URL: a new host is a key entered again for it.
+    key_changed = (
+        not provider.api_key_encrypted
+        or provider.api_key_needed_for(api_url)
+        or _stored_key(provider) != api_key
+    )
     if provider.pk and provider.api_url == api_url and provider.active and not key_changed:
         return provider
     provider.api_url = api_url
@@ -31,7 +42,7 @@ def _provider_upsert(*, name: str, api_url: str, api_key: str, using: str) -> Pr
     if key_changed:
         provider.set_api_key(api_key)
     provider.save(using=using)
-    logger.info("provider %s: configured from the environment (%s)", name, api_url)
+    logger.info("provider %s: configured from the environment (%s)", name, provider.api_url_shown)
     return provider
 
 
@@ -74,13 +85,18 @@ def bootstrap_after_migrate(*, using: str = DEFAULT_DB_ALIAS, apps: Any = None, 
 
 
 def provider_state(provider: Provider) -> dict[str, object]:
-    """What the audit log keeps of a provider: everything but the key and the balance."""
+    """What the audit log keeps of a provider: everything but the key, the balance and any
+    credentials in the URL."""
     return {
         "name": provider.name,
-        "api_url": provider.api_url,
+        "api_url": provider.api_url_shown,
         "currency": provider.currency,
         "active": provider.active,
     }
+
+
+class ApiKeyRequired(ValueError):
+    """The change needs the API key entered with it (a new provider, or a URL on another host)."""
 
 
 def provider_save(
@@ -88,14 +104,20 @@ def provider_save(
 ) -> Provider:
     """Create or change a provider; a non-empty `api_key` replaces the stored one.
 
+    A URL whose scheme, host or port changed needs the key again (ApiKeyRequired otherwise): the
+    stored key was entered for the old host and is never sent to another.
+
     Audited: the changed fields (PROVIDER_CREATED / PROVIDER_CHANGED) and, apart, that the key was
-    replaced (PROVIDER_KEY_CHANGED) — never the key, nor any part of one.
+    replaced (PROVIDER_KEY_CHANGED) — never the key, nor any part of one, nor URL credentials.
     """
     old = Provider.objects.filter(pk=provider.pk).first() if provider.pk else None
+    new_host = old is not None and old.api_key_needed_for(provider.api_url)
     if api_key:
         provider.set_api_key(api_key)
     if not provider.api_key_encrypted:
-        raise ValueError("a provider needs an API key")
+        raise ApiKeyRequired("a provider needs an API key")
+    if provider.api_key_needed_for(provider.api_url):
+        raise ApiKeyRequired(API_KEY_AGAIN)
     before, after = (provider_state(old) if old else None), provider_state(provider)
     changed = sorted(name for name in after if before is None or before[name] != after[name])
     who = {"actor": user, "ip": ip}
@@ -104,7 +126,7 @@ def provider_save(
             provider.save()
         else:
             # Only what a person edits: a balance refresh running meanwhile keeps what it wrote.
-            provider.save(update_fields=[*after, "api_key_encrypted", "updated_at"])
+            provider.save(update_fields=[*after, "api_key_encrypted", "api_key_origin", "updated_at"])
         if old is None or changed:
             audit_record(
                 action=AuditAction.PROVIDER_CHANGED if old else AuditAction.PROVIDER_CREATED,
@@ -117,7 +139,11 @@ def provider_save(
             audit_record(
                 action=AuditAction.PROVIDER_KEY_CHANGED,
                 target=provider,
-                note="The API key was replaced.",
+                note=(
+                    f"The API key was entered again for the new host {host_of(provider.api_url)}."
+                    if new_host
+                    else "The API key was replaced."
+                ),
                 **who,
             )
     return provider
