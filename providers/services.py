@@ -10,8 +10,9 @@ from django.utils import timezone
 
 from audit.models import AuditAction
 from audit.services import audit_record
+from jappanel.db import column_misfit
 from providers import crypto
-from providers.client import Balance, ProviderError
+from providers.client import Balance, ProviderError, ProviderOutcomeUnknown
 from providers.client.urls import host_of
 from providers.models import Provider
 
@@ -166,6 +167,14 @@ def provider_refresh_balance(*, provider: Provider) -> Balance:
     try:
         with provider.client() as client:
             balance = client.balance()
+        misfit = column_misfit(Provider, "balance", balance.amount) or column_misfit(
+            Provider, "currency", balance.currency
+        )
+        if misfit:
+            raise ProviderOutcomeUnknown(
+                f"balance: the answer cannot be right ({balance.amount} {balance.currency}: {misfit})",
+                action="balance",
+            )
     except ProviderError as exc:
         provider_record_error(provider=provider, error=exc)
         raise

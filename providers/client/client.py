@@ -25,12 +25,15 @@ from providers.client.errors import (
 )
 from providers.client.orders import OrderValue, encode_order_fields
 from providers.client.results import (
+    STATUS_LENGTH,
     Balance,
     ItemError,
     OrderStatus,
     ServiceInfo,
     ServicesResult,
     error_of,
+    one_line,
+    to_id,
     to_int,
 )
 from providers.client.sandbox import SandboxAdapter, SandboxUnavailable
@@ -48,7 +51,6 @@ MESSAGE_LENGTH = 300
 TITLE_LENGTH = 80
 MEGABYTE = 1024 * 1024
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title", re.IGNORECASE | re.DOTALL)
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 # Cloudflare answers these itself when it cannot open a connection to the origin.
 CLOUDFLARE_ORIGIN_UNREACHABLE = frozenset({521, 522, 523, 525, 526})
 
@@ -104,6 +106,14 @@ def _is_cloudflare_block(response: requests.Response, text: str) -> bool:
         "attention required! | cloudflare",
     )
     return any(marker in lowered for marker in markers)
+
+
+def _entry_name(entry: Any) -> str:
+    """`service 12` for a services entry, in our words (its text comes from the panel)."""
+    try:
+        return f"service {to_int(entry['service'])}"
+    except (KeyError, TypeError, ValueError):
+        return "an entry without a service id"
 
 
 def _chunks(ids: Iterable[int | str]) -> Iterator[list[int]]:
@@ -180,9 +190,14 @@ class JapClient:
             try:
                 services.append(ServiceInfo.from_json(entry))
             except ValueError as exc:
-                skipped.append(f"{self._scrub(json.dumps(entry, default=str))[:SNIPPET_LENGTH]}: {exc}")
+                skipped.append(f"{_entry_name(entry)}: {self._sentence(str(exc), SNIPPET_LENGTH)}")
         if skipped:
-            logger.warning("services: skipped %d malformed entries of %d", len(skipped), len(data))
+            logger.warning(
+                "services: skipped %d malformed entries of %d: %s",
+                len(skipped),
+                len(data),
+                "; ".join(skipped[:10]),
+            )
         return ServicesResult(services=tuple(services), skipped=tuple(skipped))
 
     def add(self, service: int, **fields: OrderValue) -> int:
@@ -193,7 +208,7 @@ class JapClient:
         params = encode_order_fields(fields)
         data = self._call("add", service=str(to_int(service)), **params)
         try:
-            order_id = to_int(data["order"]) if isinstance(data, dict) else 0
+            order_id = to_id(data["order"]) if isinstance(data, dict) else 0
         except (KeyError, ValueError):
             order_id = 0
         if order_id <= 0:
@@ -213,11 +228,11 @@ class JapClient:
         message = error_of(data.get("refill")) if isinstance(data, dict) else None
         if message is not None:
             raise ProviderRejected(self._sentence(message), action="refill")
-        return self._parse("refill", data, lambda d: to_int(d["refill"]))
+        return self._parse("refill", data, lambda d: to_id(d["refill"]))
 
     def refills(self, ids: Iterable[int]) -> dict[int, int | ItemError]:
         """Refill ids (or per-order errors), keyed by order id."""
-        return self._multi("refill", "orders", ids, lambda d: self._parse_list(d, "order", "refill", to_int))
+        return self._multi("refill", "orders", ids, lambda d: self._parse_list(d, "order", "refill", to_id))
 
     def refill_status(self, refill_id: int) -> str:
         data = self._call("refill_status", refill=str(to_int(refill_id)))
@@ -262,19 +277,24 @@ class JapClient:
                 raise
         return results
 
-    @staticmethod
-    def _parse_statuses(data: Any) -> dict[int, OrderStatus | ItemError]:
+    def _parse_statuses(self, data: Any) -> dict[int, OrderStatus | ItemError]:
         if not isinstance(data, dict):
             raise ValueError(f"expected a JSON object keyed by order id, got {type(data).__name__}")
         results: dict[int, OrderStatus | ItemError] = {}
         for key, value in data.items():
             message = error_of(value)
-            results[to_int(key)] = ItemError(message) if message is not None else OrderStatus.from_json(value)
+            if message is not None:
+                results[to_int(key)] = ItemError(self._sentence(message))
+                continue
+            try:
+                results[to_int(key)] = OrderStatus.from_json(value)
+            except ValueError as exc:
+                # One order's answer not understood is that order's error, not the batch's.
+                results[to_int(key)] = ItemError(f"unrecognised status answer: {self._sentence(str(exc))}")
         return results
 
-    @staticmethod
     def _parse_list(
-        data: Any, id_key: str, value_key: str, convert: Callable[[Any], T]
+        self, data: Any, id_key: str, value_key: str, convert: Callable[[Any], T]
     ) -> dict[int, T | ItemError]:
         if not isinstance(data, list):
             raise ValueError(f"expected a JSON array, got {type(data).__name__}")
@@ -282,7 +302,7 @@ class JapClient:
         for item in data:
             message = error_of(item[value_key])
             results[to_int(item[id_key])] = (
-                ItemError(message) if message is not None else convert(item[value_key])
+                ItemError(self._sentence(message)) if message is not None else convert(item[value_key])
             )
         return results
 
@@ -290,15 +310,14 @@ class JapClient:
     def _refill_state(value: Any) -> str:
         if not isinstance(value, str) or not value.strip():
             raise ValueError(f"expected a refill status string, got {value!r}")
-        return value.strip()
+        return one_line(value, STATUS_LENGTH)
 
-    @staticmethod
-    def _cancelled(value: Any) -> bool | ItemError:
+    def _cancelled(self, value: Any) -> bool | ItemError:
         if value is True or (not isinstance(value, bool) and value in (1, "1")):
             return True
         if isinstance(value, str) and value.strip() and not value.strip().isdigit():
             # Some panels put the bare translation key (`error.incorrect_order_id`) here.
-            return ItemError(value.strip())
+            return ItemError(self._sentence(value))
         raise ValueError(f"unrecognised cancel answer {value!r}")
 
     # Transport ---------------------------------------------------------------------------
@@ -473,8 +492,7 @@ class JapClient:
 
     def _sentence(self, text: str, length: int = MESSAGE_LENGTH) -> str:
         """`text` on one line, without control characters, scrubbed, at most `length` characters."""
-        line = " ".join(_CONTROL.sub(" ", self._scrub(text)).split())
-        return line if len(line) <= length else line[: length - 1] + "…"
+        return one_line(self._scrub(text), length)
 
     @property
     def _host(self) -> str:
