@@ -13,6 +13,7 @@ import json
 import logging
 import logging.config
 import re
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -126,6 +127,24 @@ class RequestIdMiddleware:
             )
         response["X-Request-ID"] = request_id
         return response
+
+
+@contextmanager
+def logs_to_stderr() -> Iterator[None]:
+    """Write the log lines meant for stdout to stderr meanwhile: a command whose stdout is its
+    output (JSON lines piped into `jq`) must not mix log lines into it."""
+    moved = [
+        handler
+        for handler in logging.getLogger().handlers
+        if isinstance(handler, logging.StreamHandler) and handler.stream is sys.stdout
+    ]
+    for handler in moved:
+        handler.setStream(sys.stderr)
+    try:
+        yield
+    finally:
+        for handler in moved:
+            handler.setStream(sys.stdout)
 
 
 def _configure_from_django(**kwargs: Any) -> None:
