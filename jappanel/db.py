@@ -3,6 +3,7 @@ fits its column before it is written."""
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -110,15 +111,31 @@ def column_misfit(model: type[models.Model], name: str, value: Any) -> str | Non
     """
     if value is None:
         return None
-    field = model._meta.get_field(name)
-    if isinstance(field, models.CharField) and field.max_length and len(str(value)) > field.max_length:
-        return f"longer than {field.max_length} characters"
-    if isinstance(field, models.DecimalField):
-        limit = Decimal(10) ** (field.max_digits - field.decimal_places)
-        if abs(Decimal(value)) >= limit:
-            return f"{value} is beyond what the column holds (below {limit:,})"
-    if isinstance(field, models.IntegerField):
-        low, high = connection.ops.integer_field_range(field.get_internal_type())
-        if (low is not None and value < low) or (high is not None and value > high):
-            return f"{value} is beyond what the column holds"
+    max_length, limit, low, high = _column_limits(model, name)
+    if max_length is not None and len(value) > max_length:
+        return f"longer than {max_length} characters"
+    if limit is not None and abs(value) >= limit:
+        return f"{value} is beyond what the column holds (below {limit:,})"
+    if (low is not None and value < low) or (high is not None and value > high):
+        return f"{value} is beyond what the column holds"
     return None
+
+
+@functools.cache
+def _column_limits(
+    model: type[models.Model], name: str
+) -> tuple[int | None, Decimal | None, int | None, int | None]:
+    # Looked up once per column: syncs and polling rounds check hundreds of thousands of values.
+    field = model._meta.get_field(name)
+    max_length = field.max_length if isinstance(field, models.CharField) else None
+    limit = (
+        Decimal(10) ** (field.max_digits - field.decimal_places)
+        if isinstance(field, models.DecimalField)
+        else None
+    )
+    low, high = (
+        connection.ops.integer_field_range(field.get_internal_type())
+        if isinstance(field, models.IntegerField)
+        else (None, None)
+    )
+    return max_length, limit, low, high
