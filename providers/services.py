@@ -204,6 +204,38 @@ def provider_rotate_api_keys() -> int:
     return rotated
 
 
+# API actions that spend money (or ask for it back), as the audit log names them.
+MONEY_ACTIONS = {
+    "add": AuditAction.ORDER_PLACED,
+    "refill": AuditAction.ORDER_REFILL,
+    "cancel": AuditAction.ORDER_CANCEL,
+}
+
+
+def provider_money_call_record(
+    *,
+    provider: Provider,
+    action: str,
+    params: dict[str, str],
+    outcome: dict[str, Any],
+    user: AbstractBaseUser | None,
+    operator: str,
+) -> None:
+    """Audit a money action sent to the panel directly (`manage.py jap`), with no order of ours:
+    who (`user`, or the `operator` at the shell), what was sent, and the answer or the error."""
+    audit_record(
+        action=MONEY_ACTIONS[action],
+        actor=user,
+        actor_name=operator,
+        target=provider,
+        after={"action": action, **params, **outcome},
+        note=(
+            f"Sent with `manage.py jap {action}` by the {'user' if user else 'operating-system user'} "
+            f"{operator}; no order of ours records it."
+        ),
+    )
+
+
 class ProviderNotFound(LookupError):
     """No provider matches what the operator asked for; the message says what exists."""
 

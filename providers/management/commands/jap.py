@@ -11,13 +11,11 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from audit.models import AuditAction
-from audit.services import audit_record
 from jappanel.logging import logs_to_stderr
 from providers.client import ItemError, JapClient, ProviderError
 from providers.client.orders import OrderFieldError
 from providers.models import Provider
-from providers.services import ProviderNotFound, provider_choose
+from providers.services import MONEY_ACTIONS, ProviderNotFound, provider_choose, provider_money_call_record
 
 
 def _ids(value: str) -> list[int]:
@@ -90,12 +88,6 @@ ACTIONS: dict[str, Action] = {
     ),
     "cancel": _one_or_many("order", "orders", lambda c, i: c.cancel([i]), JapClient.cancel),
 }
-# Actions that spend money (or ask for it back): confirmed with --yes, and audited.
-MONEY_ACTIONS = {
-    "add": AuditAction.ORDER_PLACED,
-    "refill": AuditAction.ORDER_REFILL,
-    "cancel": AuditAction.ORDER_CANCEL,
-}
 
 
 def to_json(value: Any) -> Any:
@@ -166,17 +158,23 @@ class Command(BaseCommand):
             )
         operator = _operator(user) if action in MONEY_ACTIONS else None
         chosen = self._provider(provider)
+
+        def record(outcome: dict[str, Any]) -> None:
+            if operator is not None:
+                person, name = operator
+                provider_money_call_record(
+                    provider=chosen, action=action, params=parsed, outcome=outcome, user=person, operator=name
+                )
+
         try:
             with chosen.client() as client:
                 result = to_json(ACTIONS[action](client, parsed))
         except ProviderError as exc:
-            if operator is not None:
-                _audit(action, parsed, chosen, operator, outcome={"error": f"{type(exc).__name__}: {exc}"})
+            record({"error": f"{type(exc).__name__}: {exc}"})
             raise CommandError(f"{chosen.name}: {type(exc).__name__}: {exc}") from exc
         # Printed first: money was spent, and whoever spent it must see the answer.
         self.stdout.write(json.dumps(result, ensure_ascii=False, indent=2 if pretty else None))
-        if operator is not None:
-            _audit(action, parsed, chosen, operator, outcome={"answer": result})
+        record({"answer": result})
 
     @staticmethod
     def _parse_params(params: list[str]) -> dict[str, str]:
@@ -198,36 +196,14 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
 
 
-@dataclasses.dataclass(frozen=True)
-class Operator:
-    """Who runs a money action: one of our users (`--user`), or the operating-system user."""
-
-    user: Any
-    name: str
-    described: str
-
-
-def _operator(username: str | None) -> Operator:
+def _operator(username: str | None) -> tuple[Any, str]:
+    """Who runs a money action: one of our users (`--user`), else the operating-system user."""
     if username is not None:
         person = get_user_model().objects.filter(username=username, is_active=True).first()
         if person is None:
             raise CommandError(f"unknown user {username!r} (--user names an active jappanel user)")
-        return Operator(person, username, f"user {username}")
+        return person, username
     try:
-        name = getpass.getuser()
+        return None, getpass.getuser()
     except (KeyError, OSError):  # a uid with no name (containers)
-        name = f"uid {os.getuid()}"
-    return Operator(None, name, f"operating-system user {name}")
-
-
-def _audit(
-    action: str, params: dict[str, str], provider: Provider, operator: Operator, outcome: dict
-) -> None:
-    audit_record(
-        action=MONEY_ACTIONS[action],
-        actor=operator.user,
-        actor_name=operator.name,
-        target=provider,
-        after={"action": action, **params, **outcome},
-        note=f"Sent with `manage.py jap {action}` by the {operator.described}; no order of ours records it.",
-    )
+        return None, f"uid {os.getuid()}"
