@@ -18,6 +18,7 @@ from providers.models import Provider
 from providers.services import provider_bootstrap, provider_refresh_balance
 from tests.providers.conftest import API_KEY, API_URL
 from tests.team.conftest import client_of, person
+from tests.team.test_manage_providers import form
 
 EVIL_URL = "https://collector.evil.example/api/v2"
 NEW_KEY = "fedcba9876543210fedcba9876543210"
@@ -25,12 +26,8 @@ PASSWORD = "basic-auth-s3cret"
 URL_WITH_CREDENTIALS = f"https://ops:{PASSWORD}@panel.example/api/v2"
 
 
-def form(**changes: str) -> dict[str, str]:
-    return {"name": "JAP", "api_url": API_URL, "api_key": "", "currency": "USD", "active": "on", **changes}
-
-
 @pytest.fixture
-def manager(db):
+def boss(db):
     return person("boss", "Manager")
 
 
@@ -58,8 +55,8 @@ def nothing_sent():
         "https://panel.example.evil.example/api/v2",  # the host
     ],
 )
-def test_a_url_on_another_host_without_the_key_is_refused_on_the_team_page(manager, jap, new_url):
-    response = client_of(manager).post(reverse("team:provider_edit", args=[jap.pk]), form(api_url=new_url))
+def test_a_url_on_another_host_without_the_key_is_refused_on_the_team_page(boss, jap, new_url):
+    response = client_of(boss).post(reverse("team:provider_edit", args=[jap.pk]), form(api_url=new_url))
     assert response.status_code == 200
     assert "The API URL now points to another host: enter the API key again." in response.content.decode()
     jap.refresh_from_db()
@@ -76,16 +73,16 @@ def test_the_admin_refuses_a_url_on_another_host_without_the_key_too(admin_clien
 
 
 @pytest.mark.parametrize("same_host", ["https://panel.example/api/v3", "https://PANEL.example:443/api/v2"])
-def test_a_new_path_on_the_same_host_keeps_the_key(manager, jap, same_host):
-    response = client_of(manager).post(reverse("team:provider_edit", args=[jap.pk]), form(api_url=same_host))
+def test_a_new_path_on_the_same_host_keeps_the_key(boss, jap, same_host):
+    response = client_of(boss).post(reverse("team:provider_edit", args=[jap.pk]), form(api_url=same_host))
     assert response.status_code == 302
     jap.refresh_from_db()
     assert (jap.api_url, jap.client()._api_key) == (same_host, API_KEY)
 
 
-def test_the_key_entered_again_with_a_new_host_is_saved_and_audited_as_a_key_change(manager, jap, panel):
+def test_the_key_entered_again_with_a_new_host_is_saved_and_audited_as_a_key_change(boss, jap, panel):
     new_url = "https://panel2.example/api/v2"
-    response = client_of(manager).post(
+    response = client_of(boss).post(
         reverse("team:provider_edit", args=[jap.pk]), form(api_url=new_url, api_key=NEW_KEY)
     )
     assert response.status_code == 302
@@ -93,7 +90,7 @@ def test_the_key_entered_again_with_a_new_host_is_saved_and_audited_as_a_key_cha
     assert (changed.before, changed.after) == ({"api_url": API_URL}, {"api_url": new_url})
     [key] = AuditEntry.objects.filter(action=AuditAction.PROVIDER_KEY_CHANGED)
     assert (key.actor, key.note) == (
-        manager,
+        boss,
         "The API key was entered again for the new host panel2.example.",
     )
     panel.post(new_url, json={"balance": "2", "currency": "USD"})
@@ -134,10 +131,10 @@ def test_a_new_url_in_the_environment_carries_its_key_with_it(settings, panel):
 # Credentials in a URL --------------------------------------------------------------------------------
 
 
-def test_credentials_in_the_api_url_are_never_shown_or_logged(manager, make_provider, admin_client, caplog):
+def test_credentials_in_the_api_url_are_never_shown_or_logged(boss, make_provider, admin_client, caplog):
     caplog.set_level(logging.DEBUG)
     jap = make_provider(api_url=URL_WITH_CREDENTIALS)
-    manager_client = client_of(manager)
+    manager_client = client_of(boss)
     pages = [
         manager_client.get(reverse("team:provider_list")),
         manager_client.get(reverse("team:provider_edit", args=[jap.pk])),
@@ -171,10 +168,10 @@ def test_credentials_in_the_api_url_are_never_shown_or_logged(manager, make_prov
     assert PASSWORD not in seen and "ops:" not in seen
 
 
-def test_the_edit_form_keeps_stored_credentials_when_the_url_comes_back_unchanged(manager, make_provider):
+def test_the_edit_form_keeps_stored_credentials_when_the_url_comes_back_unchanged(boss, make_provider):
     jap = make_provider(api_url=URL_WITH_CREDENTIALS)
     edit = reverse("team:provider_edit", args=[jap.pk])
-    response = client_of(manager).post(edit, form(api_url="https://panel.example/api/v2", currency="EUR"))
+    response = client_of(boss).post(edit, form(api_url="https://panel.example/api/v2", currency="EUR"))
     assert response.status_code == 302
     jap.refresh_from_db()
     assert (jap.api_url, jap.currency) == (URL_WITH_CREDENTIALS, "EUR")
