@@ -92,13 +92,15 @@ def audit_record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
     note: str = "",
+    actor_name: str = "",
 ) -> AuditEntry:
-    """Append one entry; `actor` None is the system (the worker). Secret-looking keys are masked."""
+    """Append one entry; `actor` None is the system (the worker), or the operator `actor_name`
+    names (a shell user, who is no user of ours). Secret-looking keys are masked."""
     person = actor if actor is not None and actor.is_authenticated else None
     return AuditEntry.objects.create(
         action=action,
         actor=person,
-        actor_name=person.get_username() if person else "",
+        actor_name=person.get_username() if person else actor_name[:150],
         ip=ip,
         target_type=target._meta.label_lower if target is not None else "",
         target_id=str(target.pk) if target is not None else "",

@@ -20,7 +20,7 @@ from audit.models import AuditAction
 from audit.services import audit_record
 from catalog.models import CatalogSync, Favourite, Service, ServicePriceChange, ShortlistEntry
 from catalog.platforms import platform_for
-from jappanel.db import bulk_insert, bulk_upsert
+from jappanel.db import bulk_insert, bulk_upsert, column_misfit
 from providers.client import ProviderError
 from providers.client.results import ServiceInfo
 from providers.models import Provider
@@ -32,6 +32,10 @@ logger = logging.getLogger(__name__)
 # Ids per deactivating UPDATE.
 BATCH_SIZE = 1000
 RATE_PLACES = Decimal("0.00001")
+# A longer name is cut to this (and the cut recorded): pages show a line of it, not a page.
+NAME_LENGTH = 500
+# Reasons (skipped or shortened services) kept on a sync run; the log has them all.
+NOTES_KEPT = 10
 
 # The fields a sync copies from the provider; a difference in any of them is an update.
 SYNCED_FIELDS = (
@@ -63,12 +67,23 @@ class SyncReport:
     skipped: int
     seconds: float
     error: str = ""
+    # Why services were skipped or shortened (`service 12: the rate -1 is negative`).
+    notes: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, object]:
         data = asdict(self)
-        if not self.error:
-            data.pop("error")
+        for optional in ("error", "notes"):
+            if not data[optional]:
+                data.pop(optional)
         return data
+
+    @property
+    def message(self) -> str:
+        """What the run records: the error, or the reasons services were skipped or shortened."""
+        if self.error or not self.notes:
+            return self.error
+        more = len(self.notes) - NOTES_KEPT
+        return "; ".join(self.notes[:NOTES_KEPT]) + (f"; and {more:,} more" if more > 0 else "") + "."
 
 
 def _json_safe(value: object) -> object:
@@ -83,12 +98,26 @@ def _json_safe(value: object) -> object:
     return value
 
 
-def _values(info: ServiceInfo) -> dict[str, object]:
-    return {
-        "name": info.name,
+def _values(info: ServiceInfo) -> tuple[dict[str, object] | None, str]:
+    """The row of `info`, or None when it cannot be stored; and the reason, when there is one.
+
+    A name or category too long is cut (the service stays orderable); a type, rate or limit
+    beyond its column is no service we can price, and is skipped.
+    """
+    name, category, notes = info.name, info.category, []
+    if len(name) > NAME_LENGTH:
+        name, notes = name[:NAME_LENGTH], [*notes, f"name cut to {NAME_LENGTH} characters"]
+    category_length = Service._meta.get_field("category").max_length
+    if len(category) > category_length:
+        category, notes = (
+            category[:category_length],
+            [*notes, f"category cut to {category_length} characters"],
+        )
+    values = {
+        "name": name,
         "type": info.type,
-        "category": info.category,
-        "platform": platform_for(info.category, info.name),
+        "category": category,
+        "platform": platform_for(category, name),
         # Stored with five decimals: quantize first, or every sync would see a "change".
         "rate": info.rate.quantize(RATE_PLACES, rounding=ROUND_HALF_UP),
         "min_quantity": info.min,
@@ -98,6 +127,10 @@ def _values(info: ServiceInfo) -> dict[str, object]:
         "dripfeed": info.dripfeed,
         "raw": _json_safe(info.raw),
     }
+    for field in ("type", "rate", "min_quantity", "max_quantity"):
+        if misfit := column_misfit(Service, field, values[field]):
+            return None, f"skipped, its {field.replace('_', ' ')} is {misfit}"
+    return values, ", ".join(notes)
 
 
 def catalog_sync_start(*, provider: Provider, stage: str = "Waiting for a worker") -> CatalogSync:
@@ -160,13 +193,20 @@ def catalog_sync(*, provider: Provider, run: CatalogSync | None = None) -> SyncR
     }
     to_write: list[dict[str, object]] = []
     price_changes: list[tuple[int, dict[str, object], dict[str, object]]] = []
-    added = updated = unchanged = 0
+    added = updated = unchanged = skipped = 0
+    notes = list(answer.skipped)
     seen: set[int] = set()
     for info in answer.services:
         if info.id in seen:
             continue  # a duplicated id in one answer: the first entry wins
+        values, note = _values(info)
+        if note:
+            notes.append(f"service {info.id}: {note}")
+        if values is None:
+            # Left unseen: a stored service the panel now describes wrongly becomes inactive.
+            skipped += 1
+            continue
         seen.add(info.id)
-        values = _values(info)
         old = existing.get(info.id)
         if old is None:
             added += 1
@@ -203,9 +243,12 @@ def catalog_sync(*, provider: Provider, run: CatalogSync | None = None) -> SyncR
         updated=updated,
         deactivated=len(missing),
         unchanged=unchanged,
-        skipped=answer.skipped_count,
+        skipped=answer.skipped_count + skipped,
         seconds=round(time.monotonic() - started, 3),
+        notes=tuple(notes),
     )
+    if notes:
+        logger.warning("catalog sync of %s: %s", provider.name, "; ".join(notes))
     _finish(run, report)
     return report
 
@@ -306,7 +349,7 @@ def _finish(run: CatalogSync, report: SyncReport) -> None:
         deactivated=report.deactivated,
         unchanged=report.unchanged,
         skipped=report.skipped,
-        message=report.error,
+        message=report.message,
     )
 
 

@@ -1,10 +1,13 @@
-"""Bulk writes that stay fast at catalog and order-polling scale."""
+"""Bulk writes that stay fast at catalog and order-polling scale, and the check that a value
+fits its column before it is written."""
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 from django.db import connection, models, transaction
@@ -97,3 +100,42 @@ def _copy(cursor: Any, sql: str, values: Iterable[list[Any]]) -> None:
     # COPY bypasses Django's cursor wrapper; log it like any query so query counts stay honest.
     if connection.queries_logged:
         connection.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
+
+
+def column_misfit(model: type[models.Model], name: str, value: Any) -> str | None:
+    """Why `value` would not fit the column of `model.name` (too long, too many digits, out of the
+    integer range), or None when it fits.
+
+    Checked before writing values that come from outside: SQLite stores them anyway, PostgreSQL
+    refuses the whole statement, and one bad value in a bulk write would lose every row with it.
+    """
+    if value is None:
+        return None
+    max_length, limit, low, high = _column_limits(model, name)
+    if max_length is not None and len(value) > max_length:
+        return f"longer than {max_length} characters"
+    if limit is not None and abs(value) >= limit:
+        return f"{value} is beyond what the column holds (below {limit:,})"
+    if (low is not None and value < low) or (high is not None and value > high):
+        return f"{value} is beyond what the column holds"
+    return None
+
+
+@functools.cache
+def _column_limits(
+    model: type[models.Model], name: str
+) -> tuple[int | None, Decimal | None, int | None, int | None]:
+    # Looked up once per column: syncs and polling rounds check hundreds of thousands of values.
+    field = model._meta.get_field(name)
+    max_length = field.max_length if isinstance(field, models.CharField) else None
+    limit = (
+        Decimal(10) ** (field.max_digits - field.decimal_places)
+        if isinstance(field, models.DecimalField)
+        else None
+    )
+    low, high = (
+        connection.ops.integer_field_range(field.get_internal_type())
+        if isinstance(field, models.IntegerField)
+        else (None, None)
+    )
+    return max_length, limit, low, high

@@ -335,6 +335,18 @@ for _key in FIELD_ENCRYPTION_KEYS:
         _fail("FIELD_ENCRYPTION_KEYS holds a value that is not a Fernet key (32 url-safe base64 bytes)")
 PROVIDER_CONNECT_TIMEOUT = env.float("PROVIDER_CONNECT_TIMEOUT", default=5.0)
 PROVIDER_READ_TIMEOUT = env.float("PROVIDER_READ_TIMEOUT", default=30.0)
+# Seconds one call to a panel may take in all: the read timeout bounds each wait for a chunk, and
+# a panel trickling a byte at a time would otherwise hold a call (and a worker) for ever.
+PROVIDER_CALL_DEADLINE = env.float("PROVIDER_CALL_DEADLINE", default=60.0)
+# The largest answer read from a panel, in MB: a services list can be tens of MB, every other
+# answer (status of 100 orders, balance, ...) a few kB. A larger answer is not read.
+PROVIDER_MAX_SERVICES_MB = env.float("PROVIDER_MAX_SERVICES_MB", default=64.0)
+PROVIDER_MAX_ANSWER_MB = env.float("PROVIDER_MAX_ANSWER_MB", default=2.0)
+# Provider URLs reaching inside the network (loopback, private ranges, link-local such as the
+# cloud metadata address 169.254.169.254) are refused, checked on the address actually connected
+# to; 1 allows them (a panel on the local network, the tests' local servers). `sandbox://` is
+# served in process and never concerned.
+ALLOW_PRIVATE_PROVIDER_URLS = env.bool("ALLOW_PRIVATE_PROVIDER_URLS", default=False)
 # How often every provider's service list is synced into the local catalog.
 CATALOG_SYNC_INTERVAL_MINUTES = env.int("CATALOG_SYNC_INTERVAL_MINUTES", default=60)
 JAP_API_KEY = _secret("JAP_API_KEY")

@@ -17,7 +17,7 @@ class ProviderAdmin(admin.ModelAdmin):
     form = ProviderForm
     list_display = [
         "name",
-        "api_url",
+        "api_url_shown",
         "masked_api_key",
         "balance",
         "currency",
@@ -48,6 +48,10 @@ class ProviderAdmin(admin.ModelAdmin):
     @admin.display(description="API key")
     def masked_api_key(self, provider: Provider) -> str:
         return provider.masked_api_key
+
+    @admin.display(description="API URL", ordering="api_url")
+    def api_url_shown(self, provider: Provider) -> str:
+        return provider.api_url_shown
 
     @admin.action(description="Refresh the balance from the panel", permissions=["change"])
     def refresh_balance(self, request: HttpRequest, queryset: QuerySet[Provider]) -> None:

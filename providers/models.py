@@ -2,11 +2,13 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
 from providers import crypto
-from providers.client import JapClient
+from providers.client import JapClient, ProviderUnreachable
+from providers.client.urls import address_kind, host_of, literal_address, origin_of, without_credentials
 
 API_URL_SCHEMES = ("https", "http", "sandbox")
 # A provider at a sandbox:// URL is the built-in simulator: no real money.
@@ -19,9 +21,23 @@ def is_sandbox_url(api_url: str) -> bool:
 
 
 def validate_api_url(value: str) -> None:
+    """A panel's URL: http(s) or sandbox, a host, a valid port, and not an address inside the
+    network written out (the client checks the address it connects to as well, whatever the name)."""
     url = urlsplit(value)
-    if url.scheme not in API_URL_SCHEMES or not url.netloc:
+    if url.scheme not in API_URL_SCHEMES or not url.hostname:
         raise ValidationError("Enter an https://, http:// or sandbox:// URL.")
+    if not origin_of(value):
+        raise ValidationError("The port of this URL is not a number between 1 and 65535.")
+    address = literal_address(value) if url.scheme != "sandbox" else None
+    if address and not settings.ALLOW_PRIVATE_PROVIDER_URLS and (kind := address_kind(address)):
+        raise ValidationError(
+            f"{host_of(value)} is a {kind} address inside the network; a panel must be on the "
+            "internet (ALLOW_PRIVATE_PROVIDER_URLS=1 allows such addresses)."
+        )
+
+
+class ApiKeyNotForThisUrl(ProviderUnreachable):
+    """The provider's URL points to another host than the one its key was entered for; nothing was sent."""
 
 
 class ProviderQuerySet(models.QuerySet["Provider"]):
@@ -44,6 +60,9 @@ class Provider(models.Model):
     name = models.CharField(max_length=100, unique=True)
     api_url = models.CharField("API URL", max_length=500, validators=[validate_api_url])
     api_key_encrypted = models.TextField(editable=False)
+    # The origin (scheme://host:port) of the API URL when the key was entered: the key is sent
+    # there and nowhere else, whatever later changes the URL (see `client()`).
+    api_key_origin = models.CharField(max_length=520, blank=True, editable=False)
     currency = models.CharField(max_length=10, default="USD")
     active = models.BooleanField(default=True)
     balance = models.DecimalField(max_digits=16, decimal_places=5, null=True, blank=True)
@@ -62,7 +81,12 @@ class Provider(models.Model):
         return self.name
 
     def __repr__(self) -> str:
-        return f"<Provider {self.pk}: {self.name} {self.api_url}>"
+        return f"<Provider {self.pk}: {self.name} {self.api_url_shown}>"
+
+    @property
+    def api_url_shown(self) -> str:
+        """The API URL as pages and logs show it: without any `user:password@`."""
+        return without_credentials(self.api_url)
 
     @property
     def is_sandbox(self) -> bool:
@@ -70,10 +94,22 @@ class Provider(models.Model):
         return is_sandbox_url(self.api_url)
 
     def set_api_key(self, api_key: str) -> None:
-        """Encrypt `api_key` under the current key (the caller saves)."""
+        """Encrypt `api_key` under the current key, for the origin of the current `api_url`
+        (set the URL first; the caller saves)."""
         self.api_key_encrypted = crypto.encrypt(api_key)
+        self.api_key_origin = origin_of(self.api_url)
 
     set_api_key.alters_data = True
+
+    def api_key_needed_for(self, api_url: str) -> bool:
+        """Whether `api_url` needs the key entered again: it has a key, and the URL's scheme,
+        host or port differ from those the key was entered for.
+
+        The one rule of every path that changes a provider (the team page, the admin, the
+        environment); `client()` enforces it on every path that uses one.
+        """
+        origin = origin_of(api_url)
+        return bool(self.api_key_encrypted) and (not origin or origin != self.api_key_origin)
 
     def _api_key(self) -> str:
         # Underscored: templates cannot reach it, so `{{ provider... }}` never renders a key.
@@ -91,7 +127,13 @@ class Provider(models.Model):
         return "••••" + (api_key[-4:] if len(api_key) >= 12 else "")
 
     def client(self, *, connect_timeout: float | None = None, read_timeout: float | None = None) -> JapClient:
-        """A JapClient for this account; ApiKeyDecryptionError (nothing sent) if the key won't open."""
+        """A JapClient for this account; ApiKeyDecryptionError (nothing sent) if the key won't open,
+        ApiKeyNotForThisUrl (nothing sent) if the URL now points elsewhere than the key was for."""
+        if self.api_key_needed_for(self.api_url):
+            raise ApiKeyNotForThisUrl(
+                f"the API key was entered for {host_of(self.api_key_origin) or 'another URL'} and is not "
+                f"sent to {host_of(self.api_url)}: enter the key again with the new API URL"
+            )
         return JapClient(
             self.api_url, self._api_key(), connect_timeout=connect_timeout, read_timeout=read_timeout
         )

@@ -10,14 +10,21 @@ from django.utils import timezone
 
 from audit.models import AuditAction
 from audit.services import audit_record
+from jappanel.db import column_misfit
 from providers import crypto
-from providers.client import Balance, ProviderError
+from providers.client import Balance, ProviderError, ProviderOutcomeUnknown
+from providers.client.urls import host_of
 from providers.models import Provider
 from providers.sandbox.services import sandbox_account_get
 from providers.signals import provider_configured
 
 logger = logging.getLogger(__name__)
 
+# Said wherever a URL on another host is saved without the key.
+API_KEY_AGAIN = (
+    "The API URL now points to another host: enter the API key again. A stored key is only ever "
+    "sent to the host it was entered for."
+)
 JAP_PROVIDER_NAME = "JAP"
 SANDBOX_PROVIDER_NAME = "Sandbox"
 SANDBOX_API_URL = "sandbox://local/api/v2"
@@ -25,7 +32,12 @@ SANDBOX_API_URL = "sandbox://local/api/v2"
 
 def _provider_upsert(*, name: str, api_url: str, api_key: str, using: str) -> Provider:
     provider = Provider.objects.using(using).filter(name=name).first() or Provider(name=name)
-    key_changed = not provider.api_key_encrypted or _stored_key(provider) != api_key
+    # The environment holds the key beside the URL: a new host is a key entered again for it.
+    key_changed = (
+        not provider.api_key_encrypted
+        or provider.api_key_needed_for(api_url)
+        or _stored_key(provider) != api_key
+    )
     if provider.pk and provider.api_url == api_url and provider.active and not key_changed:
         return provider
     provider.api_url = api_url
@@ -35,7 +47,7 @@ def _provider_upsert(*, name: str, api_url: str, api_key: str, using: str) -> Pr
     provider.save(using=using)
     # Not announced: the worker catches up with it when it starts (updated_at is newer than
     # its last sync), and announcing during `migrate` would queue work for a worker not yet there.
-    logger.info("provider %s: configured from the environment (%s)", name, api_url)
+    logger.info("provider %s: configured from the environment (%s)", name, provider.api_url_shown)
     return provider
 
 
@@ -116,13 +128,18 @@ def bootstrap_after_migrate(*, using: str = DEFAULT_DB_ALIAS, apps: Any = None, 
 
 
 def provider_state(provider: Provider) -> dict[str, object]:
-    """What the audit log keeps of a provider: everything but the key and the balance."""
+    """What the audit log keeps of a provider: everything but the key, the balance and any
+    credentials in the URL."""
     return {
         "name": provider.name,
-        "api_url": provider.api_url,
+        "api_url": provider.api_url_shown,
         "currency": provider.currency,
         "active": provider.active,
     }
+
+
+class ApiKeyRequired(ValueError):
+    """The change needs the API key entered with it (a new provider, or a URL on another host)."""
 
 
 def provider_save(
@@ -130,14 +147,20 @@ def provider_save(
 ) -> Provider:
     """Create or change a provider; a non-empty `api_key` replaces the stored one.
 
+    A URL whose scheme, host or port changed needs the key again (ApiKeyRequired otherwise): the
+    stored key was entered for the old host and is never sent to another.
+
     Audited: the changed fields (PROVIDER_CREATED / PROVIDER_CHANGED) and, apart, that the key was
-    replaced (PROVIDER_KEY_CHANGED) — never the key, nor any part of one.
+    replaced (PROVIDER_KEY_CHANGED) — never the key, nor any part of one, nor URL credentials.
     """
     old = Provider.objects.filter(pk=provider.pk).first() if provider.pk else None
+    new_host = old is not None and old.api_key_needed_for(provider.api_url)
     if api_key:
         provider.set_api_key(api_key)
     if not provider.api_key_encrypted:
-        raise ValueError("a provider needs an API key")
+        raise ApiKeyRequired("a provider needs an API key")
+    if provider.api_key_needed_for(provider.api_url):
+        raise ApiKeyRequired(API_KEY_AGAIN)
     before, after = (provider_state(old) if old else None), provider_state(provider)
     changed = sorted(name for name in after if before is None or before[name] != after[name])
     who = {"actor": user, "ip": ip}
@@ -146,7 +169,7 @@ def provider_save(
             provider.save()
         else:
             # Only what a person edits: a balance refresh running meanwhile keeps what it wrote.
-            provider.save(update_fields=[*after, "api_key_encrypted", "updated_at"])
+            provider.save(update_fields=[*after, "api_key_encrypted", "api_key_origin", "updated_at"])
         if old is None or changed:
             audit_record(
                 action=AuditAction.PROVIDER_CHANGED if old else AuditAction.PROVIDER_CREATED,
@@ -160,7 +183,11 @@ def provider_save(
             audit_record(
                 action=AuditAction.PROVIDER_KEY_CHANGED,
                 target=provider,
-                note="The API key was replaced.",
+                note=(
+                    f"The API key was entered again for the new host {host_of(provider.api_url)}."
+                    if new_host
+                    else "The API key was replaced."
+                ),
                 **who,
             )
         if provider.active and (
@@ -192,6 +219,14 @@ def provider_refresh_balance(*, provider: Provider) -> Balance:
     try:
         with provider.client() as client:
             balance = client.balance()
+        misfit = column_misfit(Provider, "balance", balance.amount) or column_misfit(
+            Provider, "currency", balance.currency
+        )
+        if misfit:
+            raise ProviderOutcomeUnknown(
+                f"balance: the answer cannot be right ({balance.amount} {balance.currency}: {misfit})",
+                action="balance",
+            )
     except ProviderError as exc:
         provider_record_error(provider=provider, error=exc)
         raise
@@ -219,6 +254,38 @@ def provider_rotate_api_keys() -> int:
         )
         rotated += 1
     return rotated
+
+
+# API actions that spend money (or ask for it back), as the audit log names them.
+MONEY_ACTIONS = {
+    "add": AuditAction.ORDER_PLACED,
+    "refill": AuditAction.ORDER_REFILL,
+    "cancel": AuditAction.ORDER_CANCEL,
+}
+
+
+def provider_money_call_record(
+    *,
+    provider: Provider,
+    action: str,
+    params: dict[str, str],
+    outcome: dict[str, Any],
+    user: AbstractBaseUser | None,
+    operator: str,
+) -> None:
+    """Audit a money action sent to the panel directly (`manage.py jap`), with no order of ours:
+    who (`user`, or the `operator` at the shell), what was sent, and the answer or the error."""
+    audit_record(
+        action=MONEY_ACTIONS[action],
+        actor=user,
+        actor_name=operator,
+        target=provider,
+        after={"action": action, **params, **outcome},
+        note=(
+            f"Sent with `manage.py jap {action}` by the {'user' if user else 'operating-system user'} "
+            f"{operator}; no order of ours records it."
+        ),
+    )
 
 
 class ProviderNotFound(LookupError):

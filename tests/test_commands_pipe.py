@@ -80,3 +80,6 @@ def test_each_json_command_prints_one_object_per_line_and_logs_on_stderr(manage)
 
     (round_,) = json_lines(manage("poll_orders"))
     assert {"due", "checked", "calls"} <= set(round_)
+
+    (balance,) = json_lines(manage("jap", "balance"))
+    assert balance["currency"] == "USD"

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from audit.models import AuditAction
 from audit.services import audit_record
+from jappanel.db import column_misfit
 from orders.models import (
     FINAL_STATUSES,
     STATUS_RANK,
@@ -80,6 +81,9 @@ SNAPSHOT = (
     "start_count",
     "remains",
     "last_error",
+    "quantity",
+    "runs",
+    "currency",
 )
 
 
@@ -153,7 +157,6 @@ class _Change:
     status: str
     provider_status: str
     charge: Decimal | None
-    currency: str
     start_count: int | None
     remains: int | None
     last_error: str
@@ -163,9 +166,14 @@ class _Change:
     message: str
 
 
-def _change_for(row: Sequence[Any], answer: ProviderOrderStatus | ItemError, currency: str) -> _Change | None:
-    """What to write for one claimed order given the panel's answer; None when nothing changes."""
-    order_id, _, old_status, old_provider_status, old_charge, old_start, old_remains, old_error = row
+def _change_for(row: Sequence[Any], answer: ProviderOrderStatus | ItemError) -> _Change | None:
+    """What to write for one claimed order given the panel's answer; None when nothing changes.
+
+    A value the panel reports that cannot be true is not written (the one known is kept) and the
+    reason is: on the order as its last error, needing attention, and once as an event.
+    """
+    order_id, _, old_status, old_provider_status, old_charge, old_start, old_remains, old_error = row[:8]
+    quantity, runs, currency = row[8:11]
     known = {
         "provider_status": old_provider_status,
         "charge": None if old_charge is None else Decimal(old_charge),
@@ -176,27 +184,73 @@ def _change_for(row: Sequence[Any], answer: ProviderOrderStatus | ItemError, cur
         if answer.message == old_error:
             return None
         return _Change(
-            id=order_id, old_status=old_status, status=old_status, currency=currency, final=False,
+            id=order_id, old_status=old_status, status=old_status, final=False,
             last_error=answer.message, needs_attention=True, kind=EventKind.ERROR, message=answer.message,
             **known,
         )  # fmt: skip
     status = status_from_provider(answer.status)
     if STATUS_RANK[status] < STATUS_RANK[OrderStatus(old_status)]:
         return None  # an older answer than what we already know
-    news = {
-        "provider_status": answer.status,
-        "charge": answer.charge,
-        "start_count": answer.start_count,
-        "remains": answer.remains,
-    }
-    if status == old_status and news == known and not old_error:
+    ordered = quantity * (runs or 1) if quantity else None
+    news, refused = _news(answer, known, status, ordered=ordered, currency=currency)
+    note = f"Not recorded: {'; '.join(refused)}." if refused else ""
+    if status == old_status and news == known and note == old_error:
         return None
+    if status != old_status:
+        kind, message = EventKind.STATUS, _progress(answer) + (f". {note}" if note else "")
+    else:
+        kind, message = (EventKind.ERROR, note) if note and note != old_error else ("", "")
     return _Change(
-        id=order_id, old_status=old_status, status=status, currency=currency,
-        final=status in FINAL_STATUSES, last_error="", needs_attention=False,
-        kind=EventKind.STATUS if status != old_status else "", message=_progress(answer),
+        id=order_id, old_status=old_status, status=status, final=status in FINAL_STATUSES,
+        last_error=note, needs_attention=bool(note), kind=kind, message=message,
         **news,
     )  # fmt: skip
+
+
+def _news(
+    answer: ProviderOrderStatus,
+    known: dict[str, Any],
+    status: OrderStatus,
+    *,
+    ordered: int | None,
+    currency: str,
+) -> tuple[dict[str, Any], list[str]]:
+    """The values of `answer` to write, and why any was refused (the known value is kept then).
+
+    A missing value never erases a known one, and no value can lower what an order costs its
+    budgets: a charge is never negative, never in another currency than the order's, and goes
+    down only with a refund (Partial, Canceled); what remains is never more than was ordered.
+    """
+    news = {**known, "provider_status": answer.status}
+    refused = list(answer.problems)
+    for name in ("charge", "start_count", "remains"):
+        value = getattr(answer, name)
+        if value is None:
+            continue
+        if value < 0:
+            reason = "is negative"
+        elif name == "charge":
+            reason = _charge_refusal(value, known["charge"], status, answer.currency, currency)
+        elif name == "remains" and ordered is not None and value > ordered:
+            reason = f"is more than the {ordered:,} ordered"
+        else:
+            reason = ""
+        misfit = column_misfit(Order, name, value)
+        if reason or misfit:
+            refused.append(f"the {name.replace('_', ' ')} {value} {reason or f'is {misfit}'}")
+        else:
+            news[name] = value
+    return news, refused
+
+
+def _charge_refusal(
+    charge: Decimal, known: Decimal | None, status: OrderStatus, answer_currency: str, currency: str
+) -> str:
+    if answer_currency and answer_currency != currency:
+        return f"is in {answer_currency}, the order in {currency}"
+    if known is not None and charge < known and status not in (OrderStatus.PARTIAL, OrderStatus.CANCELED):
+        return f"is lower than the {known} recorded, without a refund"
+    return ""
 
 
 def _progress(answer: ProviderOrderStatus) -> str:
@@ -217,7 +271,6 @@ _CHANGE_COLUMNS = {
     "status": "varchar",
     "provider_status": "varchar",
     "charge": "numeric",
-    "currency": "varchar",
     "start_count": "bigint",
     "remains": "bigint",
     "last_error": "text",
@@ -254,7 +307,7 @@ def _apply_changes(changes: Sequence[_Change], now: datetime) -> int:
         params = [value for row in rows for value in row]
     order_table, event_table = quote(Order._meta.db_table), quote(OrderEvent._meta.db_table)
     when = _db_datetime(now)
-    copied = ("status", "provider_status", "charge", "currency", "start_count", "remains", "last_error")
+    copied = ("status", "provider_status", "charge", "start_count", "remains", "last_error")
     sets = ", ".join(f"{quote(name)} = v.{name}" for name in (*copied, "needs_attention"))
     update = (
         f"UPDATE {order_table} AS o SET {sets}, "
@@ -324,7 +377,7 @@ def order_batch_check(*, provider: Provider, rows: Sequence[Sequence[Any]]) -> P
             continue
         report.checked += 1
         report.errors += isinstance(answer, ItemError)
-        change = _change_for(row, answer, getattr(answer, "currency", "") or provider.currency)
+        change = _change_for(row, answer)
         if change is not None:
             changes.append(change)
     report.changed = _apply_changes(changes, timezone.now())

@@ -14,6 +14,7 @@ from django.utils.safestring import SafeString
 
 from catalog.templatetags.catalog_tags import money
 from orders.models import Order, OrderStatus, RefillStatus
+from providers.client.urls import host_of
 from providers.models import Provider
 
 register = template.Library()
@@ -122,4 +123,4 @@ def field_label(name: str) -> str:
 def panel_orders_url(provider: Provider) -> str:
     """The provider's own orders page (on the API's host), or "" for a panel without one."""
     url = urlsplit(provider.api_url)
-    return f"{url.scheme}://{url.netloc}/orders" if url.scheme in ("http", "https") else ""
+    return f"{url.scheme}://{host_of(provider.api_url)}/orders" if url.scheme in ("http", "https") else ""

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import html
 import json
 import logging
+import re
 import ssl
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -13,9 +15,7 @@ from urllib.parse import quote, quote_plus, urlsplit
 
 import requests
 from django.conf import settings
-from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
-from urllib3.util.retry import Retry
 
 from providers.client.errors import (
     ProviderError,
@@ -25,22 +25,32 @@ from providers.client.errors import (
 )
 from providers.client.orders import OrderValue, encode_order_fields
 from providers.client.results import (
+    STATUS_LENGTH,
     Balance,
     ItemError,
     OrderStatus,
     ServiceInfo,
     ServicesResult,
     error_of,
+    one_line,
+    to_id,
     to_int,
 )
 from providers.client.sandbox import SandboxAdapter, SandboxUnavailable
 from providers.client.signals import call_finished
+from providers.client.transport import CallDeadline, NotConnected, PanelAdapter, call_deadline
+from providers.client.urls import host_of, without_credentials
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 MAX_IDS_PER_CALL = 100
 SNIPPET_LENGTH = 200
+# The panel's own sentence in `{"error": ...}` is shown as it is, but never a page of it.
+MESSAGE_LENGTH = 300
+TITLE_LENGTH = 80
+MEGABYTE = 1024 * 1024
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title", re.IGNORECASE | re.DOTALL)
 # Cloudflare answers these itself when it cannot open a connection to the origin.
 CLOUDFLARE_ORIGIN_UNREACHABLE = frozenset({521, 522, 523, 525, 526})
 
@@ -61,6 +71,8 @@ def _causes(exc: BaseException) -> Iterator[BaseException]:
 def _never_sent_reason(exc: requests.RequestException) -> str | None:
     """Why the request provably never reached the panel, or None if it may have."""
     for cause in _causes(exc):
+        if isinstance(cause, NotConnected):
+            return cause.sentence
         if isinstance(cause, NameResolutionError):
             return "the host name could not be resolved"
         if isinstance(cause, NewConnectionError):
@@ -80,10 +92,12 @@ def _never_sent_reason(exc: requests.RequestException) -> str | None:
 
 
 def _is_cloudflare_block(response: requests.Response, text: str) -> bool:
-    if response.headers.get("cf-mitigated", "").lower() == "challenge":
-        return True
     if response.status_code not in (403, 429, 503):
         return False
+    # Cloudflare marks its challenge with this header; on any other answer (a 200 from the
+    # panel passing through Cloudflare, a 502) it proves nothing about whether the panel got it.
+    if response.status_code in (403, 503) and response.headers.get("cf-mitigated", "").lower() == "challenge":
+        return True
     lowered = text[:20000].lower()
     markers = (
         "<title>just a moment...</title>",
@@ -92,6 +106,14 @@ def _is_cloudflare_block(response: requests.Response, text: str) -> bool:
         "attention required! | cloudflare",
     )
     return any(marker in lowered for marker in markers)
+
+
+def _entry_name(entry: Any) -> str:
+    """`service 12` for a services entry, in our words (its text comes from the panel)."""
+    try:
+        return f"service {to_int(entry['service'])}"
+    except (KeyError, TypeError, ValueError):
+        return "an entry without a service id"
 
 
 def _chunks(ids: Iterable[int | str]) -> Iterator[list[int]]:
@@ -118,6 +140,7 @@ class JapClient:
         *,
         connect_timeout: float | None = None,
         read_timeout: float | None = None,
+        deadline: float | None = None,
     ) -> None:
         if api_key and api_key in urlsplit(api_url).query:
             # The key travels only in the POST body: a URL ends up in logs and tracebacks.
@@ -128,15 +151,19 @@ class JapClient:
             settings.PROVIDER_CONNECT_TIMEOUT if connect_timeout is None else connect_timeout
         )
         self.read_timeout = settings.PROVIDER_READ_TIMEOUT if read_timeout is None else read_timeout
+        self.deadline = settings.PROVIDER_CALL_DEADLINE if deadline is None else deadline
         self.session = requests.Session()
+        # Proxies from the environment would connect for us, to addresses we could not check;
+        # and a .netrc must not add credentials to a panel's requests.
+        self.session.trust_env = False
         self.session.headers.update(
             {"User-Agent": f"jappanel/{settings.VERSION}", "Accept": "application/json"}
         )
         # One click must be at most one request: a transport retry of a POST that reached the
         # panel would place (and charge) the same order twice.
-        no_retries = HTTPAdapter(max_retries=Retry(total=0, read=False, redirect=False))
-        self.session.mount("https://", no_retries)
-        self.session.mount("http://", no_retries)
+        panel = PanelAdapter()
+        self.session.mount("https://", panel)
+        self.session.mount("http://", panel)
         self.session.mount("sandbox://", SandboxAdapter())
 
     def __repr__(self) -> str:
@@ -163,9 +190,14 @@ class JapClient:
             try:
                 services.append(ServiceInfo.from_json(entry))
             except ValueError as exc:
-                skipped.append(f"{self._scrub(json.dumps(entry, default=str))[:SNIPPET_LENGTH]}: {exc}")
+                skipped.append(f"{_entry_name(entry)}: {self._sentence(str(exc), SNIPPET_LENGTH)}")
         if skipped:
-            logger.warning("services: skipped %d malformed entries of %d", len(skipped), len(data))
+            logger.warning(
+                "services: skipped %d malformed entries of %d: %s",
+                len(skipped),
+                len(data),
+                "; ".join(skipped[:10]),
+            )
         return ServicesResult(services=tuple(services), skipped=tuple(skipped))
 
     def add(self, service: int, **fields: OrderValue) -> int:
@@ -176,7 +208,7 @@ class JapClient:
         params = encode_order_fields(fields)
         data = self._call("add", service=str(to_int(service)), **params)
         try:
-            order_id = to_int(data["order"]) if isinstance(data, dict) else 0
+            order_id = to_id(data["order"]) if isinstance(data, dict) else 0
         except (KeyError, ValueError):
             order_id = 0
         if order_id <= 0:
@@ -195,12 +227,12 @@ class JapClient:
         data = self._call("refill", order=str(to_int(order_id)))
         message = error_of(data.get("refill")) if isinstance(data, dict) else None
         if message is not None:
-            raise ProviderRejected(self._scrub(message), action="refill")
-        return self._parse("refill", data, lambda d: to_int(d["refill"]))
+            raise ProviderRejected(self._sentence(message), action="refill")
+        return self._parse("refill", data, lambda d: to_id(d["refill"]))
 
     def refills(self, ids: Iterable[int]) -> dict[int, int | ItemError]:
         """Refill ids (or per-order errors), keyed by order id."""
-        return self._multi("refill", "orders", ids, lambda d: self._parse_list(d, "order", "refill", to_int))
+        return self._multi("refill", "orders", ids, lambda d: self._parse_list(d, "order", "refill", to_id))
 
     def refill_status(self, refill_id: int) -> str:
         data = self._call("refill_status", refill=str(to_int(refill_id)))
@@ -245,19 +277,24 @@ class JapClient:
                 raise
         return results
 
-    @staticmethod
-    def _parse_statuses(data: Any) -> dict[int, OrderStatus | ItemError]:
+    def _parse_statuses(self, data: Any) -> dict[int, OrderStatus | ItemError]:
         if not isinstance(data, dict):
             raise ValueError(f"expected a JSON object keyed by order id, got {type(data).__name__}")
         results: dict[int, OrderStatus | ItemError] = {}
         for key, value in data.items():
             message = error_of(value)
-            results[to_int(key)] = ItemError(message) if message is not None else OrderStatus.from_json(value)
+            if message is not None:
+                results[to_int(key)] = ItemError(self._sentence(message))
+                continue
+            try:
+                results[to_int(key)] = OrderStatus.from_json(value)
+            except ValueError as exc:
+                # One order's answer not understood is that order's error, not the batch's.
+                results[to_int(key)] = ItemError(f"unrecognised status answer: {self._sentence(str(exc))}")
         return results
 
-    @staticmethod
     def _parse_list(
-        data: Any, id_key: str, value_key: str, convert: Callable[[Any], T]
+        self, data: Any, id_key: str, value_key: str, convert: Callable[[Any], T]
     ) -> dict[int, T | ItemError]:
         if not isinstance(data, list):
             raise ValueError(f"expected a JSON array, got {type(data).__name__}")
@@ -265,7 +302,7 @@ class JapClient:
         for item in data:
             message = error_of(item[value_key])
             results[to_int(item[id_key])] = (
-                ItemError(message) if message is not None else convert(item[value_key])
+                ItemError(self._sentence(message)) if message is not None else convert(item[value_key])
             )
         return results
 
@@ -273,15 +310,14 @@ class JapClient:
     def _refill_state(value: Any) -> str:
         if not isinstance(value, str) or not value.strip():
             raise ValueError(f"expected a refill status string, got {value!r}")
-        return value.strip()
+        return one_line(value, STATUS_LENGTH)
 
-    @staticmethod
-    def _cancelled(value: Any) -> bool | ItemError:
+    def _cancelled(self, value: Any) -> bool | ItemError:
         if value is True or (not isinstance(value, bool) and value in (1, "1")):
             return True
         if isinstance(value, str) and value.strip() and not value.strip().isdigit():
             # Some panels put the bare translation key (`error.incorrect_order_id`) here.
-            return ItemError(value.strip())
+            return ItemError(self._sentence(value))
         raise ValueError(f"unrecognised cancel answer {value!r}")
 
     # Transport ---------------------------------------------------------------------------
@@ -310,38 +346,91 @@ class JapClient:
             )
 
     def _post(self, action: str, started: float, **params: str) -> Any:
-        try:
-            response = self.session.post(
-                self.api_url,
-                data={"key": self._api_key, "action": action, **params},
-                timeout=(self.connect_timeout, self.read_timeout),
-                allow_redirects=False,
-            )
-        except requests.RequestException as exc:
-            raise self._transport_error(action, exc) from exc
+        with call_deadline(self.deadline) as deadline:
+            try:
+                response = self.session.post(
+                    self.api_url,
+                    data={"key": self._api_key, "action": action, **params},
+                    # The read timeout bounds each wait; the deadline, the whole call.
+                    timeout=(self.connect_timeout, min(self.read_timeout, self.deadline)),
+                    allow_redirects=False,
+                    stream=True,
+                )
+                with response:
+                    body = self._read(action, response, deadline)
+            except requests.RequestException as exc:
+                raise self._transport_error(action, exc, deadline) from exc
         elapsed = (time.monotonic() - started) * 1000
         logger.info("%s %s -> HTTP %s in %.0f ms", self._host, action, response.status_code, elapsed)
-        return self._decode(action, response)
+        return self._decode(action, response, body)
 
-    def _transport_error(self, action: str, exc: requests.RequestException) -> Exception:
+    def max_answer_bytes(self, action: str) -> int:
+        """The largest answer read for `action`: a services list is large, everything else small."""
+        megabytes = (
+            settings.PROVIDER_MAX_SERVICES_MB if action == "services" else settings.PROVIDER_MAX_ANSWER_MB
+        )
+        return int(megabytes * MEGABYTE)
+
+    def _read(self, action: str, response: requests.Response, deadline: CallDeadline) -> bytes:
+        """The answer's body, refused past its size cap; the request was sent, so any failure
+        here leaves the outcome unknown."""
+        cap = self.max_answer_bytes(action)
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > cap:
+            raise self._too_large(action, cap)
+        chunks, size = [], 0
+        for chunk in response.iter_content(64 * 1024):
+            size += len(chunk)
+            if size > cap:
+                raise self._too_large(action, cap)
+            chunks.append(chunk)
+        if deadline.expired:
+            # The socket was shut under a read that then saw a (too early) end of the answer.
+            raise self._past_deadline(action)
+        return b"".join(chunks)
+
+    def _too_large(self, action: str, cap: int) -> ProviderOutcomeUnknown:
+        return ProviderOutcomeUnknown(
+            f"{action}: the answer from {self._host} is larger than {_size(cap)} and was not read; "
+            f"the panel may have processed the request{self._charged(action)}",
+            action=action,
+        )
+
+    def _past_deadline(self, action: str) -> ProviderOutcomeUnknown:
+        return ProviderOutcomeUnknown(
+            f"{action}: no complete answer from {self._host} within {self.deadline:g}s; "
+            f"the panel may have processed the request{self._charged(action)}",
+            action=action,
+        )
+
+    @staticmethod
+    def _charged(action: str) -> str:
+        return " and charged the order" if action == "add" else ""
+
+    def _transport_error(
+        self, action: str, exc: requests.RequestException, deadline: CallDeadline
+    ) -> Exception:
         reason = _never_sent_reason(exc)
         if reason is not None:
             return ProviderUnreachable(
                 f"{action}: could not reach the panel at {self._host}: {self._scrub(reason)}", action=action
             )
+        if deadline.expired:
+            return self._past_deadline(action)
         if isinstance(exc, requests.Timeout):
-            what = f"no answer within the read timeout ({self.read_timeout:g}s)"
+            what = f"no answer within the read timeout ({min(self.read_timeout, self.deadline):g}s)"
         elif isinstance(exc, requests.ConnectionError):
             what = "the connection was closed before an answer arrived"
         else:
             what = f"the answer could not be read ({type(exc).__name__})"
         return ProviderOutcomeUnknown(
             f"{action}: {what}; the panel at {self._host} may have processed the request"
-            + ("" if action != "add" else " and charged the order"),
+            + self._charged(action),
             action=action,
         )
 
-    def _decode(self, action: str, response: requests.Response) -> Any:
+    def _decode(self, action: str, response: requests.Response, body: bytes) -> Any:
+        response._content, response._content_consumed = body, True
         text = response.text
         if _is_cloudflare_block(response, text) or (
             response.status_code in CLOUDFLARE_ORIGIN_UNREACHABLE
@@ -349,7 +438,7 @@ class JapClient:
         ):
             raise ProviderUnreachable(
                 f"{action}: Cloudflare stopped the request before the panel "
-                f"({self._received(response, text)})",
+                f"(HTTP {response.status_code}, {self._described(response, text)})",
                 action=action,
             )
         if response.status_code >= 500 or 300 <= response.status_code < 400:
@@ -357,20 +446,21 @@ class JapClient:
         try:
             data = json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
         except ValueError:
-            raise self._outcome_unknown(action, response, text, "the answer is not JSON") from None
+            raise self._outcome_unknown(action, response, text, "an answer that is not JSON") from None
         message = error_of(data)
         if message is not None:
-            raise ProviderRejected(self._scrub(message), action=action)
+            raise ProviderRejected(self._sentence(message), action=action)
         if response.status_code >= 400:
             raise self._outcome_unknown(action, response, text)
         return data
 
     def _outcome_unknown(
-        self, action: str, response: requests.Response, text: str, what: str = "unexpected answer"
+        self, action: str, response: requests.Response, text: str, what: str = "an unexpected answer"
     ) -> ProviderOutcomeUnknown:
         return ProviderOutcomeUnknown(
-            f"{action}: {what} from {self._host} ({self._received(response, text)}); "
-            "the panel may have processed the request",
+            f"{action}: {what} from {self._host} (HTTP {response.status_code}, "
+            f"{self._described(response, text)}); the panel may have processed the request"
+            + self._charged(action),
             action=action,
         )
 
@@ -383,22 +473,46 @@ class JapClient:
             action=action,
         )
 
-    def _received(self, response: requests.Response, text: str) -> str:
-        content_type = response.headers.get("Content-Type", "no content type")
-        snippet = " ".join(self._scrub(text)[: SNIPPET_LENGTH * 2].split())[:SNIPPET_LENGTH]
-        body = f"body: {snippet!r}" if snippet else "empty body"
-        return f"HTTP {response.status_code}, {content_type}, {body}"
+    def _described(self, response: requests.Response, text: str) -> str:
+        """What came back, in a few words, never the body itself: a panel's page could say
+        anything to whoever reads the error (and may echo what we sent)."""
+        if _is_cloudflare_block(response, text):
+            return "a Cloudflare challenge"
+        if not text.strip():
+            return "an empty answer"
+        head = text[:20000]
+        content_type = response.headers.get("Content-Type", "").partition(";")[0].strip().lower()
+        if content_type == "text/html" or head.lstrip()[:100].lower().startswith(("<!doctype html", "<html")):
+            match = _TITLE.search(head)
+            title = self._sentence(html.unescape(match.group(1)), TITLE_LENGTH) if match else ""
+            return f"an HTML page titled {title!r}" if title else "an HTML page without a title"
+        if content_type == "application/json":
+            return f"JSON of {len(text):,} characters"
+        return f"{content_type or 'an answer without a content type'} of {len(text):,} characters"
+
+    def _sentence(self, text: str, length: int = MESSAGE_LENGTH) -> str:
+        """`text` on one line, without control characters, scrubbed, at most `length` characters."""
+        return one_line(self._scrub(text), length)
 
     @property
     def _host(self) -> str:
-        return self._scrub(urlsplit(self.api_url).netloc or self.api_url)
+        return host_of(self.api_url)
 
     def _scrub(self, text: str) -> str:
-        if not self._api_key:
-            return text
-        for form in {self._api_key, quote(self._api_key, safe=""), quote_plus(self._api_key)}:
-            text = text.replace(form, "••••")
+        userinfo = urlsplit(self.api_url).netloc.rpartition("@")[0]
+        if userinfo:
+            text = text.replace(self.api_url, without_credentials(self.api_url))
+        # A user name or password too short to be secret would garble the message if replaced.
+        secrets = {part for part in (userinfo, *userinfo.split(":", 1)[1:]) if len(part) >= 4}
+        if self._api_key:
+            secrets |= {self._api_key, quote(self._api_key, safe=""), quote_plus(self._api_key)}
+        for secret in sorted(secrets, key=len, reverse=True):
+            text = text.replace(secret, "••••")
         return text
+
+
+def _size(count: int) -> str:
+    return f"{count / MEGABYTE:g} MB" if count >= MEGABYTE else f"{count / 1024:g} kB"
 
 
 def _reject_constant(name: str) -> Any:

@@ -14,8 +14,19 @@ from typing import Any
 
 FINAL_ORDER_STATUSES = frozenset({"Completed", "Partial", "Canceled", "Cancelled", "Refunded"})
 FINAL_REFILL_STATUSES = frozenset({"Completed", "Rejected"})
+# A status is a word or two; a longer one is cut (on one line) rather than carried along.
+STATUS_LENGTH = 50
+# Ids are 64-bit everywhere (ours and the panels' databases): a larger one is no id.
+MAX_ID = 2**63 - 1
 
 _INTEGER = re.compile(r"-?[0-9]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+def one_line(text: str, length: int) -> str:
+    """`text` on one line without control characters, cut to `length` characters (with …)."""
+    line = " ".join(_CONTROL.sub(" ", text).split())
+    return line if len(line) <= length else line[: length - 1] + "…"
 
 
 def to_decimal(value: Any) -> Decimal:
@@ -46,6 +57,14 @@ def to_int(value: Any) -> int:
     return int(number)
 
 
+def to_id(value: Any) -> int:
+    """A panel's id (of an order, a refill): a whole number from 1 to MAX_ID."""
+    number = to_int(value)
+    if not 1 <= number <= MAX_ID:
+        raise ValueError(f"expected an id, got {number}")
+    return number
+
+
 def to_optional_int(value: Any) -> int | None:
     # `start_count` is "" until the panel has read the starting count.
     if value is None or value == "":
@@ -74,7 +93,7 @@ def to_id_list(value: Any) -> tuple[int, ...]:
         return ()
     if not isinstance(value, list):
         raise ValueError(f"expected a list of ids, got {value!r}")
-    return tuple(to_int(item) for item in value)
+    return tuple(to_id(item) for item in value)
 
 
 def error_of(value: Any) -> str | None:
@@ -119,11 +138,13 @@ class ServiceInfo:
 
     @classmethod
     def from_json(cls, data: Any) -> ServiceInfo:
+        """Parse one entry; ValueError for an entry that cannot be a service (no name, a negative
+        rate or limit, a minimum above the maximum), which `services()` skips with the reason."""
         data = _require_dict(data, "a service")
         name = data.get("name")
         if not isinstance(name, str) or not name.strip():
             raise ValueError("the service has no name")
-        return cls(
+        service = cls(
             id=to_int(data.get("service")),
             name=name,
             type=str(data.get("type") or "Default"),
@@ -136,6 +157,15 @@ class ServiceInfo:
             cancel=to_bool(data.get("cancel", False)),
             raw=dict(data),
         )
+        if service.id < 1:
+            raise ValueError(f"the service id {service.id} is not a positive number")
+        if service.rate < 0:
+            raise ValueError(f"the rate {service.rate} is negative")
+        if service.min < 0 or service.max < 0:
+            raise ValueError(f"the limits {service.min}–{service.max} are negative")
+        if service.min > service.max:
+            raise ValueError(f"the minimum {service.min:,} is above the maximum {service.max:,}")
+        return service
 
 
 @dataclass(frozen=True)
@@ -169,6 +199,9 @@ class OrderStatus:
     old_orders: tuple[int, ...] = ()
     posts: int | None = None
     expiry: str = ""
+    # Fields of the answer that were not numbers (or lists of ids) where numbers belong: each is
+    # left empty and said here, and the rest of the answer still counts.
+    problems: tuple[str, ...] = ()
 
     @property
     def is_final(self) -> bool:
@@ -180,18 +213,30 @@ class OrderStatus:
         data = _require_dict(data, "an order status")
         if "status" not in data or not isinstance(data["status"], str):
             raise ValueError("the order status has no `status` string")
+        problems: list[str] = []
+
+        def lenient(name: str, convert: Any, empty: Any = None) -> Any:
+            try:
+                return convert(data.get(name))
+            except ValueError:
+                problems.append(
+                    f"the {name.replace('_', ' ')} {one_line(repr(data.get(name)), 40)} is not valid"
+                )
+                return empty
+
         return cls(
             # Some panels answer "" right after `add`, before the order is queued.
-            status=data["status"].strip() or "Pending",
-            charge=to_optional_decimal(data.get("charge")),
-            start_count=to_optional_int(data.get("start_count")),
-            remains=to_optional_int(data.get("remains")),
-            currency=str(data.get("currency") or ""),
-            runs=to_optional_int(data.get("runs")),
-            orders=to_id_list(data.get("orders")),
-            old_orders=to_id_list(data.get("old_orders")),
-            posts=to_optional_int(data.get("posts")),
-            expiry=str(data.get("expiry") or ""),
+            status=one_line(data["status"], STATUS_LENGTH) or "Pending",
+            charge=lenient("charge", to_optional_decimal),
+            start_count=lenient("start_count", to_optional_int),
+            remains=lenient("remains", to_optional_int),
+            currency=one_line(str(data.get("currency") or ""), STATUS_LENGTH),
+            runs=lenient("runs", to_optional_int),
+            orders=lenient("orders", to_id_list, ()),
+            old_orders=lenient("old_orders", to_id_list, ()),
+            posts=lenient("posts", to_optional_int),
+            expiry=one_line(str(data.get("expiry") or ""), STATUS_LENGTH),
+            problems=tuple(problems),
         )
 
 

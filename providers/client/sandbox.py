@@ -124,6 +124,8 @@ class SandboxAdapter(BaseAdapter):
         result.headers = CaseInsensitiveDict(response.headers)
         result.encoding = get_encoding_from_headers(result.headers)
         result._content = b"".join(response.streaming_content) if response.streaming else response.content
+        # Read already: the client's streaming read takes it from memory, as with any answer.
+        result._content_consumed = True
         result.url = request.url or ""
         result.request = request
         result.connection = self

@@ -13,6 +13,7 @@ from django.test import Client
 from catalog.models import CatalogSync, Service, ServicePriceChange
 from catalog.platforms import Platform
 from providers import crypto
+from providers.client.urls import origin_of
 from providers.models import Provider
 
 
@@ -26,6 +27,7 @@ class ProviderFactory(factory.django.DjangoModelFactory):
         lambda provider: f"https://{provider.name.lower().replace(' ', '-')}.example/api/v2"
     )
     api_key_encrypted = factory.LazyFunction(lambda: crypto.encrypt("0123456789abcdef"))
+    api_key_origin = factory.LazyAttribute(lambda provider: origin_of(provider.api_url))
     currency = "USD"
 
 

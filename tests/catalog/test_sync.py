@@ -187,6 +187,49 @@ def test_a_malformed_entry_is_skipped_and_counted_not_fatal(provider):
     assert CatalogSync.objects.get().skipped == 2
 
 
+@responses.activate
+def test_hostile_panel_values_are_skipped_or_cut_with_a_recorded_reason_and_no_negative_price(provider):
+    answer(
+        {**DOC_STYLE, "service": 11, "rate": "-0.50"},
+        {**DOC_STYLE, "service": 12, "min": 5000, "max": 100},
+        {**DOC_STYLE, "service": 13, "min": -10},
+        {**DOC_STYLE, "service": 14, "rate": "1000000000000"},
+        {**DOC_STYLE, "service": 15, "max": 10**20},
+        {**DOC_STYLE, "service": 16, "type": "T" * 200},
+        {**DOC_STYLE, "service": 17, "name": "N" * 5000, "category": "C" * 1000},
+        DOC_STYLE,
+    )
+    report = catalog_sync(provider=provider)
+    assert (report.added, report.skipped) == (2, 6)
+    assert sorted(Service.objects.values_list("service_id", flat=True)) == [1, 17]
+    cut = Service.objects.get(service_id=17)
+    assert (len(cut.name), len(cut.category)) == (500, 255)
+    run = CatalogSync.objects.get()
+    assert (run.status, run.skipped) == (CatalogSync.Status.OK, 6)
+    for reason in (
+        "service 11: the rate -0.50 is negative",
+        "service 12: the minimum 5,000 is above the maximum 100",
+        "service 13: the limits -10–10000 are negative",
+        "service 14: skipped, its rate is 1000000000000.00000 is beyond what the column holds",
+        "service 15: skipped, its max quantity is 100000000000000000000 is beyond",
+        "service 16: skipped, its type is longer than 100 characters",
+        "service 17: name cut to 500 characters, category cut to 255 characters",
+    ):
+        assert reason in run.message
+    assert json.loads(json.dumps(report.as_dict()))["notes"] == list(report.notes)
+
+
+@responses.activate
+def test_a_service_whose_panel_values_turn_bad_becomes_inactive_keeping_its_last_good_price(provider):
+    answer(DOC_STYLE)
+    answer({**DOC_STYLE, "rate": "-1"})
+    catalog_sync(provider=provider)
+    report = catalog_sync(provider=provider)
+    assert (report.skipped, report.deactivated) == (1, 1)
+    service = Service.objects.get(service_id=1)
+    assert (service.active, service.rate) == (False, Decimal("0.9"))
+
+
 @pytest.mark.parametrize(
     ("status", "body", "message"),
     [

@@ -156,7 +156,9 @@ def test_drip_feed_and_subscription_parents_report_their_own_shapes(sandbox):
 
 def test_the_maintenance_fault_leaves_the_outcome_unknown(sandbox, settings):
     settings.SANDBOX_FAULT_MODE = "html_503"
-    with pytest.raises(ProviderOutcomeUnknown, match="HTTP 503, text/html"):
+    with pytest.raises(
+        ProviderOutcomeUnknown, match="HTTP 503, an HTML page titled '503 Service Temporarily"
+    ):
         sandbox.balance()
 
 

@@ -71,7 +71,7 @@ def test_a_sandbox_that_answers_after_the_read_timeout_leaves_the_outcome_unknow
 
 def test_a_sandbox_html_page_leaves_the_outcome_unknown():
     view = lambda request: HttpResponse("<h1>Service Unavailable</h1>", status=503, content_type="text/html")  # noqa: E731
-    with pytest.raises(ProviderOutcomeUnknown, match="HTTP 503, text/html"):
+    with pytest.raises(ProviderOutcomeUnknown, match="HTTP 503, an HTML page without a title"):
         sandbox_client(view).balance()
 
 

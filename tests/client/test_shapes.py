@@ -182,7 +182,10 @@ def test_a_malformed_service_entry_is_skipped_and_counted_not_fatal(panel, jap, 
     result = jap.services()
     assert [s.id for s in result.services] == [1, 2]
     assert result.skipped_count == 4
-    assert "Bad id" in result.skipped[0]
+    assert result.skipped[:2] == (
+        "an entry without a service id: expected a number, got 'x'",
+        "service 9: the service has no name",
+    )
     assert "skipped 4 malformed entries of 6" in caplog.text
 
 
@@ -352,11 +355,51 @@ def test_a_single_bad_order_id_is_rejected_with_the_panels_sentence(panel, jap):
     assert caught.value.message == "Incorrect order ID"
 
 
-@pytest.mark.parametrize("body", [{"charge": "1"}, {"status": 3}, {"status": "Pending", "remains": "lots"}])
+@pytest.mark.parametrize("body", [{"charge": "1"}, {"status": 3}])
 def test_a_status_without_a_readable_state_is_not_understood(panel, jap, body):
     answer(panel, body, action="status", order="1")
     with pytest.raises(ProviderOutcomeUnknown):
         jap.status(1)
+
+
+def test_a_field_that_is_not_a_number_is_left_empty_and_said_not_the_whole_answer_lost(panel, jap):
+    body = {"status": "In progress", "charge": "0.5", "remains": "lots", "start_count": [1], "orders": ["x"]}
+    answer(panel, body, action="status", order="1")
+    status = jap.status(1)
+    assert (status.status, status.charge, status.remains, status.start_count, status.orders) == (
+        "In progress",
+        Decimal("0.5"),
+        None,
+        None,
+        (),
+    )
+    assert status.problems == (
+        "the start count [1] is not valid",
+        "the remains 'lots' is not valid",
+        "the orders ['x'] is not valid",
+    )
+
+
+def test_one_order_answered_in_a_shape_not_understood_is_that_orders_error_not_the_batchs(panel, jap):
+    answer(panel, {"1": "Completed", "2": {"status": "Pending"}}, action="status", orders="1,2")
+    answers = jap.statuses([1, 2])
+    assert answers[1] == ItemError(
+        "unrecognised status answer: expected an order status as a JSON object, got str"
+    )
+    assert answers[2].status == "Pending"
+
+
+def test_panel_strings_are_kept_to_one_short_line(panel, jap):
+    answer(panel, {"status": "In\nprogress " + "x" * 500, "currency": "U" * 200}, action="status", order="1")
+    status = jap.status(1)
+    assert status.status.startswith("In progress xxx") and len(status.status) == 50
+    assert len(status.currency) == 50
+
+
+def test_an_order_id_beyond_64_bits_is_no_id_and_the_outcome_unknown(panel, jap):
+    answer(panel, {"order": 2**64}, action="add", service="1", link="https://x", quantity="10")
+    with pytest.raises(ProviderOutcomeUnknown, match="may have been placed"):
+        jap.add(1, link="https://x", quantity=10)
 
 
 # §1.6 refill and refill_status ---------------------------------------------------------------

@@ -14,7 +14,10 @@ from django.utils import timezone
 
 from orders.models import EventKind, Order, OrderEvent, OrderStatus
 from orders.services import order_batch_check, orders_claim_due, orders_poll_round
+from orders.services.budgets import budget_spent
+from providers.client import sandbox as client_sandbox
 from providers.models import Provider
+from providers.sandbox.protocol import request_params
 from providers.sandbox.services import order_add
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -212,3 +215,117 @@ def test_a_round_limited_to_some_orders_claims_and_checks_only_those(followers, 
     assert panel_calls.calls == [("status", 1)]
     assert orders_claim_due(ids=[other.pk]) != []  # still due: it was not claimed
     assert orders_claim_due(ids=[]) == []
+
+
+# What the panel says is checked before it is written ---------------------------------------------
+
+
+@pytest.fixture
+def panel_says(monkeypatch):
+    """The panel answers `status` with what the test sets, per provider order id."""
+    answers: dict[int, object] = {}
+
+    def view(request):
+        from django.http import JsonResponse
+
+        ids = request_params(request)["orders"].split(",")
+        return JsonResponse({order_id: answers[int(order_id)] for order_id in ids})
+
+    monkeypatch.setattr(client_sandbox, "_sandbox_view", lambda: view)
+    return answers
+
+
+def poll(panel_says, answers: dict[Order, dict]) -> None:
+    panel_says.clear()
+    panel_says.update({order.provider_order_id: answer for order, answer in answers.items()})
+    make_due()
+    orders_poll_round()
+
+
+def spent(sandbox) -> Decimal:
+    return budget_spent(month=timezone.now().date(), currency="USD", provider=sandbox)
+
+
+def test_a_negative_absurd_or_unrefunded_lower_charge_never_lowers_spend_and_the_reason_is_recorded(
+    followers, open_orders, sandbox, panel_says
+):
+    negative, absurd, lower, fine = open_orders(followers, 4)
+    progress = {"status": "In progress", "charge": "0.09", "remains": "50", "currency": "USD"}
+    poll(panel_says, dict.fromkeys((negative, absurd, lower, fine), progress))
+    before = spent(sandbox)
+
+    hostile = {
+        negative: {**progress, "charge": "-5.00"},
+        absurd: {**progress, "charge": "100000000000000000000"},
+        lower: {**progress, "charge": "0.00001"},
+        fine: {**progress, "remains": "20"},
+    }
+    poll(panel_says, hostile)
+
+    assert spent(sandbox) == before
+    expected = {
+        negative: "Not recorded: the charge -5.00 is negative.",
+        absurd: "Not recorded: the charge 100000000000000000000 is 100000000000000000000 is beyond",
+        lower: "Not recorded: the charge 0.00001 is lower than the 0.09000 recorded, without a refund.",
+    }
+    for order, reason in expected.items():
+        order.refresh_from_db()
+        assert order.charge == Decimal("0.09") and order.needs_attention
+        assert order.last_error.startswith(reason)
+        assert list(order.events.values_list("kind", flat=True)) == [EventKind.STATUS, EventKind.ERROR]
+    fine.refresh_from_db()
+    assert (fine.remains, fine.last_error, fine.needs_attention) == (20, "", False)
+
+    poll(panel_says, hostile)  # the same again: nothing new to record
+    assert OrderEvent.objects.filter(kind=EventKind.ERROR).count() == 3
+
+
+def test_a_charge_in_another_currency_than_the_orders_is_not_recorded(followers, open_orders, panel_says):
+    (order,) = open_orders(followers, 1)
+    poll(panel_says, {order: {"status": "Completed", "charge": "0.01", "remains": "0", "currency": "EUR"}})
+    order.refresh_from_db()
+    assert (order.status, order.charge, order.currency) == (OrderStatus.COMPLETED, None, "USD")
+    assert order.last_error == "Not recorded: the charge 0.01 is in EUR, the order in USD."
+    assert order.events.get().message.endswith("Not recorded: the charge 0.01 is in EUR, the order in USD.")
+
+
+def test_a_refund_lowers_the_charge_only_with_a_partial_or_canceled_status(
+    followers, open_orders, panel_says
+):
+    (order,) = open_orders(followers, 1)
+    poll(panel_says, {order: {"status": "In progress", "charge": "0.09", "remains": "60"}})
+    poll(panel_says, {order: {"status": "Partial", "charge": "0.04", "remains": "60"}})
+    order.refresh_from_db()
+    assert (order.status, order.charge, order.last_error) == (OrderStatus.PARTIAL, Decimal("0.04"), "")
+
+
+def test_a_missing_charge_never_erases_a_known_one(followers, open_orders, panel_says):
+    (order,) = open_orders(followers, 1)
+    poll(panel_says, {order: {"status": "In progress", "charge": "0.09", "remains": "60"}})
+    poll(panel_says, {order: {"status": "Completed", "remains": "0"}})
+    order.refresh_from_db()
+    assert (order.status, order.charge) == (OrderStatus.COMPLETED, Decimal("0.09"))
+
+
+def test_remains_not_a_number_or_more_than_ordered_are_refused_for_that_order_not_the_batch(
+    followers, open_orders, sandbox, panel_says
+):
+    garbled, inflated, fine = open_orders(followers, 3)
+    poll(
+        panel_says,
+        {
+            garbled: {"status": "In progress", "remains": "lots"},
+            inflated: {"status": "Partial", "remains": "1000000"},
+            fine: {"status": "Completed", "charge": "0.09", "remains": "0"},
+        },
+    )
+    garbled.refresh_from_db()
+    assert (garbled.status, garbled.remains) == (OrderStatus.IN_PROGRESS, None)
+    assert garbled.last_error == "Not recorded: the remains 'lots' is not valid."
+    inflated.refresh_from_db()
+    assert (inflated.status, inflated.remains) == (OrderStatus.PARTIAL, None)
+    assert inflated.last_error == "Not recorded: the remains 1000000 is more than the 100 ordered."
+    fine.refresh_from_db()
+    assert fine.status == OrderStatus.COMPLETED
+    # A partial order with no charge and no credible remains counts its whole estimate.
+    assert spent(sandbox) == garbled.estimated_charge + inflated.estimated_charge + Decimal("0.09")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import io
 import json
 import os
@@ -16,6 +17,7 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from responses import matchers
 
+from audit.models import AuditAction, AuditEntry
 from providers.models import Provider
 from providers.services import provider_bootstrap
 from tests.providers.conftest import API_KEY, API_URL
@@ -24,7 +26,8 @@ from tests.providers.conftest import API_KEY, API_URL
 def jap(*args: str) -> object:
     out = io.StringIO()
     call_command("jap", *args, stdout=out)
-    return json.loads(out.getvalue())
+    (line,) = out.getvalue().splitlines()
+    return json.loads(line)
 
 
 def expect(panel, body: object, **params: str) -> None:
@@ -51,7 +54,7 @@ def test_status_of_several_orders_prints_each_with_errors_in_place(make_provider
 def test_add_sends_the_fields_and_prints_the_order_id(make_provider, panel):
     make_provider()
     expect(panel, {"order": 23501}, action="add", service="1", link="https://x/p", quantity="100")
-    assert jap("add", "service=1", "link=https://x/p", "quantity=100") == {"order": 23501}
+    assert jap("add", "service=1", "link=https://x/p", "quantity=100", "--yes") == {"order": 23501}
 
 
 def test_single_forms_and_services_print_their_parsed_shapes(make_provider, panel):
@@ -69,9 +72,9 @@ def test_single_forms_and_services_print_their_parsed_shapes(make_provider, pane
         "max": 5,
     }
     expect(panel, [service, {"service": "bad"}], action="services")
-    assert jap("refill", "order=3") == 7
-    assert jap("refill_status", "refill=7") == "Completed"
-    assert jap("cancel", "order=3") == {"3": True}
+    assert jap("refill", "order=3", "--yes") == {"order": 3, "refill": 7}
+    assert jap("refill_status", "refill=7") == {"refill": 7, "status": "Completed"}
+    assert jap("cancel", "order=3", "--yes") == {"3": True}
     services = jap("services")
     assert services["services"][0]["rate"] == "0.90"
     assert len(services["skipped"]) == 1
@@ -100,8 +103,8 @@ def test_with_several_active_providers_jap_is_the_default(make_provider, panel):
         (["status", "orders=1,x"], "expected comma-separated order ids, got '1,x'"),
         (["status", "order=1", "orders=2"], "give either order=ID or orders=ID,ID,..."),
         (["balance", "x=1"], "this action takes no parameters, got x"),
-        (["add", "link=https://x"], "add needs service=ID"),
-        (["add", "service=1", "quantiy=10"], "quantiy: not a parameter of `add`"),
+        (["add", "link=https://x", "--yes"], "add needs service=ID"),
+        (["add", "service=1", "quantiy=10", "--yes"], "quantiy: not a parameter of `add`"),
     ],
 )
 def test_mistakes_end_with_one_readable_line(make_provider, args, message):
@@ -154,3 +157,108 @@ def test_the_bootstrapped_sandbox_provider_is_reached_in_process(settings):
     balance = jap("balance")
     assert balance["currency"] == "USD"
     assert Decimal(balance["amount"]) > 0
+
+
+# Options anywhere, JSON lines on stdout (issue 12) ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["status", "--provider", "JAP", "orders=1,2"],
+        ["status", "orders=1,2", "--provider", "JAP"],
+        ["--provider", "JAP", "status", "orders=1,2"],
+    ],
+)
+def test_options_are_accepted_before_or_after_the_action_and_its_parameters(make_provider, panel, args):
+    make_provider()
+    expect(panel, {"1": {"status": "Pending"}, "2": {"status": "Completed"}}, action="status", orders="1,2")
+    assert jap(*args)["2"]["status"] == "Completed"
+
+
+def manage(tmp_path: Path) -> tuple[list[str], dict[str, str]]:
+    env = {**os.environ, "DATA_DIR": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
+    command = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
+    subprocess.run([*command, "migrate", "-v0"], env=env, check=True, capture_output=True)
+    return command, env
+
+
+def test_from_the_shell_stdout_is_one_json_object_per_line_and_logs_go_to_stderr(tmp_path: Path):
+    command, env = manage(tmp_path)
+    env["LOG_LEVEL"] = "DEBUG"
+    for args in (["balance"], ["status", "orders=1,2"], ["services"], ["refill_status", "refills=1"]):
+        result = subprocess.run([*command, "jap", *args], env=env, capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        lines = result.stdout.splitlines()
+        assert len(lines) == 1
+        assert all(isinstance(json.loads(line), dict) for line in lines)
+        assert f"local {args[0]} -> HTTP 200" in result.stderr
+    pretty = subprocess.run([*command, "jap", "balance", "--pretty"], env=env, capture_output=True, text=True)
+    assert len(pretty.stdout.splitlines()) == 4 and json.loads(pretty.stdout)["currency"] == "USD"
+
+
+# Money through `jap`: confirmed and audited (issue 10, point 13) ------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["add", "service=1", "link=https://x/p", "quantity=100"],
+        ["refill", "order=3"],
+        ["cancel", "orders=3,4"],
+    ],
+)
+def test_a_money_action_without_yes_is_refused_before_anything_is_sent(make_provider, panel, args):
+    make_provider()
+    with pytest.raises(CommandError, match=f"^{args[0]} spends money: run it again with --yes"):
+        jap(*args)
+    assert not panel.calls
+    assert not AuditEntry.objects.exists()
+
+
+def test_a_money_action_is_audited_with_the_operating_system_user(make_provider, panel, monkeypatch):
+    provider = make_provider()
+    monkeypatch.setattr(getpass, "getuser", lambda: "deploy")
+    expect(panel, {"order": 23501}, action="add", service="1", link="https://x/p", quantity="100")
+    jap("add", "service=1", "link=https://x/p", "quantity=100", "--yes")
+    entry = AuditEntry.objects.get()
+    assert (entry.action, entry.actor, entry.actor_name, entry.target_label) == (
+        AuditAction.ORDER_PLACED,
+        None,
+        "deploy",
+        str(provider),
+    )
+    assert entry.after == {
+        "action": "add",
+        "service": "1",
+        "link": "https://x/p",
+        "quantity": "100",
+        "answer": {"order": 23501},
+    }
+    assert "by the operating-system user deploy" in entry.note
+
+
+def test_a_money_action_names_the_jappanel_user_given_with_user(make_provider, panel, django_user_model):
+    make_provider()
+    boss = django_user_model.objects.create_user("boss")
+    expect(panel, [{"order": 3, "cancel": 1}], action="cancel", orders="3")
+    jap("cancel", "order=3", "--yes", "--user", "boss")
+    entry = AuditEntry.objects.get(action=AuditAction.ORDER_CANCEL)
+    assert (entry.action, entry.actor, entry.who) == (AuditAction.ORDER_CANCEL, boss, "boss")
+
+
+def test_a_money_action_that_may_have_reached_the_panel_is_audited_with_its_failure(make_provider, panel):
+    make_provider()
+    panel.post(API_URL, body="<html><title>Bad gateway</title></html>", status=502)
+    with pytest.raises(CommandError, match="ProviderOutcomeUnknown"):
+        jap("refill", "order=3", "--yes")
+    entry = AuditEntry.objects.get()
+    assert entry.action == AuditAction.ORDER_REFILL
+    assert entry.after["error"].startswith("ProviderOutcomeUnknown: refill: an unexpected answer")
+
+
+def test_an_unknown_user_is_refused_before_anything_is_sent(make_provider, panel):
+    make_provider()
+    with pytest.raises(CommandError, match="unknown user 'nobody'"):
+        jap("add", "service=1", "link=https://x/p", "quantity=100", "--yes", "--user", "nobody")
+    assert not panel.calls

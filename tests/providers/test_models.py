@@ -123,3 +123,26 @@ def test_panel_and_sandbox_urls_are_valid_api_urls(url):
 def test_other_urls_are_not(url):
     with pytest.raises(ValidationError):
         validate_api_url(url)
+
+
+@pytest.mark.parametrize(
+    ("url", "kind"),
+    [
+        ("http://127.0.0.1:8000/api/v2", "loopback"),
+        ("http://localhost:6379/", "loopback"),
+        ("http://169.254.169.254/latest/meta-data", "link-local"),
+        ("https://10.0.0.8/api/v2", "private"),
+        ("https://[::1]/api/v2", "loopback"),
+    ],
+)
+def test_an_address_inside_the_network_is_not_a_valid_api_url_unless_allowed(settings, url, kind):
+    settings.ALLOW_PRIVATE_PROVIDER_URLS = False
+    with pytest.raises(ValidationError, match=f"is a {kind} address inside the network"):
+        validate_api_url(url)
+    settings.ALLOW_PRIVATE_PROVIDER_URLS = True
+    validate_api_url(url)
+
+
+def test_a_port_out_of_range_is_not_a_valid_api_url():
+    with pytest.raises(ValidationError, match="port"):
+        validate_api_url("https://panel.example:99999/api/v2")

@@ -9,7 +9,7 @@ import requests
 from django.core.management.sql import emit_post_migrate_signal
 
 from audit.models import AuditAction, AuditEntry
-from providers.client import ProviderRejected, ProviderUnreachable
+from providers.client import ProviderError, ProviderRejected, ProviderUnreachable
 from providers.models import Provider
 from providers.sandbox.models import Account
 from providers.sandbox.services import account_authenticate, sandbox_account_get
@@ -176,3 +176,19 @@ def test_an_undecryptable_key_is_recorded_like_any_provider_failure(make_provide
         provider_refresh_balance(provider=provider)
     provider.refresh_from_db()
     assert provider.last_error == "cannot decrypt the API key: check FIELD_ENCRYPTION_KEYS"
+
+
+@pytest.mark.parametrize(
+    ("balance", "currency", "reason"),
+    [("1e30", "USD", "is beyond what the column holds"), ("5", "U" * 40, "longer than 10 characters")],
+)
+def test_a_balance_that_cannot_be_right_is_a_recorded_error_and_nothing_is_stored(
+    make_provider, panel, balance, currency, reason
+):
+    provider = make_provider(balance=Decimal("7"))
+    panel.post(API_URL, json={"balance": balance, "currency": currency})
+    with pytest.raises(ProviderError, match=reason):
+        provider_refresh_balance(provider=provider)
+    provider.refresh_from_db()
+    assert (provider.balance, provider.currency) == (Decimal("7"), "USD")
+    assert reason in provider.last_error

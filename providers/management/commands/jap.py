@@ -1,17 +1,20 @@
 from __future__ import annotations
 
 import dataclasses
+import getpass
 import json
+import os
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from providers.client import ItemError, JapClient, ProviderError
 from providers.client.orders import OrderFieldError
 from providers.models import Provider
-from providers.services import ProviderNotFound, provider_choose
+from providers.services import MONEY_ACTIONS, ProviderNotFound, provider_choose, provider_money_call_record
 
 
 def _ids(value: str) -> list[int]:
@@ -67,13 +70,21 @@ def _add(client: JapClient, params: dict[str, str]) -> dict[str, int]:
         raise CommandError(str(exc)) from exc
 
 
+# Every action answers one JSON object (a bare id or status is given its name).
 ACTIONS: dict[str, Action] = {
     "services": _no_params(JapClient.services),
     "balance": _no_params(JapClient.balance),
     "add": _add,
     "status": _one_or_many("order", "orders", JapClient.status, JapClient.statuses),
-    "refill": _one_or_many("order", "orders", JapClient.refill, JapClient.refills),
-    "refill_status": _one_or_many("refill", "refills", JapClient.refill_status, JapClient.refill_statuses),
+    "refill": _one_or_many(
+        "order", "orders", lambda c, i: {"order": i, "refill": c.refill(i)}, JapClient.refills
+    ),
+    "refill_status": _one_or_many(
+        "refill",
+        "refills",
+        lambda c, i: {"refill": i, "status": c.refill_status(i)},
+        JapClient.refill_statuses,
+    ),
     "cancel": _one_or_many("order", "orders", lambda c, i: c.cancel([i]), JapClient.cancel),
 }
 
@@ -95,29 +106,69 @@ def to_json(value: Any) -> Any:
 
 class Command(BaseCommand):
     help = (
-        "Call one JAP API v2 action and print the parsed answer as JSON, e.g. `jap balance`, "
-        "`jap status orders=1,2`, `jap add service=1 link=https://example.com/p quantity=100` "
-        "(add spends money)."
+        "Call one JAP API v2 action and print the parsed answer as one JSON object, e.g. `jap balance`, "
+        "`jap status orders=1,2`, `jap add service=1 link=https://example.com/p quantity=100 --yes`. "
+        "add, refill and cancel spend money: they need --yes and are written to the audit log."
     )
+
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        parser = super().create_parser(prog_name, subcommand, **kwargs)
+        # Options before, between or after the action and its key=value parameters, as the
+        # usage reads (`jap status --provider JAP orders=1,2`).
+        parser.parse_args = parser.parse_intermixed_args  # type: ignore[method-assign]
+        return parser
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("action", help=", ".join(ACTIONS))
         parser.add_argument("params", nargs="*", metavar="key=value", help="the action's parameters")
         parser.add_argument("--provider", help="provider name (default: the only active one, JAP or Sandbox)")
+        parser.add_argument(
+            "--yes",
+            action="store_true",
+            help=f"confirm an action that spends money ({', '.join(MONEY_ACTIONS)})",
+        )
+        parser.add_argument(
+            "--user", help="who is operating, for the audit log (default: the operating-system user)"
+        )
+        parser.add_argument("--pretty", action="store_true", help="indent the JSON (several lines)")
 
     def handle(
-        self, *args: Any, action: str, params: list[str], provider: str | None, **options: Any
+        self,
+        *args: Any,
+        action: str,
+        params: list[str],
+        provider: str | None,
+        yes: bool,
+        user: str | None,
+        pretty: bool,
+        **options: Any,
     ) -> None:
         if action not in ACTIONS:
             raise CommandError(f"unknown action {action!r}; one of: {', '.join(ACTIONS)}")
         parsed = self._parse_params(params)
+        if action in MONEY_ACTIONS and not yes:
+            raise CommandError(
+                f"{action} spends money: run it again with --yes to confirm (it is written to the audit log)"
+            )
+        operator = _operator(user) if action in MONEY_ACTIONS else None
         chosen = self._provider(provider)
+
+        def record(outcome: dict[str, Any]) -> None:
+            if operator is not None:
+                person, name = operator
+                provider_money_call_record(
+                    provider=chosen, action=action, params=parsed, outcome=outcome, user=person, operator=name
+                )
+
         try:
             with chosen.client() as client:
-                result = ACTIONS[action](client, parsed)
+                result = to_json(ACTIONS[action](client, parsed))
         except ProviderError as exc:
+            record({"error": f"{type(exc).__name__}: {exc}"})
             raise CommandError(f"{chosen.name}: {type(exc).__name__}: {exc}") from exc
-        self.stdout.write(json.dumps(to_json(result), indent=2, ensure_ascii=False))
+        # Printed first: money was spent, and whoever spent it must see the answer.
+        self.stdout.write(json.dumps(result, ensure_ascii=False, indent=2 if pretty else None))
+        record({"answer": result})
 
     @staticmethod
     def _parse_params(params: list[str]) -> dict[str, str]:
@@ -137,3 +188,16 @@ class Command(BaseCommand):
             return provider_choose(name=name)
         except ProviderNotFound as exc:
             raise CommandError(str(exc)) from None
+
+
+def _operator(username: str | None) -> tuple[Any, str]:
+    """Who runs a money action: one of our users (`--user`), else the operating-system user."""
+    if username is not None:
+        person = get_user_model().objects.filter(username=username, is_active=True).first()
+        if person is None:
+            raise CommandError(f"unknown user {username!r} (--user names an active jappanel user)")
+        return person, username
+    try:
+        return None, getpass.getuser()
+    except (KeyError, OSError):  # a uid with no name (containers)
+        return None, f"uid {os.getuid()}"
