@@ -280,7 +280,8 @@ def order_estimate_view(request: HttpRequest) -> HttpResponse:
     """The live cost, balance and line counts of the order form as it is being filled."""
     service = _service_from(request.POST)
     form = OrderForm(request.POST)
-    form.is_valid()
+    if form.is_valid():
+        form.check()
     context = {"estimate": _estimate(form, service), "service": service}
     return render(request, "orders/order_create.html#estimate-response", context)
 
@@ -293,10 +294,12 @@ def mass_order(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = MassOrderForm(request.POST, request.FILES)
         action = request.POST.get("action", "preview")
-        if form.is_valid() and action == "confirm" and any(line.ok for line in form.lines):
+        # Placed whatever the preview would say now: posted again, the same form finds its
+        # orders, which would make its own lines look unaffordable.
+        if form.is_valid() and action == "confirm":
             orders = form.place(user=request.user, ip=client_ip(request))
             if orders:
-                messages.success(request, f"{len(orders)} order{pluralize(len(orders))} queued.")
+                messages.success(request, f"{len(orders)} order{pluralize(len(orders))} placed.")
                 codes = ",".join(order.code for order in orders)
                 return go(request, f"{reverse('orders:order_list')}?codes={codes}")
         if form.lines and (action == "drop" or request.FILES):

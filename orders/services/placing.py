@@ -1,12 +1,14 @@
-"""Validating an order and saving it as queued, exactly once per submission token."""
+"""Validating an order and saving orders as queued, exactly once per submission."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import re
 import secrets
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -26,6 +28,7 @@ from orders.models import (
     Order,
     OrderEvent,
     OrderStatus,
+    Submission,
 )
 from orders.services.budgets import ABOVE_THRESHOLD, approval_reasons, budgets_check, shortlist_check
 from orders.services.common import (
@@ -35,11 +38,10 @@ from orders.services.common import (
     ZERO,
     OrderInvalid,
     User,
-    _event,
-    _person,
-    _sentence,
     money,
+    sentence,
 )
+from orders.services.lifecycle import order_event, orders_send_on_commit, person_or_none
 from providers.client import (
     OrderFieldError,
     validate_order_fields,
@@ -187,7 +189,7 @@ def order_validate(
     try:
         cleaned = validate_order_fields(service.type, given)
     except OrderFieldError as exc:
-        errors.update({name: _sentence(text) for name, text in exc.errors.items()})
+        errors.update({name: sentence(text) for name, text in exc.errors.items()})
         cleaned = {name: value for name, value in given.items() if name not in exc.errors}
     if "link" in cleaned and "link" not in errors:
         problem = link_error(str(cleaned["link"]), service.platform)
@@ -211,7 +213,7 @@ def order_validate(
 
 
 def _order_from_draft(
-    draft: OrderDraft, *, user: User | None, campaign: Campaign | None, token: str, now: datetime
+    draft: OrderDraft, *, user: User | None, campaign: Campaign | None, now: datetime
 ) -> Order:
     columns = {name: draft.fields[name] for name in COLUMN_FIELDS if name in draft.fields}
     extra = {name: value for name, value in draft.fields.items() if name not in COLUMN_FIELDS}
@@ -220,10 +222,9 @@ def _order_from_draft(
         provider=draft.service.provider,
         service=draft.service,
         campaign=campaign,
-        user=_person(user),
+        user=person_or_none(user),
         estimated_charge=draft.estimate,
         currency=draft.service.provider.currency,
-        submission_token=token,
         created_at=now,
         status_changed_at=now,
         extra=extra,
@@ -231,34 +232,97 @@ def _order_from_draft(
     )
 
 
+def fingerprint(content: object) -> str:
+    """A digest of submitted content (JSON-able; dates, decimals and models as their text)."""
+    text = json.dumps(content, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """What a person submitted: the form's token (or a command's key) and its content.
+
+    `content` is what makes two posts the same submission; `placed` is the part of it that is
+    placed when that is less (a mass order skips its bad lines), so that posting only that part
+    again is recognised too.
+    """
+
+    token: str
+    content: object
+    placed: object = field(default=None)
+
+    def fingerprints(self, *, user: User | None, campaign: Campaign | None) -> tuple[str, str]:
+        """Digests of the content and of its placed part, with who placed it and for what campaign."""
+        person = person_or_none(user)
+        scope = {"user": person.pk if person else None, "campaign": campaign.pk if campaign else None}
+        posted = fingerprint({**scope, "content": self.content})
+        return posted, posted if self.placed is None else fingerprint({**scope, "content": self.placed})
+
+
+class SubmissionConflict(OrderInvalid):
+    """The token placed orders already, for other content: nothing more is placed."""
+
+    def __init__(self, orders: Sequence[Order]) -> None:
+        self.orders = list(orders)
+        count = f"{len(self.orders)} order{'s' if len(self.orders) != 1 else ''}"
+        codes = ", ".join(order.code for order in self.orders)
+        super().__init__(
+            {
+                "__all__": f"This form already placed {count} ({codes}), and what was sent now "
+                "differs from it: nothing more was placed. Open a new form to place more."
+            }
+        )
+
+
+def submission_orders(token: str) -> list[Order]:
+    """The orders the submission with `token` placed, in their order (none for an unknown token)."""
+    submission = Submission.objects.filter(token=token).first() if token else None
+    return submission.orders() if submission is not None else []
+
+
+def _placed_before(token: str, fingerprints: tuple[str, str]) -> list[Order] | None:
+    """The orders of a submission seen before, or None; SubmissionConflict when its content differs."""
+    submission = Submission.objects.filter(token=token).first()
+    if submission is None:
+        return None
+    if not {submission.fingerprint, submission.placed_fingerprint} & set(fingerprints):
+        raise SubmissionConflict(submission.orders())
+    return submission.orders()
+
+
 def orders_create(
     *,
-    drafts: Sequence[OrderDraft],
+    submitted: Submitted,
+    drafts: Callable[[], Sequence[OrderDraft]],
     user: User | None = None,
     ip: str | None = None,
-    tokens: Sequence[str],
     campaign: Campaign | None = None,
     enqueue: bool = True,
 ) -> list[Order]:
-    """Save validated drafts as queued orders (with their events) and, after commit, send them.
+    """Place what a person submitted: save its drafts as queued orders (with their events) and,
+    after commit, send them. Every path that creates orders comes through here.
 
-    `tokens` are the submission tokens, one per draft: when the first one is taken already,
-    this is a resubmission and the orders saved the first time are returned instead.
-    Raises OrderInvalid when the orders would exceed a monthly budget (checked under lock,
-    in the transaction that saves them) or when the team policy keeps `user` to the shortlist;
-    an order above the approval threshold, or off the shortlist under the "approval" rule, is
-    saved `awaiting_approval` and not sent.
+    A token seen before returns the orders it placed, before anything is checked again (those
+    orders now count against the balance and budgets, and would make the same post look
+    unaffordable); the same token with other content raises SubmissionConflict. Otherwise
+    `drafts()` validates the submission (raising OrderInvalid), and the orders are refused with
+    OrderInvalid when they would exceed a monthly budget (checked under lock, in the transaction
+    that saves them) or when the team policy keeps `user` to the shortlist; an order above the
+    approval threshold, or off the shortlist under the "approval" rule, is saved
+    `awaiting_approval` and not sent.
     """
-    existing = _orders_by_token(tokens)
-    if existing:
-        return existing
+    fingerprints = submitted.fingerprints(user=user, campaign=campaign)
+    placed = _placed_before(submitted.token, fingerprints)
+    if placed is not None:
+        return placed
+    valid = list(drafts())
+    if not valid:
+        raise OrderInvalid({"__all__": "Nothing to place."})
     _campaign_check(campaign)
+    person = person_or_none(user)
     now = timezone.now()
-    orders = [
-        _order_from_draft(d, user=user, campaign=campaign, token=t, now=now)
-        for d, t in zip(drafts, tokens, strict=True)
-    ]
-    off_shortlist = shortlist_check(orders=orders, user=_person(user))
+    orders = [_order_from_draft(draft, user=user, campaign=campaign, now=now) for draft in valid]
+    off_shortlist = shortlist_check(orders=orders, user=person)
     waits = [
         approval_reasons(order, campaign, shortlisted=order.service_id not in off_shortlist)
         for order in orders
@@ -268,11 +332,21 @@ def orders_create(
             order.status = OrderStatus.AWAITING_APPROVAL
     try:
         with transaction.atomic():
-            budgets_check(orders=orders, user=_person(user), campaign=campaign)
+            # The submission first: a second post racing this one waits on its unique token,
+            # then fails, rather than being counted against the budgets as more spending.
+            submission = Submission.objects.create(
+                token=submitted.token,
+                fingerprint=fingerprints[0],
+                placed_fingerprint=fingerprints[1],
+                user=person,
+            )
+            budgets_check(orders=orders, user=person, campaign=campaign)
             Order.objects.bulk_create(orders)
+            submission.order_ids = [order.pk for order in orders]
+            submission.save(update_fields=["order_ids"])
             OrderEvent.objects.bulk_create(
                 [
-                    _event(
+                    order_event(
                         order,
                         EventKind.CREATED,
                         f"Estimated {money(order.estimated_charge)}{_waiting_for(reasons)}",
@@ -290,15 +364,14 @@ def orders_create(
                     target=order,
                     after=_audited(order),
                 )
-            ids = [order.pk for order in orders if order.status == OrderStatus.QUEUED]
-            if enqueue and ids:
-                transaction.on_commit(lambda: _enqueue_submits(ids), robust=True)
+            if enqueue:
+                orders_send_on_commit(order.pk for order in orders if order.status == OrderStatus.QUEUED)
     except IntegrityError:
         # The same form posted twice at once: the other request saved it first.
-        existing = _orders_by_token(tokens)
-        if not existing:
+        placed = _placed_before(submitted.token, fingerprints)
+        if placed is None:
             raise
-        return existing
+        return placed
     return orders
 
 
@@ -338,18 +411,6 @@ def _audited(order: Order) -> dict[str, Any]:
     }
 
 
-def _orders_by_token(tokens: Sequence[str]) -> list[Order]:
-    found = {o.submission_token: o for o in Order.objects.filter(submission_token__in=tokens)}
-    return [found[token] for token in tokens if token in found]
-
-
-def _enqueue_submits(order_ids: Iterable[int]) -> None:
-    from orders.tasks import submit_order
-
-    for order_id in order_ids:
-        submit_order.delay(order_id)
-
-
 def order_place(
     *,
     service: Service,
@@ -362,21 +423,26 @@ def order_place(
     campaign: Campaign | None = None,
     enqueue: bool = True,
 ) -> Order:
-    """Validate an order, save it `queued` and send it after commit (unless `enqueue` is off).
+    """Validate one order, save it `queued` and send it after commit (unless `enqueue` is off).
 
     A `submission_token` seen before returns the order saved then, unchanged: a double click
-    or a resubmitted form never makes a second order. Raises OrderInvalid.
+    or a resubmitted form never makes a second order. Raises OrderInvalid (SubmissionConflict
+    when the token placed an order with other fields).
     """
-    if submission_token:
-        existing = Order.objects.filter(submission_token=submission_token).first()
-        if existing is not None:
-            return existing
-    draft = order_validate(
-        service=service,
-        fields={"link": link, "quantity": quantity, **(fields or {})},
-        already_committed=uncharged_total(provider=service.provider),
-    )
-    token = submission_token or secrets.token_urlsafe(24)
+    given = {"link": link, "quantity": quantity, **(fields or {})}
+    content = {
+        "service": service.pk,
+        "fields": {name: value for name, value in given.items() if value not in (None, "")},
+    }
     return orders_create(
-        drafts=[draft], user=user, ip=ip, tokens=[token], campaign=campaign, enqueue=enqueue
+        submitted=Submitted(token=submission_token or secrets.token_urlsafe(24), content=content),
+        drafts=lambda: [
+            order_validate(
+                service=service, fields=given, already_committed=uncharged_total(provider=service.provider)
+            )
+        ],
+        user=user,
+        ip=ip,
+        campaign=campaign,
+        enqueue=enqueue,
     )[0]

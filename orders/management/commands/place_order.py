@@ -10,11 +10,14 @@ from orders.management.commands._output import (
     EXIT_NOT_PLACED,
     NOT_PLACED,
     bad_input,
+    key_argument,
+    key_checked,
+    key_conflict,
     order_line,
     provider_named,
     user_named,
 )
-from orders.services import OrderInvalid, order_place, order_submit_now
+from orders.services import OrderInvalid, SubmissionConflict, order_place, order_submit_now
 
 
 def _fields(pairs: list[str]) -> dict[str, str]:
@@ -46,10 +49,12 @@ class Command(BaseCommand):
         )
         parser.add_argument("--provider", help="provider name (default: the only active one, JAP or Sandbox)")
         parser.add_argument("--user", help="the person the order is placed for (username)")
+        key_argument(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         provider = provider_named(options["provider"])
         user = user_named(options["user"])
+        key = key_checked(options["idempotency_key"])
         service = (
             Service.objects.select_related("provider")
             .filter(provider=provider, service_id=options["service"])
@@ -73,8 +78,11 @@ class Command(BaseCommand):
                 quantity=options["quantity"],
                 fields=fields,
                 user=user,
+                submission_token=key,
                 enqueue=False,
             )
+        except SubmissionConflict as exc:
+            raise key_conflict(key, exc) from None
         except OrderInvalid as exc:
             raise bad_input(str(exc)) from None
         order = order_submit_now(order=order)
