@@ -128,7 +128,7 @@ class ServiceFilter(django_filters.FilterSet):
         if house_named:
             condition |= Q(pk__in=house_named)
         digits = value.removeprefix("#")
-        if digits.isdigit() and len(digits) <= MAX_ID_DIGITS:
+        if digits.isascii() and digits.isdigit() and len(digits) <= MAX_ID_DIGITS:
             condition |= Q(service_id=int(digits))
         return queryset.filter(condition)
 

@@ -109,7 +109,7 @@ class OrderFilter(django_filters.FilterSet):
         code = value.upper()
         if len(code) == CODE_LENGTH and set(code) <= set(CODE_ALPHABET):
             return queryset.filter(code=code)
-        if value.isdigit() and len(value) <= MAX_ID_DIGITS:
+        if value.isascii() and value.isdigit() and len(value) <= MAX_ID_DIGITS:
             return queryset.filter(provider_order_id=int(value))
         return queryset.filter(link__icontains=value) if value else queryset
 
@@ -165,7 +165,7 @@ class RefillFilter(django_filters.FilterSet):
         if not value:
             return queryset
         condition = Q(order__code=value.upper()) | Q(order__link__icontains=value)
-        if value.isdigit() and len(value) <= MAX_ID_DIGITS:
+        if value.isascii() and value.isdigit() and len(value) <= MAX_ID_DIGITS:
             condition |= Q(provider_refill_id=int(value)) | Q(order__provider_order_id=int(value))
         return queryset.filter(condition)
 
@@ -204,7 +204,11 @@ def page_cursor(row: Any, field: str) -> str:
 def _parse_cursor(value: str | None) -> tuple[datetime, int] | None:
     """A cursor from the query string; a malformed one is no cursor (the first page)."""
     micros, _, pk = (value or "").partition("-")
-    if not (micros.isdigit() and pk.isdigit()) or len(micros) > 16 or len(pk) > MAX_ID_DIGITS:
+    if (
+        not (micros.isascii() and pk.isascii() and micros.isdigit() and pk.isdigit())
+        or len(micros) > 16
+        or len(pk) > MAX_ID_DIGITS
+    ):
         return None
     return EPOCH + timedelta(microseconds=int(micros)), int(pk)
 

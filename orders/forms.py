@@ -10,7 +10,7 @@ from typing import Any
 from django import forms
 from django.contrib.auth.models import AbstractBaseUser
 
-from catalog.models import Service, ShortlistEntry
+from catalog.models import MAX_QUANTITY, Service, ShortlistEntry
 from orders.models import Order
 from orders.services import (
     OrderDraft,
@@ -19,7 +19,14 @@ from orders.services import (
     order_validate,
     uncharged_total,
 )
-from orders.services.mass import MASS_FORMAT, MassLine, mass_order_parse, mass_order_place, mass_order_total
+from orders.services.mass import (
+    MASS_FORMAT,
+    MAX_CHARACTERS,
+    MassLine,
+    mass_order_parse,
+    mass_order_place,
+    mass_order_total,
+)
 from providers.client.orders import WEB_TRAFFIC_DEVICES, WEB_TRAFFIC_TYPES
 from providers.models import Provider
 from team.models import Campaign, TeamPolicy
@@ -59,7 +66,10 @@ def _lines(help_text: str) -> forms.CharField:
 
 
 def _number(label: str = "", min_value: int = 0) -> forms.IntegerField:
-    return forms.IntegerField(required=False, min_value=min_value, label=label or None)
+    # The columns' bound here; the service and `order_validate` say what fits the order.
+    return forms.IntegerField(
+        required=False, min_value=min_value, max_value=MAX_QUANTITY, label=label or None
+    )
 
 
 def _choice(choices: dict[int, str]) -> forms.TypedChoiceField:
@@ -193,13 +203,23 @@ class MassOrderForm(forms.Form):
         self.fields["submission_token"].initial = secrets.token_urlsafe(24)
         self.lines: list[MassLine] = []
 
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data.get("file")
+        if upload is not None and upload.size > MAX_CHARACTERS:
+            raise forms.ValidationError("The file is larger than 1 MB: split it into smaller ones.")
+        return upload
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        if cleaned.get("provider") is None or self.has_error("file"):
+            return cleaned
         upload = cleaned.get("file")
         text = upload.read().decode("utf-8", errors="replace") if upload else cleaned.get("text", "")
-        if cleaned.get("provider") is None:
+        try:
+            self.lines = mass_order_parse(text, provider=cleaned["provider"])
+        except OrderInvalid as exc:
+            _add_errors(self, exc)
             return cleaned
-        self.lines = mass_order_parse(text, provider=cleaned["provider"])
         if not self.lines:
             raise forms.ValidationError(f"Enter at least one line: {MASS_FORMAT}")
         return cleaned

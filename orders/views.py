@@ -37,6 +37,7 @@ from orders.services import (
     refills_request,
 )
 from orders.services.budgets import order_waits_because
+from orders.services.common import PROVIDER_ID
 from orders.templatetags.orders_tags import line_count
 from providers.client import SERVICE_TYPES
 from providers.models import Provider
@@ -198,23 +199,24 @@ def _picker(data: dict[str, Any], service: Service | None) -> dict[str, Any]:
     query = data.get("q", "").strip()
     if query:
         found = active.filter(name__icontains=query)
-        if query.removeprefix("#").isdigit():
-            found = active.filter(service_id=int(query.removeprefix("#"))) | found
+        number = query.removeprefix("#")
+        if PROVIDER_ID.fullmatch(number):
+            found = active.filter(service_id=int(number)) | found
         context["q"], context["found"] = query, found.select_related("provider").order_by("rate", "pk")[:20]
     return context
 
 
 def _service_from(data: Any) -> Service | None:
     raw = str(data.get("service", ""))
-    if not raw.isdigit():
+    if not PROVIDER_ID.fullmatch(raw):
         return None
     return Service.objects.filter(pk=int(raw), active=True).select_related("provider").first()
 
 
 def _order_context(form: OrderForm, service: Service | None) -> dict[str, Any]:
     required, optional = SERVICE_TYPES.get(service.type, ((), ())) if service else ((), ())
-    if service and not service.dripfeed and service.type == "Default":
-        optional = ()
+    if service and not service.dripfeed:
+        optional = tuple(name for name in optional if name not in ("runs", "interval"))
     return {
         "form": form,
         "service": service,
@@ -416,7 +418,7 @@ def order_resolve_view(request: HttpRequest, code: str) -> HttpResponse:
     order = order_for(request, code, "resolve")
     placed = request.POST.get("placed") == "yes"
     raw_id = request.POST.get("provider_order_id", "").strip().removeprefix("#")
-    provider_order_id = int(raw_id) if raw_id.isdigit() and len(raw_id) <= 18 else None
+    provider_order_id = int(raw_id) if PROVIDER_ID.fullmatch(raw_id) else None
     note = request.POST.get("note", "")[:500]
     return _order_action(
         request,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -33,6 +34,11 @@ STUCK_MESSAGE = (
     "The worker stopped while the order was being sent; the panel may have taken it. "
     "Check the provider's order list, then resolve it."
 )
+
+
+# A provider's id (of a service, an order): ASCII digits that fit a bigint column. Not
+# `str.isdigit()`, which is true of "²" and other digits that `int()` refuses.
+PROVIDER_ID = re.compile(r"[0-9]{1,18}")
 
 
 class OrderInvalid(Exception):

@@ -11,7 +11,7 @@ from typing import Any
 
 from catalog.models import Service
 from orders.models import Order
-from orders.services.common import ZERO, OrderInvalid, User
+from orders.services.common import PROVIDER_ID, ZERO, OrderInvalid, User
 from orders.services.placing import (
     OrderDraft,
     Submitted,
@@ -24,6 +24,9 @@ from providers.models import Provider
 from team.models import Campaign
 
 MASS_FORMAT = "service_id | link | quantity | name=value | …"
+# A mass order is read before it is paid for: past this, split it.
+MAX_LINES = 1_000
+MAX_CHARACTERS = 1_000_000  # "1 MB": of text in the box, of bytes in an upload
 
 
 @dataclass
@@ -64,16 +67,29 @@ def mass_order_parse(text: str, *, provider: Provider) -> list[MassLine]:
 
     Blank lines and lines starting with `#` are skipped. Each line is checked like a single
     order; the balance check counts the lines above it, so the total must fit the balance.
+    Raises OrderInvalid (on `text`) for more than MAX_LINES lines or MAX_CHARACTERS of text.
     """
+    if len(text) > MAX_CHARACTERS:
+        raise OrderInvalid({"text": "A mass order is at most 1 MB of text: split it into smaller ones."})
+    rows = [
+        (number, raw)
+        for number, raw in enumerate(text.splitlines(), start=1)
+        if raw.strip() and not raw.lstrip().startswith("#")
+    ]
+    if len(rows) > MAX_LINES:
+        raise OrderInvalid(
+            {
+                "text": f"A mass order has at most {MAX_LINES:,} lines; this one has {len(rows):,}. "
+                "Split it into smaller ones."
+            }
+        )
     lines: list[MassLine] = []
     parsed: list[tuple[MassLine, int, dict[str, Any]]] = []
-    for number, raw in enumerate(text.splitlines(), start=1):
-        if not raw.strip() or raw.lstrip().startswith("#"):
-            continue
+    for number, raw in rows:
         line = MassLine(number=number, text=raw.strip())
         lines.append(line)
         parts = [part.strip() for part in raw.split("|")]
-        if not parts[0].isdigit():
+        if not PROVIDER_ID.fullmatch(parts[0]):
             line.error = f"Expected {MASS_FORMAT}: the service id {parts[0]!r} is not a number."
             continue
         try:

@@ -7,20 +7,23 @@ import json
 import logging
 import re
 import secrets
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
 from audit.models import AuditAction
 from audit.services import audit_record
-from catalog.models import Service
+from catalog.models import MAX_QUANTITY, Service
 from catalog.platforms import Platform
 from orders.models import (
     COLUMN_FIELDS,
@@ -46,10 +49,38 @@ from providers.client import (
     OrderFieldError,
     validate_order_fields,
 )
+from providers.client.orders import LINES_FIELDS
 from providers.models import Provider
 from team.models import Campaign
 
 logger = logging.getLogger(__name__)
+
+# Bounds that hold whatever a service allows: a drip-feed of at most 1,000 runs at most a week
+# apart, counts that fit their columns. (highest, the sentence when above it)
+NUMBER_LIMITS: dict[str, tuple[int, str]] = {
+    "runs": (1_000, "At most 1,000 runs."),
+    "interval": (7 * 24 * 60, "At most 10,080 minutes (a week) between runs."),
+    "answer_number": (1_000, "At most answer 1,000."),
+    "posts": (10_000, "At most 10,000 posts."),
+    "old_posts": (10_000, "At most 10,000 old posts."),
+    **dict.fromkeys(("quantity", "min", "max"), (MAX_QUANTITY, f"At most {MAX_QUANTITY:,}.")),
+}
+# Text fields: their column's length, else MAX_TEXT; a list field (one item per line) holds at
+# most MAX_LIST_LINES lines and MAX_LIST_CHARACTERS characters.
+TEXT_LIMITS = {
+    name: Order._meta.get_field(name).max_length
+    for name in COLUMN_FIELDS
+    if Order._meta.get_field(name).max_length
+}
+MAX_TEXT = 255
+MAX_LIST_LINES = 1_000
+MAX_LIST_CHARACTERS = 100_000
+URL_FIELDS = frozenset({"link", "media", "referring_url"})
+# The most one order can cost: what its `estimated_charge` column holds.
+_charge = Order._meta.get_field("estimated_charge")
+MAX_CHARGE = (
+    Decimal(10) ** (_charge.max_digits - _charge.decimal_places) - Decimal(10) ** -_charge.decimal_places
+)
 
 
 def _hosts(*names: str) -> re.Pattern[str]:
@@ -86,14 +117,39 @@ PLATFORM_EXAMPLES = {
 }
 
 
-def link_error(link: str, platform: str) -> str | None:
-    """Why `link` is not a link for `platform`, or None when it looks right."""
+FULL_LINK = "Enter a full link, such as https://example.com/page."
+_URL = URLValidator(schemes=["http", "https"])
+# Never part of a link we send: they close an attribute or a cell, or start markup.
+_NOT_IN_LINKS = frozenset("\"'`<>\\")
+
+
+def url_error(link: str) -> str | None:
+    """Why `link` is not a web address (scheme, host with a domain, no spaces, quotes or
+    credentials), or None. A link typed without a scheme is read as https."""
     if any(ch.isspace() for ch in link):
         return "A link has no spaces."
-    url = urlsplit(link if "://" in link else f"https://{link}")
-    host = (url.hostname or "").lower()
-    if url.scheme not in ("http", "https") or "." not in host:
-        return "Enter a full link, such as https://example.com/page."
+    url = link if "://" in link else f"https://{link}"
+    try:
+        _URL(url)
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except (ValidationError, ValueError):
+        return FULL_LINK
+    if "." not in host:
+        return FULL_LINK
+    if parts.username is not None or parts.password is not None:
+        return "A link carries no user name or password."
+    if _NOT_IN_LINKS & set(link):
+        return "A link has no quotes, backslashes or angle brackets."
+    return None
+
+
+def link_error(link: str, platform: str) -> str | None:
+    """Why `link` is not a link for `platform`, or None when it looks right."""
+    problem = url_error(link)
+    if problem:
+        return problem
+    host = (urlsplit(link if "://" in link else f"https://{link}").hostname or "").lower()
     pattern = PLATFORM_HOSTS.get(platform)
     if pattern is not None and not pattern.search(host):
         label = Platform(platform).label
@@ -132,14 +188,17 @@ def order_estimate(*, service: Service, fields: Mapping[str, Any]) -> Decimal:
     post at its maximum per post, plus the old posts it asks for.
     """
     runs = int(fields.get("runs") or 1)
-    if service.type in PACKAGE_TYPES:
-        cost = service.rate * runs
-    elif service.type == "Subscriptions":
-        posts = 1 + int(fields.get("old_posts") or 0)
-        cost = service.cost(int(fields.get("max") or 0)) * posts
-    else:
-        cost = service.cost(_quantity(service, fields) or 0) * runs
-    return cost.quantize(ACCURACY, rounding=ROUND_HALF_UP)
+    # Wide enough for any stored line (a preset saved before runs were bounded): an estimate
+    # is checked against what an order can cost, it never fails to compute.
+    with localcontext(prec=80):
+        if service.type in PACKAGE_TYPES:
+            cost = service.rate * runs
+        elif service.type == "Subscriptions":
+            posts = 1 + int(fields.get("old_posts") or 0)
+            cost = service.cost(int(fields.get("max") or 0)) * posts
+        else:
+            cost = service.cost(_quantity(service, fields) or 0) * runs
+        return cost.quantize(ACCURACY, rounding=ROUND_HALF_UP)
 
 
 def _bounds_errors(service: Service, fields: Mapping[str, Any]) -> dict[str, str]:
@@ -163,6 +222,55 @@ def _bounds_errors(service: Service, fields: Mapping[str, Any]) -> dict[str, str
         elif int(value) > high:
             errors[name] = f"This service takes at most {high:,}; {noun}: {int(value):,}."
     return errors
+
+
+def _whole(value: Any) -> int | None:
+    """A field's value as a whole number, if it is one (values that failed cleaning are not)."""
+    if isinstance(value, bool):
+        return None
+    try:
+        return int(str(value).strip()) if isinstance(value, str) else int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _control_character(text: str, *, lines: bool) -> bool:
+    # NUL and friends break PostgreSQL text or a page; lone surrogates (from undecodable
+    # command-line bytes) cannot be stored at all. A line break separates the items of a list.
+    return any(unicodedata.category(ch) in ("Cc", "Cs") and not (lines and ch == "\n") for ch in text)
+
+
+def limit_errors(service: Service, fields: Mapping[str, Any]) -> dict[str, str]:
+    """What in `fields` is beyond the bounds that hold whatever a service allows: drip-feed only
+    for drip-feed services, runs, intervals and counts bounded, texts within their columns, no
+    control characters, links that are web addresses. The service's own bounds are checked
+    by `order_validate` as well."""
+    errors: dict[str, str] = {}
+    if not service.dripfeed and ("runs" in fields or "interval" in fields):
+        errors["runs"] = "This service has no drip-feed: leave runs and interval empty."
+    for name, (highest, message) in NUMBER_LIMITS.items():
+        value = _whole(fields.get(name))
+        if value is not None and value > highest:
+            errors.setdefault(name, message)
+    for name, value in fields.items():
+        problem = _text_error(name, value, platform=service.platform) if isinstance(value, str) else None
+        if problem:
+            errors.setdefault(name, problem)
+    return errors
+
+
+def _text_error(name: str, text: str, *, platform: str) -> str | None:
+    listed = name in LINES_FIELDS
+    longest = TEXT_LIMITS.get(name, MAX_LIST_CHARACTERS if listed else MAX_TEXT)
+    if _control_character(text, lines=listed):
+        return "No control characters, please."
+    if listed and len(text.splitlines()) > MAX_LIST_LINES:
+        return f"At most {MAX_LIST_LINES:,} lines; this has {len(text.splitlines()):,}."
+    if len(text) > longest:
+        return f"At most {longest:,} characters; this has {len(text):,}."
+    if name == "link":
+        return link_error(text, platform)
+    return url_error(text) if name in URL_FIELDS else None
 
 
 def uncharged_total(*, provider: Provider) -> Decimal:
@@ -191,16 +299,21 @@ def order_validate(
     except OrderFieldError as exc:
         errors.update({name: sentence(text) for name, text in exc.errors.items()})
         cleaned = {name: value for name, value in given.items() if name not in exc.errors}
-    if "link" in cleaned and "link" not in errors:
-        problem = link_error(str(cleaned["link"]), service.platform)
-        if problem:
-            errors["link"] = problem
-    # Every problem at once: a wrong link must not hide a quantity out of bounds.
-    for name, problem in _bounds_errors(service, cleaned).items():
-        errors.setdefault(name, problem)
+    # Every problem at once: a wrong link must not hide a quantity out of bounds. The service's
+    # own bounds say most, so they come first.
+    for problems in (_bounds_errors(service, cleaned), limit_errors(service, cleaned)):
+        for name, problem in problems.items():
+            errors.setdefault(name, problem)
     if errors:
         raise OrderInvalid(errors)
     estimate = order_estimate(service=service, fields=cleaned)
+    if estimate > MAX_CHARGE:
+        raise OrderInvalid(
+            {
+                "__all__": f"This order would cost {money(estimate, provider.currency)}: more than one "
+                f"order can cost ({MAX_CHARGE:,}). Order less, or in several orders."
+            }
+        )
     if provider.balance is not None and provider.balance - already_committed < estimate:
         available = provider.balance - already_committed
         raise OrderInvalid(

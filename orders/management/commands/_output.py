@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import secrets
-from typing import Any
+from pathlib import Path
+from typing import Any, TextIO
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError, CommandParser
@@ -49,6 +50,25 @@ def key_conflict(key: str, exc: SubmissionConflict) -> CommandError:
         f"--idempotency-key {key} already placed {count} ({codes}) with other content: "
         "nothing more was placed; use a new key to place these"
     )
+
+
+def read_text(source: str | Path | TextIO, *, limit: int, what: str) -> str:
+    """A file's text (or a stream's), read no further than `limit` characters; bad input when it
+    is longer, unreadable or not UTF-8."""
+    name = getattr(source, "name", str(source))
+    try:
+        if isinstance(source, str | Path):
+            with open(source, encoding="utf-8") as stream:
+                text = stream.read(limit + 1)
+        else:
+            text = source.read(limit + 1)
+    except OSError as exc:
+        raise bad_input(f"{name}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise bad_input(f"{name}: not UTF-8 text") from None
+    if len(text) > limit:
+        raise bad_input(f"{name}: {what} is at most {limit:,} characters; split it")
+    return text
 
 
 def provider_named(name: str | None) -> Provider:

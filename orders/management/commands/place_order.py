@@ -15,9 +15,11 @@ from orders.management.commands._output import (
     key_conflict,
     order_line,
     provider_named,
+    read_text,
     user_named,
 )
 from orders.services import OrderInvalid, SubmissionConflict, order_place, order_submit_now
+from orders.services.placing import MAX_LIST_CHARACTERS
 
 
 def _fields(pairs: list[str]) -> dict[str, str]:
@@ -67,10 +69,9 @@ class Command(BaseCommand):
             if options[name] is not None:
                 fields[name] = options[name]
         if options["comments_file"] is not None:
-            try:
-                fields["comments"] = options["comments_file"].read_text()
-            except OSError as exc:
-                raise bad_input(f"--comments-file: {exc.strerror}: {options['comments_file']}") from None
+            fields["comments"] = read_text(
+                options["comments_file"], limit=MAX_LIST_CHARACTERS, what="--comments-file"
+            )
         try:
             order = order_place(
                 service=service,

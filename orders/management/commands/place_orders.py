@@ -16,10 +16,17 @@ from orders.management.commands._output import (
     key_conflict,
     order_line,
     provider_named,
+    read_text,
     user_named,
 )
 from orders.services import OrderInvalid, SubmissionConflict, order_submit_now
-from orders.services.mass import MASS_FORMAT, MassLinesInvalid, mass_order_parse, mass_order_place
+from orders.services.mass import (
+    MASS_FORMAT,
+    MAX_CHARACTERS,
+    MassLinesInvalid,
+    mass_order_parse,
+    mass_order_place,
+)
 
 
 class Command(BaseCommand):
@@ -40,11 +47,11 @@ class Command(BaseCommand):
         provider = provider_named(options["provider"])
         user = user_named(options["user"])
         key = key_checked(options["idempotency_key"])
+        text = read_text(sys.stdin if file == "-" else file, limit=MAX_CHARACTERS, what="a mass order")
         try:
-            text = sys.stdin.read() if file == "-" else open(file, encoding="utf-8").read()  # noqa: SIM115
-        except OSError as exc:
-            raise bad_input(f"{file}: {exc.strerror}") from None
-        lines = mass_order_parse(text, provider=provider)
+            lines = mass_order_parse(text, provider=provider)
+        except OrderInvalid as exc:
+            raise bad_input(str(exc)) from None
         if not lines:
             raise bad_input(f"no order lines in {file} (expected {MASS_FORMAT})")
         try:
