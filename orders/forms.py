@@ -115,9 +115,10 @@ class OrderForm(forms.Form):
     )
     submission_token = forms.CharField(widget=forms.HiddenInput, max_length=100)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: AbstractBaseUser | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["submission_token"].initial = secrets.token_urlsafe(24)
+        _campaigns_open_to(self, user)
         self.draft: OrderDraft | None = None
 
     @cached_property
@@ -178,6 +179,12 @@ class OrderForm(forms.Form):
             return None
 
 
+def _campaigns_open_to(form: forms.Form, user: AbstractBaseUser | None) -> None:
+    """Offer the open campaigns `user` may order for (all of them to the system: no user)."""
+    field = form.fields["campaign"]
+    field.queryset = field.queryset.open_to(user)
+
+
 def _add_errors(form: forms.Form, exc: OrderInvalid) -> None:
     """A service's refusal on the form: under the field it names, else above the form."""
     for name, message in exc.errors.items():
@@ -198,9 +205,10 @@ class MassOrderForm(forms.Form):
     )
     submission_token = forms.CharField(widget=forms.HiddenInput, max_length=80)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: AbstractBaseUser | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["submission_token"].initial = secrets.token_urlsafe(24)
+        _campaigns_open_to(self, user)
         self.lines: list[MassLine] = []
 
     def clean_file(self) -> Any:

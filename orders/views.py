@@ -231,14 +231,14 @@ def _order_context(form: OrderForm, service: Service | None) -> dict[str, Any]:
 @allowed("place_order")
 def order_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
-        form = OrderForm(request.POST)
+        form = OrderForm(request.POST, user=request.user)
         order = form.place(user=request.user, ip=client_ip(request)) if form.is_valid() else None
         if order is not None:
             return go(request, reverse("orders:order_detail", args=[order.code]))
         service = _service_from(request.POST)
     else:
         service = _service_from(request.GET)
-        form = OrderForm(initial={"service": service})
+        form = OrderForm(initial={"service": service}, user=request.user)
     context = {**_order_context(form, service), **_picker(request.GET, service)}
     context["estimate"] = _estimate(form, service) if request.method == "POST" else None
     return render_page(request, "orders/order_create.html", "builder", context, target="order-builder")
@@ -281,7 +281,7 @@ def _typed_fields(form: OrderForm) -> dict[str, Any]:
 def order_estimate_view(request: HttpRequest) -> HttpResponse:
     """The live cost, balance and line counts of the order form as it is being filled."""
     service = _service_from(request.POST)
-    form = OrderForm(request.POST)
+    form = OrderForm(request.POST, user=request.user)
     if form.is_valid():
         form.check()
     context = {"estimate": _estimate(form, service), "service": service}
@@ -292,9 +292,11 @@ def order_estimate_view(request: HttpRequest) -> HttpResponse:
 @allowed("place_order")
 def mass_order(request: HttpRequest) -> HttpResponse:
     providers = Provider.objects.filter(active=True)
-    form = MassOrderForm(initial={"provider": providers.first() if len(providers) == 1 else None})
+    form = MassOrderForm(
+        initial={"provider": providers.first() if len(providers) == 1 else None}, user=request.user
+    )
     if request.method == "POST":
-        form = MassOrderForm(request.POST, request.FILES)
+        form = MassOrderForm(request.POST, request.FILES, user=request.user)
         action = request.POST.get("action", "preview")
         # Placed whatever the preview would say now: posted again, the same form finds its
         # orders, which would make its own lines look unaffordable.
@@ -321,7 +323,7 @@ def mass_order(request: HttpRequest) -> HttpResponse:
 def _mass_form_of_lines(request: HttpRequest, form: MassOrderForm, *, drop_bad: bool) -> MassOrderForm:
     """The same mass order as text in the box: an uploaded file becomes editable, bad lines go."""
     text = "\n".join(line.text for line in form.lines if line.ok or not drop_bad)
-    rebuilt = MassOrderForm({**request.POST.dict(), "text": text})
+    rebuilt = MassOrderForm({**request.POST.dict(), "text": text}, user=request.user)
     rebuilt.is_valid()
     return rebuilt
 

@@ -154,10 +154,10 @@ class ApplyForm(forms.Form):
     # What the preview showed: placing other links than those previewed shows them first.
     previewed_as = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
 
-    def __init__(self, *args: Any, preset: Preset, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, preset: Preset, user: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.preset = preset
-        self.fields["campaign"].queryset = _campaigns(preset.campaign)
+        self.fields["campaign"].queryset = _campaigns(preset.campaign).open_to(user)
         self.fields["campaign"].initial = preset.campaign_id
         self.fields["submission_token"].initial = secrets.token_urlsafe(24)
 

@@ -31,7 +31,7 @@ from orders.services import (
     orders_create,
     uncharged_total,
 )
-from orders.services.budgets import approval_reasons, off_shortlist
+from orders.services.budgets import approvals_needed, off_shortlist
 from presets.models import Preset, PresetLine
 from providers.client import SERVICE_TYPES
 from team.models import Campaign, ShortlistRule
@@ -289,13 +289,18 @@ def preset_preview(
             preview.totals[provider.currency] = (
                 preview.totals.get(provider.currency, ZERO) + row.draft.estimate
             )
-            row.waits = bool(
-                approval_reasons(
-                    Order(currency=provider.currency, estimated_charge=row.draft.estimate),
-                    campaign,
-                    shortlisted=line.service_id not in off,
-                )
-            )
+    placed = [row for row in preview.rows if row.draft is not None]
+    orders = [
+        Order(
+            currency=row.line.service.provider.currency,
+            estimated_charge=row.draft.estimate,
+            service=row.line.service,
+        )
+        for row in placed
+        if row.draft is not None
+    ]
+    for row, reasons in zip(placed, approvals_needed(orders, campaign, off_shortlist=off), strict=True):
+        row.waits = bool(reasons)
     return preview
 
 

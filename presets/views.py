@@ -79,7 +79,7 @@ def preset_archive_view(request: HttpRequest, pk: int) -> HttpResponse:
 @allowed("place_order")
 def preset_apply_view(request: HttpRequest, pk: int) -> HttpResponse:
     preset = get_object_or_404(Preset, pk=pk, active=True)
-    form = ApplyForm(request.POST or None, preset=preset)
+    form = ApplyForm(request.POST or None, preset=preset, user=request.user)
     preview = None
     if request.method == "POST" and form.is_valid():
         links, campaign, token = (
@@ -130,7 +130,7 @@ def _without_bad_links(
         return form
     data = request.POST.copy()
     data["links"] = "\n".join(link for link in links if link not in bad)
-    rebuilt = ApplyForm(data, preset=preset)
+    rebuilt = ApplyForm(data, preset=preset, user=request.user)
     rebuilt.is_valid()
     return rebuilt
 

@@ -33,7 +33,7 @@ from orders.models import (
     OrderStatus,
     Submission,
 )
-from orders.services.budgets import ABOVE_THRESHOLD, approval_reasons, budgets_check, shortlist_check
+from orders.services.budgets import ABOVE_THRESHOLD, approvals_needed, budgets_check, shortlist_check
 from orders.services.common import (
     ACCURACY,
     LINE_COUNTED,
@@ -431,15 +431,11 @@ def orders_create(
     valid = list(drafts())
     if not valid:
         raise OrderInvalid({"__all__": "Nothing to place."})
-    _campaign_check(campaign)
     person = person_or_none(user)
+    _campaign_check(campaign, person)
     now = timezone.now()
     orders = [_order_from_draft(draft, user=user, campaign=campaign, now=now) for draft in valid]
-    off_shortlist = shortlist_check(orders=orders, user=person)
-    waits = [
-        approval_reasons(order, campaign, shortlisted=order.service_id not in off_shortlist)
-        for order in orders
-    ]
+    waits = approvals_needed(orders, campaign, off_shortlist=shortlist_check(orders=orders, user=person))
     for order, reasons in zip(orders, waits, strict=True):
         if reasons:
             order.status = OrderStatus.AWAITING_APPROVAL
@@ -498,9 +494,16 @@ def _waiting_for(reasons: list[str]) -> str:
     return f"; waits for approval: {' and '.join(reasons)}"
 
 
-def _campaign_check(campaign: Campaign | None) -> None:
+def _campaign_check(campaign: Campaign | None, person: User | None) -> None:
     if campaign is None:
         return
+    if not campaign.takes_orders_from(person):
+        raise OrderInvalid(
+            {
+                "campaign": f"Campaign “{campaign.name}” takes orders from its members only: "
+                "ask a manager to add you."
+            }
+        )
     today = timezone.localdate()
     if not campaign.active:
         raise OrderInvalid({"campaign": f"Campaign “{campaign.name}” is closed."})
