@@ -47,6 +47,8 @@ PAGE_SIZE = 50
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Provider order ids are bigints: a longer run of digits cannot be one.
 MAX_ID_DIGITS = 18
+# An id in a filter: beyond this it cannot be one, and the database would refuse the number.
+MAX_ID = 10**MAX_ID_DIGITS - 1
 
 
 def _day_start(day: Any) -> datetime:
@@ -63,10 +65,16 @@ class OrderFilter(django_filters.FilterSet):
         label="Status",
     )
     platform = django_filters.ChoiceFilter(field_name="service__platform", choices=Platform.choices)
-    service = django_filters.NumberFilter(field_name="service__service_id", label="Service id")
-    provider = django_filters.NumberFilter(field_name="provider_id", label="Provider")
-    person = django_filters.NumberFilter(field_name="user_id", label="Person")
-    campaign = django_filters.NumberFilter(field_name="campaign_id", label="Campaign")
+    service = django_filters.NumberFilter(
+        field_name="service__service_id", label="Service id", min_value=0, max_value=MAX_ID
+    )
+    provider = django_filters.NumberFilter(
+        field_name="provider_id", label="Provider", min_value=0, max_value=MAX_ID
+    )
+    person = django_filters.NumberFilter(field_name="user_id", label="Person", min_value=0, max_value=MAX_ID)
+    campaign = django_filters.NumberFilter(
+        field_name="campaign_id", label="Campaign", min_value=0, max_value=MAX_ID
+    )
     since = django_filters.DateFilter(method="created_since", label="From")
     until = django_filters.DateFilter(method="created_until", label="To")
     codes = django_filters.CharFilter(method="by_codes", label="Orders")
@@ -136,7 +144,9 @@ class RefillFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(
         choices=[("open", "Open"), *RefillStatus.choices], method="by_status"
     )
-    provider = django_filters.NumberFilter(field_name="order__provider_id", label="Provider")
+    provider = django_filters.NumberFilter(
+        field_name="order__provider_id", label="Provider", min_value=0, max_value=MAX_ID
+    )
     since = django_filters.DateFilter(method="requested_since", label="From")
     until = django_filters.DateFilter(method="requested_until", label="To")
 

@@ -12,7 +12,10 @@ API_URL_SCHEMES = ("https", "http", "sandbox")
 
 
 def validate_api_url(value: str) -> None:
-    url = urlsplit(value)
+    try:
+        url = urlsplit(value)
+    except ValueError:  # "http://[": an unclosed IPv6 bracket
+        raise ValidationError("Enter an https://, http:// or sandbox:// URL.") from None
     if url.scheme not in API_URL_SCHEMES or not url.netloc:
         raise ValidationError("Enter an https://, http:// or sandbox:// URL.")
 
