@@ -21,9 +21,9 @@ from bench.common import line
 from catalog.models import Service
 from catalog.platforms import platform_for
 from jappanel.db import bulk_insert
-from orders.forms import mass_order_parse, mass_order_place
 from orders.models import CancelRequest, Order, OrderEvent, OrderStatus, Refill
 from orders.services import orders_claim_due
+from orders.services.mass import mass_order_parse, mass_order_place
 from orders.tasks import check_orders
 from providers.client import sandbox as client_sandbox
 from providers.models import Provider
@@ -185,7 +185,7 @@ def mass_order() -> None:
     assert all(line.ok for line in lines), [line.error for line in lines if not line.ok][:3]
     started = time.perf_counter()
     # Not enqueued: a running worker would send them; the broker's share is one message per order.
-    orders = mass_order_place(lines=lines, token="bench-mass", enqueue=False)
+    orders = mass_order_place(lines=lines, provider=provider, token="bench-mass", enqueue=False)
     queued = time.perf_counter() - started
     assert len(orders) == MASS_LINES
     line(

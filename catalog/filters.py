@@ -69,7 +69,9 @@ class ServiceFilter(django_filters.FilterSet):
     """Search, filters and sort of the catalog page, read from its query string."""
 
     q = django_filters.CharFilter(method="search", label="Search")
-    provider = django_filters.NumberFilter(field_name="provider_id", label="Provider")
+    provider = django_filters.NumberFilter(
+        field_name="provider_id", label="Provider", min_value=0, max_value=10**MAX_ID_DIGITS - 1
+    )
     platform = django_filters.ChoiceFilter(choices=Platform.choices, label="Platform")
     # Free text rather than choices: validating against the category list would cost a query
     # on every keystroke; an unknown category simply matches nothing.
@@ -130,7 +132,7 @@ class ServiceFilter(django_filters.FilterSet):
         if house_named:
             condition |= Q(pk__in=house_named)
         digits = value.removeprefix("#")
-        if digits.isdigit() and len(digits) <= MAX_ID_DIGITS:
+        if digits.isascii() and digits.isdigit() and len(digits) <= MAX_ID_DIGITS:
             condition |= Q(service_id=int(digits))
         return queryset.filter(condition)
 

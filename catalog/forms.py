@@ -2,12 +2,10 @@ from __future__ import annotations
 
 from django import forms
 
-from catalog.models import ShortlistEntry
+from catalog.models import MAX_QUANTITY, ShortlistEntry
 from team.models import SHORTLIST_RULE_HELP, ShortlistRule, TeamPolicy
 
 PAGE_SIZES = (25, 50, 100)
-# JAP's "unlimited" maximum; a larger quantity cannot be ordered anywhere.
-MAX_QUANTITY = 2_147_483_647
 
 
 class CatalogDisplayForm(forms.Form):

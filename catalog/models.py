@@ -10,6 +10,9 @@ from django.utils import timezone
 
 from catalog.platforms import Platform
 
+# JAP's "unlimited" maximum; a larger quantity cannot be ordered anywhere.
+MAX_QUANTITY = 2_147_483_647
+
 
 class Service(models.Model):
     """A provider's service as last seen in its `services` list.

@@ -365,8 +365,9 @@ ORDERS_POLL_MAX_INTERVAL_MINUTES = env.int("ORDERS_POLL_MAX_INTERVAL_MINUTES", d
 # Most orders claimed by one polling round (checked 100 per status call).
 ORDERS_POLL_MAX_PER_ROUND = env.int("ORDERS_POLL_MAX_PER_ROUND", default=50_000)
 
-# An order costing more (in its own currency) waits for an approver; empty: no team-wide threshold.
-# A campaign's own threshold wins over this one.
+# An order costing more (in its own currency) waits for an approver, and so do the orders of one
+# mass order or preset that cost more together; empty: no team-wide threshold. A campaign's own
+# threshold applies as well: the stricter of the two decides.
 _threshold = env.str("APPROVAL_THRESHOLD", default="")
 APPROVAL_THRESHOLD = Decimal(_threshold) if _threshold else None
 

@@ -49,6 +49,8 @@ PAGE_SIZE = 50
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Provider order ids are bigints: a longer run of digits cannot be one.
 MAX_ID_DIGITS = 18
+# An id in a filter: beyond this it cannot be one, and the database would refuse the number.
+MAX_ID = 10**MAX_ID_DIGITS - 1
 
 
 def _day_start(day: Any) -> datetime:
@@ -65,10 +67,16 @@ class OrderFilter(django_filters.FilterSet):
         label="Status",
     )
     platform = django_filters.ChoiceFilter(field_name="service__platform", choices=Platform.choices)
-    service = django_filters.NumberFilter(field_name="service__service_id", label="Service id")
-    provider = django_filters.NumberFilter(field_name="provider_id", label="Provider")
-    person = django_filters.NumberFilter(field_name="user_id", label="Person")
-    campaign = django_filters.NumberFilter(field_name="campaign_id", label="Campaign")
+    service = django_filters.NumberFilter(
+        field_name="service__service_id", label="Service id", min_value=0, max_value=MAX_ID
+    )
+    provider = django_filters.NumberFilter(
+        field_name="provider_id", label="Provider", min_value=0, max_value=MAX_ID
+    )
+    person = django_filters.NumberFilter(field_name="user_id", label="Person", min_value=0, max_value=MAX_ID)
+    campaign = django_filters.NumberFilter(
+        field_name="campaign_id", label="Campaign", min_value=0, max_value=MAX_ID
+    )
     since = django_filters.DateFilter(method="created_since", label="From")
     until = django_filters.DateFilter(method="created_until", label="To")
     codes = django_filters.CharFilter(method="by_codes", label="Orders")
@@ -111,7 +119,7 @@ class OrderFilter(django_filters.FilterSet):
         code = value.upper()
         if len(code) == CODE_LENGTH and set(code) <= set(CODE_ALPHABET):
             return queryset.filter(code=code)
-        if value.isdigit() and len(value) <= MAX_ID_DIGITS:
+        if value.isascii() and value.isdigit() and len(value) <= MAX_ID_DIGITS:
             return queryset.filter(provider_order_id=int(value))
         return queryset.filter(link__icontains=value) if value else queryset
 
@@ -138,7 +146,9 @@ class RefillFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(
         choices=[("open", "Open"), *RefillStatus.choices], method="by_status"
     )
-    provider = django_filters.NumberFilter(field_name="order__provider_id", label="Provider")
+    provider = django_filters.NumberFilter(
+        field_name="order__provider_id", label="Provider", min_value=0, max_value=MAX_ID
+    )
     since = django_filters.DateFilter(method="requested_since", label="From")
     until = django_filters.DateFilter(method="requested_until", label="To")
 
@@ -167,7 +177,7 @@ class RefillFilter(django_filters.FilterSet):
         if not value:
             return queryset
         condition = Q(order__code=value.upper()) | Q(order__link__icontains=value)
-        if value.isdigit() and len(value) <= MAX_ID_DIGITS:
+        if value.isascii() and value.isdigit() and len(value) <= MAX_ID_DIGITS:
             condition |= Q(provider_refill_id=int(value)) | Q(order__provider_order_id=int(value))
         return queryset.filter(condition)
 
@@ -206,7 +216,11 @@ def page_cursor(row: Any, field: str) -> str:
 def _parse_cursor(value: str | None) -> tuple[datetime, int] | None:
     """A cursor from the query string; a malformed one is no cursor (the first page)."""
     micros, _, pk = (value or "").partition("-")
-    if not (micros.isdigit() and pk.isdigit()) or len(micros) > 16 or len(pk) > MAX_ID_DIGITS:
+    if (
+        not (micros.isascii() and pk.isascii() and micros.isdigit() and pk.isdigit())
+        or len(micros) > 16
+        or len(pk) > MAX_ID_DIGITS
+    ):
         return None
     return EPOCH + timedelta(microseconds=int(micros)), int(pk)
 

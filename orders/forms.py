@@ -1,9 +1,8 @@
-"""The order form and the mass-order format, shared by the pages and the commands."""
+"""The order form and the mass-order form."""
 
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
 from decimal import Decimal
 from functools import cached_property
 from typing import Any
@@ -11,22 +10,28 @@ from typing import Any
 from django import forms
 from django.contrib.auth.models import AbstractBaseUser
 
-from catalog.models import Service, ShortlistEntry
+from catalog.models import MAX_QUANTITY, Service, ShortlistEntry
 from orders.models import Order
 from orders.services import (
-    ZERO,
     OrderDraft,
     OrderInvalid,
+    order_place,
     order_validate,
-    orders_create,
     uncharged_total,
+)
+from orders.services.mass import (
+    MASS_FORMAT,
+    MAX_CHARACTERS,
+    MassLine,
+    mass_order_parse,
+    mass_order_place,
+    mass_order_total,
 )
 from providers.client.orders import WEB_TRAFFIC_DEVICES, WEB_TRAFFIC_TYPES
 from providers.models import Provider
 from team.models import Campaign, TeamPolicy
 
-MASS_FORMAT = "service_id | link | quantity | name=value | …"
-# Fields holding one item per line; in a mass-order line they are separated by a literal "\n".
+# Fields holding one item per line.
 LINES_FIELDS = ("comments", "usernames", "hashtags", "groups", "keywords")
 ORDER_FIELD_NAMES = (
     "link",
@@ -61,7 +66,10 @@ def _lines(help_text: str) -> forms.CharField:
 
 
 def _number(label: str = "", min_value: int = 0) -> forms.IntegerField:
-    return forms.IntegerField(required=False, min_value=min_value, label=label or None)
+    # The columns' bound here; the service and `order_validate` say what fits the order.
+    return forms.IntegerField(
+        required=False, min_value=min_value, max_value=MAX_QUANTITY, label=label or None
+    )
 
 
 def _choice(choices: dict[int, str]) -> forms.TypedChoiceField:
@@ -107,11 +115,11 @@ class OrderForm(forms.Form):
     )
     submission_token = forms.CharField(widget=forms.HiddenInput, max_length=100)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: AbstractBaseUser | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["submission_token"].initial = secrets.token_urlsafe(24)
+        _campaigns_open_to(self, user)
         self.draft: OrderDraft | None = None
-        self.existing: Order | None = None
 
     @cached_property
     def shortlist(self) -> list[ShortlistEntry]:
@@ -131,157 +139,59 @@ class OrderForm(forms.Form):
         """The shortlist rule, said beside the shortlist so that nobody fills a form in vain."""
         return TeamPolicy.current()
 
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        service, token = cleaned.get("service"), cleaned.get("submission_token")
-        if service is None or not token:
-            return cleaned
-        self.existing = Order.objects.filter(submission_token=token).first()
-        if self.existing is not None:
-            return cleaned  # posted twice: the first post decided
-        fields = {name: cleaned.get(name) for name in ORDER_FIELD_NAMES}
+    def add_fields(self) -> dict[str, Any]:
+        """The `add` fields as typed (after `is_valid()`)."""
+        return {name: self.cleaned_data.get(name) for name in ORDER_FIELD_NAMES}
+
+    def check(self) -> OrderDraft | None:
+        """The order as it would be placed now (after `is_valid()`), or None with its problems
+        on the form's fields: the live estimate shows them while the form is being filled."""
+        service = self.cleaned_data["service"]
         try:
             self.draft = order_validate(
-                service=service, fields=fields, already_committed=uncharged_total(provider=service.provider)
+                service=service,
+                fields=self.add_fields(),
+                already_committed=uncharged_total(provider=service.provider),
             )
         except OrderInvalid as exc:
-            for name, message in exc.errors.items():
-                self.add_error(name if name in self.fields else None, message)
-        return cleaned
+            _add_errors(self, exc)
+        return self.draft
 
     def place(
         self, *, user: AbstractBaseUser | None = None, ip: str | None = None, enqueue: bool = True
     ) -> Order | None:
-        """Queue the validated order (call after `is_valid()`); the same token gives the same order.
+        """Queue the order (after `is_valid()`); the same form posted again gives the same order.
 
-        None when a budget refuses it: the reason is then among the form's errors.
+        None when it is refused: the reasons are then on the form's fields.
         """
-        if self.existing is not None:
-            return self.existing
-        assert self.draft is not None, "place() needs a valid form"
-        token = self.cleaned_data["submission_token"]
         try:
-            orders = orders_create(
-                drafts=[self.draft],
+            return order_place(
+                service=self.cleaned_data["service"],
+                fields=self.add_fields(),
+                submission_token=self.cleaned_data["submission_token"],
+                campaign=self.cleaned_data.get("campaign"),
                 user=user,
                 ip=ip,
-                tokens=[token],
-                campaign=self.cleaned_data.get("campaign"),
                 enqueue=enqueue,
             )
         except OrderInvalid as exc:
-            for name, message in exc.errors.items():
-                self.add_error(name if name in self.fields else None, message)
+            _add_errors(self, exc)
             return None
-        return orders[0]
+
+
+def _campaigns_open_to(form: forms.Form, user: AbstractBaseUser | None) -> None:
+    """Offer the open campaigns `user` may order for (all of them to the system: no user)."""
+    field = form.fields["campaign"]
+    field.queryset = field.queryset.open_to(user)
+
+
+def _add_errors(form: forms.Form, exc: OrderInvalid) -> None:
+    """A service's refusal on the form: under the field it names, else above the form."""
+    for name, message in exc.errors.items():
+        form.add_error(name if name in form.fields else None, message)
 
 
 # Mass orders -----------------------------------------------------------------------------------
-
-
-@dataclass
-class MassLine:
-    """One line of a mass order: its number in the text, and a draft or the reason it is refused."""
-
-    number: int
-    text: str
-    draft: OrderDraft | None = None
-    error: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return self.draft is not None
-
-
-def _line_fields(parts: list[str]) -> dict[str, Any]:
-    """`service | link | quantity | name=value …` without the service, as `add` fields."""
-    fields: dict[str, Any] = {
-        "link": parts[0] if parts else "",
-        "quantity": parts[1] if len(parts) > 1 else "",
-    }
-    for part in parts[2:]:
-        name, sep, value = part.partition("=")
-        if not sep or not name.strip():
-            raise ValueError(f"expected name=value after the quantity, got {part!r}")
-        name = name.strip()
-        if fields.get(name) not in (None, ""):
-            raise ValueError(f"{name} given twice")
-        value = value.strip()
-        fields[name] = value.replace("\\n", "\n") if name in LINES_FIELDS else value
-    return fields
-
-
-def mass_order_parse(text: str, *, provider: Provider) -> list[MassLine]:
-    """Parse and validate every line of a mass order for `provider`, as if all were placed.
-
-    Blank lines and lines starting with `#` are skipped. Each line is checked like a single
-    order; the balance check counts the lines above it, so the total must fit the balance.
-    """
-    lines: list[MassLine] = []
-    parsed: list[tuple[MassLine, int, dict[str, Any]]] = []
-    for number, raw in enumerate(text.splitlines(), start=1):
-        if not raw.strip() or raw.lstrip().startswith("#"):
-            continue
-        line = MassLine(number=number, text=raw.strip())
-        lines.append(line)
-        parts = [part.strip() for part in raw.split("|")]
-        if not parts[0].isdigit():
-            line.error = f"Expected {MASS_FORMAT}: the service id {parts[0]!r} is not a number."
-            continue
-        try:
-            fields = _line_fields(parts[1:])
-        except ValueError as exc:
-            line.error = f"Expected {MASS_FORMAT}: {exc}."
-            continue
-        service_id = int(parts[0])
-        parsed.append((line, service_id, fields))
-    services = {
-        service.service_id: service
-        for service in Service.objects.filter(
-            provider=provider, service_id__in={service_id for _, service_id, _ in parsed}
-        ).select_related("provider")
-    }
-    committed = uncharged_total(provider=provider)
-    for line, service_id, fields in parsed:
-        service = services.get(service_id)
-        if service is None:
-            line.error = f"service: {provider.name} has no service {service_id} (sync the catalog?)."
-            continue
-        try:
-            line.draft = order_validate(service=service, fields=fields, already_committed=committed)
-        except OrderInvalid as exc:
-            line.error = str(exc)
-            continue
-        committed += line.draft.estimate
-    return lines
-
-
-def mass_order_total(lines: list[MassLine]) -> Decimal:
-    return sum((line.draft.estimate for line in lines if line.draft), ZERO)
-
-
-def mass_order_place(
-    *,
-    lines: list[MassLine],
-    token: str,
-    user: AbstractBaseUser | None = None,
-    ip: str | None = None,
-    campaign: Campaign | None = None,
-    enqueue: bool = True,
-) -> list[Order]:
-    """Queue every valid line as its own order; the same token twice returns the same orders.
-
-    Raises OrderInvalid when the lines together would exceed a budget: none is queued then.
-    """
-    valid = [line for line in lines if line.draft is not None]
-    return orders_create(
-        drafts=[line.draft for line in valid],
-        tokens=[f"{token}:{line.number}" for line in valid],
-        user=user,
-        ip=ip,
-        campaign=campaign,
-        enqueue=enqueue,
-    )
 
 
 class MassOrderForm(forms.Form):
@@ -295,18 +205,29 @@ class MassOrderForm(forms.Form):
     )
     submission_token = forms.CharField(widget=forms.HiddenInput, max_length=80)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: AbstractBaseUser | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["submission_token"].initial = secrets.token_urlsafe(24)
+        _campaigns_open_to(self, user)
         self.lines: list[MassLine] = []
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data.get("file")
+        if upload is not None and upload.size > MAX_CHARACTERS:
+            raise forms.ValidationError("The file is larger than 1 MB: split it into smaller ones.")
+        return upload
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        if cleaned.get("provider") is None or self.has_error("file"):
+            return cleaned
         upload = cleaned.get("file")
         text = upload.read().decode("utf-8", errors="replace") if upload else cleaned.get("text", "")
-        if cleaned.get("provider") is None:
+        try:
+            self.lines = mass_order_parse(text, provider=cleaned["provider"])
+        except OrderInvalid as exc:
+            _add_errors(self, exc)
             return cleaned
-        self.lines = mass_order_parse(text, provider=cleaned["provider"])
         if not self.lines:
             raise forms.ValidationError(f"Enter at least one line: {MASS_FORMAT}")
         return cleaned
@@ -325,6 +246,7 @@ class MassOrderForm(forms.Form):
         try:
             return mass_order_place(
                 lines=self.lines,
+                provider=self.cleaned_data["provider"],
                 token=self.cleaned_data["submission_token"],
                 user=user,
                 ip=ip,
@@ -332,6 +254,5 @@ class MassOrderForm(forms.Form):
                 enqueue=enqueue,
             )
         except OrderInvalid as exc:
-            for message in exc.errors.values():
-                self.add_error(None, message)
+            _add_errors(self, exc)
             return []

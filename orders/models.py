@@ -222,6 +222,39 @@ class Order(models.Model):
         return {name: value for name, value in fields.items() if value not in (None, "")}
 
 
+class Submission(models.Model):
+    """One thing a person submitted (an order form, a mass order, a preset applied to links, a
+    command run with a key): the unit of "exactly once".
+
+    `token` comes with the form (or is the command's key). `fingerprint` is a digest of what was
+    submitted and `placed_fingerprint` of the part that was placed (a mass order skips its bad
+    lines; elsewhere both are equal). The same token again with either content returns the
+    orders placed the first time; with any other content it is refused.
+    """
+
+    token = models.CharField(max_length=100, unique=True)
+    fingerprint = models.CharField(max_length=64)
+    placed_fingerprint = models.CharField(max_length=64)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    # The orders placed, in their order. Ids here rather than a key on the orders: their table
+    # is the largest and is rewritten by every polling round; it gets no index more for this.
+    order_ids = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Submission of {len(self.order_ids)} orders at {self.created_at:%Y-%m-%d %H:%M}"
+
+    def orders(self) -> list[Order]:
+        """The orders it placed, in the order they were placed."""
+        found = Order.objects.select_related("service", "provider").in_bulk(self.order_ids)
+        return [found[pk] for pk in self.order_ids if pk in found]
+
+
 class EventKind(models.TextChoices):
     CREATED = "created", "Created"
     SUBMITTING = "submitting", "Sending to the provider"

@@ -38,6 +38,7 @@ from orders.services import (
 )
 from orders.services.approvals import decision_refusal
 from orders.services.budgets import order_waits_because
+from orders.services.common import PROVIDER_ID
 from orders.templatetags.orders_tags import line_count
 from providers.client import SERVICE_TYPES
 from providers.models import Provider
@@ -163,23 +164,24 @@ def _picker(data: dict[str, Any], service: Service | None) -> dict[str, Any]:
     query = data.get("q", "").strip()
     if query:
         found = active.filter(name__icontains=query)
-        if query.removeprefix("#").isdigit():
-            found = active.filter(service_id=int(query.removeprefix("#"))) | found
+        number = query.removeprefix("#")
+        if PROVIDER_ID.fullmatch(number):
+            found = active.filter(service_id=int(number)) | found
         context["q"], context["found"] = query, found.select_related("provider").order_by("rate", "pk")[:20]
     return context
 
 
 def _service_from(data: Any) -> Service | None:
     raw = str(data.get("service", ""))
-    if not raw.isdigit():
+    if not PROVIDER_ID.fullmatch(raw):
         return None
     return Service.objects.filter(pk=int(raw), active=True).select_related("provider").first()
 
 
 def _order_context(form: OrderForm, service: Service | None) -> dict[str, Any]:
     required, optional = SERVICE_TYPES.get(service.type, ((), ())) if service else ((), ())
-    if service and not service.dripfeed and service.type == "Default":
-        optional = ()
+    if service and not service.dripfeed:
+        optional = tuple(name for name in optional if name not in ("runs", "interval"))
     return {
         "form": form,
         "service": service,
@@ -194,7 +196,7 @@ def _order_context(form: OrderForm, service: Service | None) -> dict[str, Any]:
 @allowed("place_order")
 def order_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
-        form = OrderForm(request.POST)
+        form = OrderForm(request.POST, user=request.user)
         order = form.place(user=request.user, ip=client_ip(request)) if form.is_valid() else None
         if order is not None:
             return go(request, reverse("orders:order_detail", args=[order.code]))
@@ -204,7 +206,8 @@ def order_create(request: HttpRequest) -> HttpResponse:
         # The quantity typed in the catalog comes along; the form checks it like any other.
         quantity = request.GET.get("quantity", "")
         form = OrderForm(
-            initial={"service": service, "quantity": quantity[:12] if quantity.isdigit() else None}
+            initial={"service": service, "quantity": quantity[:12] if quantity.isdigit() else None},
+            user=request.user,
         )
     context = {**_order_context(form, service), **_picker(request.GET, service)}
     context["estimate"] = _estimate(form, service) if request.method == "POST" else None
@@ -248,8 +251,9 @@ def _typed_fields(form: OrderForm) -> dict[str, Any]:
 def order_estimate_view(request: HttpRequest) -> HttpResponse:
     """The live cost, balance and line counts of the order form as it is being filled."""
     service = _service_from(request.POST)
-    form = OrderForm(request.POST)
-    form.is_valid()
+    form = OrderForm(request.POST, user=request.user)
+    if form.is_valid():
+        form.check()
     context = {"estimate": _estimate(form, service), "service": service}
     return render(request, "orders/order_create.html#estimate-response", context)
 
@@ -258,14 +262,18 @@ def order_estimate_view(request: HttpRequest) -> HttpResponse:
 @allowed("place_order")
 def mass_order(request: HttpRequest) -> HttpResponse:
     providers = Provider.objects.filter(active=True)
-    form = MassOrderForm(initial={"provider": providers.first() if len(providers) == 1 else None})
+    form = MassOrderForm(
+        initial={"provider": providers.first() if len(providers) == 1 else None}, user=request.user
+    )
     if request.method == "POST":
-        form = MassOrderForm(request.POST, request.FILES)
+        form = MassOrderForm(request.POST, request.FILES, user=request.user)
         action = request.POST.get("action", "preview")
-        if form.is_valid() and action == "confirm" and any(line.ok for line in form.lines):
+        # Placed whatever the preview would say now: posted again, the same form finds its
+        # orders, which would make its own lines look unaffordable.
+        if form.is_valid() and action == "confirm":
             orders = form.place(user=request.user, ip=client_ip(request))
             if orders:
-                messages.success(request, f"{len(orders)} order{pluralize(len(orders))} queued.")
+                messages.success(request, f"{len(orders)} order{pluralize(len(orders))} placed.")
                 codes = ",".join(order.code for order in orders)
                 return go(request, f"{reverse('orders:order_list')}?codes={codes}")
         if form.lines and (action == "drop" or request.FILES):
@@ -285,7 +293,7 @@ def mass_order(request: HttpRequest) -> HttpResponse:
 def _mass_form_of_lines(request: HttpRequest, form: MassOrderForm, *, drop_bad: bool) -> MassOrderForm:
     """The same mass order as text in the box: an uploaded file becomes editable, bad lines go."""
     text = "\n".join(line.text for line in form.lines if line.ok or not drop_bad)
-    rebuilt = MassOrderForm({**request.POST.dict(), "text": text})
+    rebuilt = MassOrderForm({**request.POST.dict(), "text": text}, user=request.user)
     rebuilt.is_valid()
     return rebuilt
 
@@ -385,7 +393,7 @@ def order_resolve_view(request: HttpRequest, code: str) -> HttpResponse:
     order = order_for(request, code, "resolve")
     placed = request.POST.get("placed") == "yes"
     raw_id = request.POST.get("provider_order_id", "").strip().removeprefix("#")
-    provider_order_id = int(raw_id) if raw_id.isdigit() and len(raw_id) <= 18 else None
+    provider_order_id = int(raw_id) if PROVIDER_ID.fullmatch(raw_id) else None
     note = request.POST.get("note", "")[:500]
     return _order_action(
         request,

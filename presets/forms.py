@@ -9,8 +9,9 @@ from typing import Any
 from django import forms
 from django.forms import BaseInlineFormSet, inlineformset_factory
 
-from catalog.models import Service
+from catalog.models import MAX_QUANTITY, Service
 from orders.services import OrderInvalid
+from orders.services.placing import NUMBER_LIMITS, TEXT_LIMITS
 from presets.models import Preset, PresetLine
 from presets.services import MAX_LINKS, links_parse, preset_line_errors, preset_links_check
 from providers.models import Provider
@@ -18,6 +19,9 @@ from team.models import Campaign
 
 # Lines of one preset: with MAX_LINKS links that is already MAX_ORDERS orders.
 MAX_LINES = 20
+MAX_NOTES = 2_000
+# A provider's service id fits its column (18 digits).
+MAX_SERVICE_ID = 10**18 - 1
 
 
 def _campaigns(current: Campaign | None) -> Any:
@@ -29,10 +33,11 @@ def _campaigns(current: Campaign | None) -> Any:
 
 
 class PresetForm(forms.ModelForm):
+    notes = forms.CharField(required=False, max_length=MAX_NOTES, widget=forms.Textarea(attrs={"rows": 2}))
+
     class Meta:
         model = Preset
         fields = ["name", "notes", "campaign", "active"]
-        widgets = {"notes": forms.Textarea(attrs={"rows": 2})}
         labels = {"campaign": "Default campaign"}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -49,10 +54,12 @@ class PresetLineForm(forms.ModelForm):
     """
 
     provider = forms.ModelChoiceField(queryset=Provider.objects.filter(active=True), empty_label=None)
-    service_number = forms.IntegerField(label="Service id", min_value=1)
-    quantity = forms.IntegerField(min_value=1)
-    runs = forms.IntegerField(label="Runs", min_value=1, required=False)
-    interval = forms.IntegerField(label="Every (min)", min_value=1, required=False)
+    service_number = forms.IntegerField(label="Service id", min_value=1, max_value=MAX_SERVICE_ID)
+    quantity = forms.IntegerField(min_value=1, max_value=MAX_QUANTITY)
+    runs = forms.IntegerField(label="Runs", min_value=1, max_value=NUMBER_LIMITS["runs"][0], required=False)
+    interval = forms.IntegerField(
+        label="Every (min)", min_value=1, max_value=NUMBER_LIMITS["interval"][0], required=False
+    )
 
     class Meta:
         model = PresetLine
@@ -135,6 +142,8 @@ class ApplyForm(forms.Form):
     """Links, one per line, and the campaign; `submission_token` makes placing happen once."""
 
     links = forms.CharField(
+        # Room for MAX_LINKS links of the longest length an order takes, one per line.
+        max_length=MAX_LINKS * (TEXT_LIMITS["link"] + 1),
         widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false"}),
         help_text=f"One link per line, at most {MAX_LINKS}; blank lines are skipped.",
     )
@@ -145,10 +154,10 @@ class ApplyForm(forms.Form):
     # What the preview showed: placing other links than those previewed shows them first.
     previewed_as = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
 
-    def __init__(self, *args: Any, preset: Preset, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, preset: Preset, user: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.preset = preset
-        self.fields["campaign"].queryset = _campaigns(preset.campaign)
+        self.fields["campaign"].queryset = _campaigns(preset.campaign).open_to(user)
         self.fields["campaign"].initial = preset.campaign_id
         self.fields["submission_token"].initial = secrets.token_urlsafe(24)
 

@@ -2,8 +2,8 @@
 
 Applying goes through the same checks and the same `orders_create` as any order: the catalog,
 the link's platform, the service's bounds and the funds per row, then budgets, campaign and
-approvals once for the whole batch. One form token gives every order its own submission token,
-so a second post of the same form finds the orders of the first.
+approvals once for the whole batch. One apply is one submission: a second post of the same form
+finds the orders of the first.
 """
 
 from __future__ import annotations
@@ -25,12 +25,13 @@ from orders.services import (
     ZERO,
     OrderDraft,
     OrderInvalid,
+    Submitted,
     order_estimate,
     order_validate,
     orders_create,
     uncharged_total,
 )
-from orders.services.budgets import approval_reasons, off_shortlist
+from orders.services.budgets import approvals_needed, off_shortlist
 from presets.models import Preset, PresetLine
 from providers.client import SERVICE_TYPES
 from team.models import Campaign, ShortlistRule
@@ -288,24 +289,19 @@ def preset_preview(
             preview.totals[provider.currency] = (
                 preview.totals.get(provider.currency, ZERO) + row.draft.estimate
             )
-            row.waits = bool(
-                approval_reasons(
-                    Order(currency=provider.currency, estimated_charge=row.draft.estimate),
-                    campaign,
-                    shortlisted=line.service_id not in off,
-                )
-            )
+    placed = [row for row in preview.rows if row.draft is not None]
+    orders = [
+        Order(
+            currency=row.line.service.provider.currency,
+            estimated_charge=row.draft.estimate,
+            service=row.line.service,
+        )
+        for row in placed
+        if row.draft is not None
+    ]
+    for row, reasons in zip(placed, approvals_needed(orders, campaign, off_shortlist=off), strict=True):
+        row.waits = bool(reasons)
     return preview
-
-
-def preset_orders(*, token: str) -> list[Order]:
-    """The orders one apply form (its token) placed, in the order of the preview."""
-    if not token:
-        return []
-    # Every token one apply can have, rather than a prefix match: `IN` uses the unique index.
-    tokens = [f"{token}:{number}" for number in range(1, MAX_ORDERS + 1)]
-    orders = Order.objects.filter(submission_token__in=tokens).select_related("service", "provider")
-    return sorted(orders, key=lambda order: int(order.submission_token.rsplit(":", 1)[1]))
 
 
 def preset_apply(
@@ -320,26 +316,28 @@ def preset_apply(
 ) -> list[Order]:
     """Queue one order per line and per link, all or none; the same `token` again returns them.
 
-    The resubmission is recognised before anything is checked: the first post's orders now
-    count against the balance, and would make the same rows look unaffordable. Raises
-    OrderInvalid when any row is invalid (nothing is placed) or a budget or the campaign refuses.
+    Raises OrderInvalid when any row is invalid (nothing is placed) or a budget or the campaign
+    refuses; SubmissionConflict when the token placed orders for other links, another campaign
+    or another version of the preset.
     """
-    placed = preset_orders(token=token)
-    if placed:
-        return placed
-    if not preset.active:
-        raise OrderInvalid({"__all__": f"Preset “{preset.name}” is archived."})
-    preview = preset_preview(preset=preset, links=links, campaign=campaign, user=user)
-    if not preview.ok:
-        raise OrderInvalid(
-            {
-                "__all__": f"{preview.bad} of the {len(preview.rows)} orders cannot be placed as they "
-                "are: nothing was placed. Fix or remove those links, or change the preset."
-            }
-        )
+
+    def drafts() -> list[OrderDraft]:
+        if not preset.active:
+            raise OrderInvalid({"__all__": f"Preset “{preset.name}” is archived."})
+        preview = preset_preview(preset=preset, links=links, campaign=campaign, user=user)
+        if not preview.ok:
+            raise OrderInvalid(
+                {
+                    "__all__": f"{preview.bad} of the {len(preview.rows)} orders cannot be placed as "
+                    "they are: nothing was placed. Fix or remove those links, or change the preset."
+                }
+            )
+        return [row.draft for row in preview.rows if row.draft is not None]
+
+    content = {"preset": preset.pk, "version": preset.updated_at, "links": list(links)}
     return orders_create(
-        drafts=[row.draft for row in preview.rows if row.draft is not None],
-        tokens=[f"{token}:{row.number}" for row in preview.rows],
+        submitted=Submitted(token=token, content=content),
+        drafts=drafts,
         user=user,
         ip=ip,
         campaign=campaign,

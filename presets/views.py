@@ -14,7 +14,7 @@ from audit.services import client_ip
 from jappanel.web.access import allowed, may
 from jappanel.web.htmx import go, render_page
 from orders.models import OrderStatus
-from orders.services import ZERO, OrderInvalid
+from orders.services import ZERO, OrderInvalid, submission_orders
 from presets.forms import MAX_LINES, ApplyForm, PresetForm, kept_lines, line_formset
 from presets.models import Preset, PresetLine
 from presets.services import (
@@ -22,7 +22,6 @@ from presets.services import (
     preset_apply,
     preset_archive,
     preset_cost_per_link,
-    preset_orders,
     preset_preview,
     preset_save,
 )
@@ -80,7 +79,7 @@ def preset_archive_view(request: HttpRequest, pk: int) -> HttpResponse:
 @allowed("place_order")
 def preset_apply_view(request: HttpRequest, pk: int) -> HttpResponse:
     preset = get_object_or_404(Preset, pk=pk, active=True)
-    form = ApplyForm(request.POST or None, preset=preset)
+    form = ApplyForm(request.POST or None, preset=preset, user=request.user)
     preview = None
     if request.method == "POST" and form.is_valid():
         links, campaign, token = (
@@ -131,7 +130,7 @@ def _without_bad_links(
         return form
     data = request.POST.copy()
     data["links"] = "\n".join(link for link in links if link not in bad)
-    rebuilt = ApplyForm(data, preset=preset)
+    rebuilt = ApplyForm(data, preset=preset, user=request.user)
     rebuilt.is_valid()
     return rebuilt
 
@@ -141,7 +140,7 @@ def _without_bad_links(
 def preset_applied(request: HttpRequest, pk: int) -> HttpResponse:
     """What one apply placed: every order with its status, those waiting for approval marked."""
     preset = get_object_or_404(Preset, pk=pk)
-    orders = preset_orders(token=request.GET.get("form", ""))
+    orders = submission_orders(request.GET.get("form", ""))
     totals: dict[str, Any] = {}
     for order in orders:
         totals[order.currency] = totals.get(order.currency, ZERO) + order.estimated_charge

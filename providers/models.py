@@ -23,8 +23,12 @@ def is_sandbox_url(api_url: str) -> bool:
 def validate_api_url(value: str) -> None:
     """A panel's URL: http(s) or sandbox, a host, a valid port, and not an address inside the
     network written out (the client checks the address it connects to as well, whatever the name)."""
-    url = urlsplit(value)
-    if url.scheme not in API_URL_SCHEMES or not url.hostname:
+    try:
+        url = urlsplit(value)
+        host = url.hostname
+    except ValueError:  # "http://[": an unclosed IPv6 bracket
+        raise ValidationError("Enter an https://, http:// or sandbox:// URL.") from None
+    if url.scheme not in API_URL_SCHEMES or not host:
         raise ValidationError("Enter an https://, http:// or sandbox:// URL.")
     if not origin_of(value):
         raise ValidationError("The port of this URL is not a number between 1 and 65535.")

@@ -13,12 +13,21 @@ from providers.models import Provider
 from team.models import MONEY, Budget, Campaign
 from team.services import PersonInvalid
 
+MAX_NOTES = 2_000
 # No default: a role is chosen on purpose (an empty choice is "This field is required.").
 ROLE_CHOICES = [("", "Choose a role"), *((name, name) for name in ROLES)]
 
 
 class CampaignForm(forms.ModelForm):
-    """A campaign as managers create and edit it."""
+    """A campaign as managers create and edit it, with who may order for it."""
+
+    notes = forms.CharField(required=False, max_length=MAX_NOTES, widget=forms.Textarea(attrs={"rows": 3}))
+    members = forms.ModelMultipleChoiceField(
+        queryset=get_user_model().objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Who may order for it when it is for its members only.",
+    )
 
     class Meta:
         model = Campaign
@@ -30,20 +39,31 @@ class CampaignForm(forms.ModelForm):
             "monthly_budget",
             "currency",
             "approval_threshold",
+            "members_only",
+            "members",
             "notes",
             "active",
         ]
         widgets = {
             "starts_on": forms.DateInput(attrs={"type": "date"}),
             "ends_on": forms.DateInput(attrs={"type": "date"}),
-            "notes": forms.Textarea(attrs={"rows": 3}),
         }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Active people, and members who have left since (so that they can be taken off).
+        people = get_user_model().objects.filter(is_active=True)
+        if self.instance.pk:
+            people = people | get_user_model().objects.filter(campaigns=self.instance)
+        self.fields["members"].queryset = people.distinct().order_by("username")
 
     def clean(self) -> dict:
         cleaned = super().clean()
         starts, ends = cleaned.get("starts_on"), cleaned.get("ends_on")
         if starts and ends and ends < starts:
             self.add_error("ends_on", "The campaign ends before it starts.")
+        if cleaned.get("members_only") and not cleaned.get("members"):
+            self.add_error("members", "Choose at least one member, or open the campaign to everyone.")
         return cleaned
 
 

@@ -12,11 +12,22 @@ from django.db.models import Q
 MONEY = {"max_digits": 14, "decimal_places": 5}
 
 
+class CampaignQuerySet(models.QuerySet):
+    def open_to(self, user: Any) -> CampaignQuerySet:
+        """The campaigns `user` may order for: every one not restricted, and theirs."""
+        if user is None or user.is_superuser:
+            return self
+        if not user.is_authenticated:
+            return self.filter(members_only=False)
+        return self.filter(Q(members_only=False) | Q(members=user)).distinct()
+
+
 class Campaign(models.Model):
     """A piece of marketing work orders may belong to, with an optional monthly budget.
 
-    `approval_threshold`: an order of this campaign costing more waits for an approver
-    (empty: the team-wide APPROVAL_THRESHOLD applies).
+    `approval_threshold`: an order of this campaign costing more waits for an approver; the
+    team-wide APPROVAL_THRESHOLD applies as well, so the stricter of the two decides.
+    `members_only`: only its `members` (and superusers) may order for it.
     """
 
     name = models.CharField(max_length=120, unique=True)
@@ -28,17 +39,32 @@ class Campaign(models.Model):
     approval_threshold = models.DecimalField(
         null=True,
         blank=True,
-        help_text="Orders costing more wait for approval; empty: the team setting",
+        help_text="Orders costing more wait for approval (the team setting applies too, "
+        "whichever is lower); empty: the team setting only",
         **MONEY,
+    )
+    members_only = models.BooleanField(
+        "members only", default=False, help_text="Only the members below may order for this campaign"
+    )
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="campaigns", help_text="Who may order for it"
     )
     notes = models.TextField(blank=True)
     active = models.BooleanField(default=True)
+
+    objects = CampaignQuerySet.as_manager()
 
     class Meta:
         ordering = ["-active", "name"]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.client})" if self.client else self.name
+
+    def takes_orders_from(self, user: Any) -> bool:
+        """Whether `user` may order for this campaign (None: the system, a command run by an operator)."""
+        if not self.members_only or user is None or user.is_superuser:
+            return True
+        return user.is_authenticated and self.members.filter(pk=user.pk).exists()
 
 
 class Budget(models.Model):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -25,25 +25,52 @@ SUPERUSER = "Superuser (all rights)"
 
 
 def _values(instance: models.Model) -> dict[str, Any]:
-    return {
-        name: str(value) if value is not None else None for name, value in model_to_dict(instance).items()
+    values = model_to_dict(instance, exclude=["members"])
+    audited: dict[str, Any] = {
+        name: str(value) if value is not None else None for name, value in values.items()
     }
+    if isinstance(instance, Campaign) and instance.pk is not None:
+        audited["members"] = sorted(instance.members.values_list("username", flat=True))
+    return audited
 
 
-def _save(instance: Campaign | Budget, *, action: str, user: AbstractBaseUser | None, ip: str | None) -> None:
+def _save(
+    instance: Campaign | Budget,
+    *,
+    action: str,
+    user: AbstractBaseUser | None,
+    ip: str | None,
+    also: Callable[[], None] = lambda: None,
+) -> None:
+    """Save `instance` (and what `also` writes beside it) with one audit entry of before and after."""
     before = None
     if instance.pk is not None:
         before = _values(type(instance).objects.get(pk=instance.pk))
     with transaction.atomic():
         instance.save()
+        also()
         audit_record(
             action=action, actor=user, ip=ip, target=instance, before=before, after=_values(instance)
         )
 
 
-def campaign_save(*, campaign: Campaign, user: AbstractBaseUser | None, ip: str | None) -> Campaign:
-    """Create or change a campaign (its budget and approval threshold spend money: audited)."""
-    _save(campaign, action=AuditAction.CAMPAIGN_CHANGED, user=user, ip=ip)
+def campaign_save(
+    *,
+    campaign: Campaign,
+    members: Iterable[AbstractBaseUser] | None = None,
+    user: AbstractBaseUser | None,
+    ip: str | None,
+) -> Campaign:
+    """Create or change a campaign, and who may order for it (`members`: None leaves them).
+
+    Its budget, approval threshold and members decide who spends what: audited.
+    """
+
+    def set_members() -> None:
+        if members is not None:
+            campaign.members.set(members)
+
+    _save(campaign, action=AuditAction.CAMPAIGN_CHANGED, user=user, ip=ip, also=set_members)
     return campaign
 
 

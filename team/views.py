@@ -74,7 +74,12 @@ def campaign_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     campaign = get_object_or_404(Campaign, pk=pk) if pk is not None else Campaign()
     form = CampaignForm(request.POST or None, instance=campaign)
     if request.method == "POST" and form.is_valid():
-        campaign_save(campaign=form.instance, user=request.user, ip=client_ip(request))
+        campaign_save(
+            campaign=form.instance,
+            members=form.cleaned_data["members"],
+            user=request.user,
+            ip=client_ip(request),
+        )
         return redirect("team:campaign_list")
     return render(request, "team/campaign_form.html", {"form": form, "campaign": campaign})
 

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 import pytest
 from celery import signals
 from django.contrib.auth import get_user_model
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from jappanel.celery import app as celery_app
 from providers.sandbox import clock as sandbox_clock
@@ -22,6 +24,19 @@ from tests.waiting import PATIENCE, wait_for
 
 if TYPE_CHECKING:
     from celery.worker import WorkController
+
+# Property and fuzz tests: the same examples on every run (CI never fails by chance, and a
+# failure reproduces), no example database written into the tree, and no deadline, so that a
+# slow or busy machine never fails them; each test bounds its own number of examples.
+hypothesis_settings.register_profile(
+    "jappanel",
+    derandomize=True,
+    database=None,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+hypothesis_settings.load_profile("jappanel")
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 

@@ -34,11 +34,14 @@ from orders.services.common import (
 from orders.services.placing import (
     PLATFORM_EXAMPLES,
     OrderDraft,
+    SubmissionConflict,
+    Submitted,
     link_error,
     order_estimate,
     order_place,
     order_validate,
     orders_create,
+    submission_orders,
     uncharged_total,
 )
 from orders.services.submitting import (
@@ -75,6 +78,8 @@ __all__ = [
     "SNAPSHOT",
     "STUCK_MESSAGE",
     "StatusBatch",
+    "SubmissionConflict",
+    "Submitted",
     "ZERO",
     "budget_spent",
     "budgets_check",
@@ -100,6 +105,7 @@ __all__ = [
     "refill_request",
     "refills_poll_round",
     "refills_request",
+    "submission_orders",
     "submit_backoff",
     "uncharged_total",
 ]

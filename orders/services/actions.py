@@ -25,7 +25,8 @@ from orders.models import (
     RefillStatus,
     refill_status_from_provider,
 )
-from orders.services.common import BATCH, REFILL_CHECK_EVERY, OrderActionError, User, _event, _person
+from orders.services.common import BATCH, REFILL_CHECK_EVERY, OrderActionError, User
+from orders.services.lifecycle import order_event, person_or_none
 from orders.services.tracking import PollReport
 from providers.client import (
     ItemError,
@@ -89,7 +90,7 @@ def refills_request(
             answers, failure, _ = _multi_answers(provider, chunk, _request_refills)
             for order in chunk:
                 answer = answers.get(order.provider_order_id)
-                refill = Refill(order=order, user=_person(user), requested_at=now)
+                refill = Refill(order=order, user=person_or_none(user), requested_at=now)
                 if isinstance(answer, int):
                     refill.provider_refill_id = answer
                     refill.next_check_at = now + REFILL_CHECK_EVERY
@@ -100,7 +101,7 @@ def refills_request(
                     refill.finished_at = now
                     message = f"Refill not requested: {refill.error}"
                 refills.append(refill)
-                events.append(_event(order, EventKind.REFILL, message, user=user, at=now))
+                events.append(order_event(order, EventKind.REFILL, message, user=user, at=now))
     with transaction.atomic():
         Refill.objects.bulk_create(refills)
         OrderEvent.objects.bulk_create(events)
@@ -180,7 +181,7 @@ def _refill_batch_check(refills: Sequence[Refill], now: datetime) -> PollReport:
                 refill.finished_at, refill.next_check_at = now, None
         changed.append(refill)
         message = f"Refill #{refill.provider_refill_id}: {refill.error or refill.provider_status}"
-        events.append(_event(refill.order, EventKind.REFILL, message, at=now))
+        events.append(order_event(refill.order, EventKind.REFILL, message, at=now))
     if changed:
         with transaction.atomic():
             Refill.objects.bulk_update(
@@ -216,10 +217,14 @@ def orders_cancel(
                     accepted, text = (None if maybe else False), failure
                 requests.append(
                     CancelRequest(
-                        order=order, user=_person(user), requested_at=now, accepted=accepted, answer=text
+                        order=order,
+                        user=person_or_none(user),
+                        requested_at=now,
+                        accepted=accepted,
+                        answer=text,
                     )
                 )
-                events.append(_event(order, EventKind.CANCEL, text, user=user, at=now))
+                events.append(order_event(order, EventKind.CANCEL, text, user=user, at=now))
     with transaction.atomic():
         CancelRequest.objects.bulk_create(requests)
         OrderEvent.objects.bulk_create(events)

@@ -9,8 +9,8 @@ from audit.models import AuditAction
 from audit.services import audit_record
 from jappanel.web.access import may
 from orders.models import EventKind, Order, OrderStatus
-from orders.services.common import OrderActionError, User, _transition
-from orders.services.placing import _enqueue_submits
+from orders.services.common import OrderActionError, User
+from orders.services.lifecycle import order_transition, orders_send_on_commit
 from team.models import CredentialsSetBy
 
 REASON_MAX = 500
@@ -60,7 +60,7 @@ def order_approve(*, order: Order, user: User, ip: str | None = None) -> Order:
     """Approve a waiting order: it becomes queued and is sent after commit like any other."""
     _check_may_decide(order, user)
     with transaction.atomic():
-        if not _transition(
+        if not order_transition(
             order,
             OrderStatus.QUEUED,
             kind=EventKind.APPROVED,
@@ -77,7 +77,7 @@ def order_approve(*, order: Order, user: User, ip: str | None = None) -> Order:
             before={"status": OrderStatus.AWAITING_APPROVAL},
             after={"status": OrderStatus.QUEUED, "estimated_charge": str(order.estimated_charge)},
         )
-        transaction.on_commit(lambda: _enqueue_submits([order.pk]), robust=True)
+        orders_send_on_commit([order.pk])
     return order
 
 
@@ -88,7 +88,7 @@ def order_decline(*, order: Order, user: User, reason: str, ip: str | None = Non
         raise OrderActionError("Say why the order is declined.")
     _check_may_decide(order, user)
     with transaction.atomic():
-        if not _transition(
+        if not order_transition(
             order,
             OrderStatus.DECLINED,
             kind=EventKind.DECLINED,

@@ -4,7 +4,7 @@ the shortlist rule of the team policy."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -40,6 +40,7 @@ SPENDING_STATUSES = frozenset(
 )
 # Why an order waits for an approver, as its CREATED event says.
 ABOVE_THRESHOLD = "above the approval threshold"
+TOGETHER_ABOVE_THRESHOLD = "together above the approval threshold"
 NOT_SHORTLISTED = "not on the shortlist"
 
 
@@ -251,12 +252,15 @@ def budgets_check(*, orders: Sequence[Order], user: User | None, campaign: Campa
 
 
 def needs_approval(order: Order, campaign: Campaign | None) -> bool:
-    """Whether `order` costs more than its campaign's approval threshold, or else the team's."""
+    """Whether `order` costs more than the team's approval threshold or its campaign's: the
+    stricter decides, so choosing a campaign can add a check, never remove one."""
+    threshold = settings.APPROVAL_THRESHOLD
+    if threshold is not None and order.estimated_charge > threshold:
+        return True
     if campaign is not None and campaign.approval_threshold is not None:
         # A threshold in another currency cannot be compared: the safe side is to wait.
         return order.currency != campaign.currency or order.estimated_charge > campaign.approval_threshold
-    threshold = settings.APPROVAL_THRESHOLD
-    return threshold is not None and order.estimated_charge > threshold
+    return False
 
 
 def shortlist_rule_for(user: User | None) -> str:
@@ -313,6 +317,31 @@ def approval_reasons(order: Order, campaign: Campaign | None, *, shortlisted: bo
     if not shortlisted:
         reasons.append(NOT_SHORTLISTED)
     return reasons
+
+
+def approvals_needed(
+    orders: Sequence[Order], campaign: Campaign | None, *, off_shortlist: Collection[int] = ()
+) -> list[list[str]]:
+    """Why each order of one submission must wait for an approver (empty: it is sent at once).
+
+    An order above the threshold waits; so does every order of a submission whose orders are
+    above it together (one purchase split into lines is still one purchase); and, under the
+    "approval" rule, an order for a service in `off_shortlist`.
+    """
+    totals: dict[str, Decimal] = {}
+    for order in orders:
+        totals[order.currency] = totals.get(order.currency, ZERO) + order.estimated_charge
+    together = len(orders) > 1 and any(
+        needs_approval(Order(currency=currency, estimated_charge=total), campaign)
+        for currency, total in totals.items()
+    )
+    waits = []
+    for order in orders:
+        reasons = approval_reasons(order, campaign, shortlisted=order.service_id not in off_shortlist)
+        if together and ABOVE_THRESHOLD not in reasons:
+            reasons.insert(0, TOGETHER_ABOVE_THRESHOLD)
+        waits.append(reasons)
+    return waits
 
 
 def order_waits_because(order: Order) -> list[str]:

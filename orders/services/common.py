@@ -1,23 +1,13 @@
-"""Shared by the order services: money formatting, constants, errors and event recording."""
+"""Shared by the order services: money formatting, constants and errors."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+import re
+from collections.abc import Mapping
+from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
-from django.utils import timezone
-
-from orders.models import (
-    Order,
-    OrderEvent,
-)
-
-logger = logging.getLogger(__name__)
 
 User = AbstractBaseUser
 ZERO = Decimal("0")
@@ -46,6 +36,11 @@ STUCK_MESSAGE = (
 )
 
 
+# A provider's id (of a service, an order): ASCII digits that fit a bigint column. Not
+# `str.isdigit()`, which is true of "²" and other digits that `int()` refuses.
+PROVIDER_ID = re.compile(r"[0-9]{1,18}")
+
+
 class OrderInvalid(Exception):
     """The order cannot be queued; `errors` maps a field name (or `__all__`) to a sentence."""
 
@@ -67,58 +62,6 @@ def money(amount: Decimal, currency: str = "USD") -> str:
     return f"${text}" if currency == "USD" else f"{text} {currency}"
 
 
-def _sentence(text: str) -> str:
+def sentence(text: str) -> str:
+    """`text` as a sentence: a capital first letter and a full stop."""
     return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
-
-
-def _event(
-    order: Order,
-    kind: str,
-    message: str = "",
-    *,
-    from_status: str = "",
-    to_status: str = "",
-    user: User | None = None,
-    at: datetime | None = None,
-) -> OrderEvent:
-    return OrderEvent(
-        order=order,
-        at=at or timezone.now(),
-        kind=kind,
-        from_status=from_status or order.status,
-        to_status=to_status or order.status,
-        message=message,
-        user=_person(user),
-    )
-
-
-def _transition(
-    order: Order,
-    to: str,
-    *,
-    kind: str,
-    allowed_from: Iterable[str],
-    message: str = "",
-    user: User | None = None,
-    **updates: Any,
-) -> bool:
-    """Move `order` to `to` if it is still in one of `allowed_from`, with its event; True if it moved.
-
-    The conditional UPDATE is the claim: of two processes racing on one order, one wins.
-    """
-    now = timezone.now()
-    previous = order.status
-    with transaction.atomic():
-        moved = Order.objects.filter(pk=order.pk, status__in=list(allowed_from)).update(
-            status=to, status_changed_at=now, **updates
-        )
-        if moved:
-            for name, value in updates.items():
-                setattr(order, name, value)
-            order.status, order.status_changed_at = to, now
-            _event(order, kind, message, from_status=previous, to_status=to, user=user, at=now).save()
-    return bool(moved)
-
-
-def _person(user: User | None) -> User | None:
-    return user if user is not None and user.is_authenticated else None

@@ -1,24 +1,29 @@
-"""Validating an order and saving it as queued, exactly once per submission token."""
+"""Validating an order and saving orders as queued, exactly once per submission."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import re
 import secrets
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+import unicodedata
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
 from audit.models import AuditAction
 from audit.services import audit_record
-from catalog.models import Service
+from catalog.models import MAX_QUANTITY, Service
 from catalog.platforms import Platform
 from orders.models import (
     COLUMN_FIELDS,
@@ -26,8 +31,9 @@ from orders.models import (
     Order,
     OrderEvent,
     OrderStatus,
+    Submission,
 )
-from orders.services.budgets import ABOVE_THRESHOLD, approval_reasons, budgets_check, shortlist_check
+from orders.services.budgets import ABOVE_THRESHOLD, approvals_needed, budgets_check, shortlist_check
 from orders.services.common import (
     ACCURACY,
     LINE_COUNTED,
@@ -35,19 +41,46 @@ from orders.services.common import (
     ZERO,
     OrderInvalid,
     User,
-    _event,
-    _person,
-    _sentence,
     money,
+    sentence,
 )
+from orders.services.lifecycle import order_event, orders_send_on_commit, person_or_none
 from providers.client import (
     OrderFieldError,
     validate_order_fields,
 )
+from providers.client.orders import LINES_FIELDS
 from providers.models import Provider
 from team.models import Campaign
 
 logger = logging.getLogger(__name__)
+
+# Bounds that hold whatever a service allows: a drip-feed of at most 1,000 runs at most a week
+# apart, counts that fit their columns. (highest, the sentence when above it)
+NUMBER_LIMITS: dict[str, tuple[int, str]] = {
+    "runs": (1_000, "At most 1,000 runs."),
+    "interval": (7 * 24 * 60, "At most 10,080 minutes (a week) between runs."),
+    "answer_number": (1_000, "At most answer 1,000."),
+    "posts": (10_000, "At most 10,000 posts."),
+    "old_posts": (10_000, "At most 10,000 old posts."),
+    **dict.fromkeys(("quantity", "min", "max"), (MAX_QUANTITY, f"At most {MAX_QUANTITY:,}.")),
+}
+# Text fields: their column's length, else MAX_TEXT; a list field (one item per line) holds at
+# most MAX_LIST_LINES lines and MAX_LIST_CHARACTERS characters.
+TEXT_LIMITS = {
+    name: Order._meta.get_field(name).max_length
+    for name in COLUMN_FIELDS
+    if Order._meta.get_field(name).max_length
+}
+MAX_TEXT = 255
+MAX_LIST_LINES = 1_000
+MAX_LIST_CHARACTERS = 100_000
+URL_FIELDS = frozenset({"link", "media", "referring_url"})
+# The most one order can cost: what its `estimated_charge` column holds.
+_charge = Order._meta.get_field("estimated_charge")
+MAX_CHARGE = (
+    Decimal(10) ** (_charge.max_digits - _charge.decimal_places) - Decimal(10) ** -_charge.decimal_places
+)
 
 
 def _hosts(*names: str) -> re.Pattern[str]:
@@ -84,14 +117,39 @@ PLATFORM_EXAMPLES = {
 }
 
 
-def link_error(link: str, platform: str) -> str | None:
-    """Why `link` is not a link for `platform`, or None when it looks right."""
+FULL_LINK = "Enter a full link, such as https://example.com/page."
+_URL = URLValidator(schemes=["http", "https"])
+# Never part of a link we send: they close an attribute or a cell, or start markup.
+_NOT_IN_LINKS = frozenset("\"'`<>\\")
+
+
+def url_error(link: str) -> str | None:
+    """Why `link` is not a web address (scheme, host with a domain, no spaces, quotes or
+    credentials), or None. A link typed without a scheme is read as https."""
     if any(ch.isspace() for ch in link):
         return "A link has no spaces."
-    url = urlsplit(link if "://" in link else f"https://{link}")
-    host = (url.hostname or "").lower()
-    if url.scheme not in ("http", "https") or "." not in host:
-        return "Enter a full link, such as https://example.com/page."
+    url = link if "://" in link else f"https://{link}"
+    try:
+        _URL(url)
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except (ValidationError, ValueError):
+        return FULL_LINK
+    if "." not in host:
+        return FULL_LINK
+    if parts.username is not None or parts.password is not None:
+        return "A link carries no user name or password."
+    if _NOT_IN_LINKS & set(link):
+        return "A link has no quotes, backslashes or angle brackets."
+    return None
+
+
+def link_error(link: str, platform: str) -> str | None:
+    """Why `link` is not a link for `platform`, or None when it looks right."""
+    problem = url_error(link)
+    if problem:
+        return problem
+    host = (urlsplit(link if "://" in link else f"https://{link}").hostname or "").lower()
     pattern = PLATFORM_HOSTS.get(platform)
     if pattern is not None and not pattern.search(host):
         label = Platform(platform).label
@@ -130,14 +188,17 @@ def order_estimate(*, service: Service, fields: Mapping[str, Any]) -> Decimal:
     post at its maximum per post, plus the old posts it asks for.
     """
     runs = int(fields.get("runs") or 1)
-    if service.type in PACKAGE_TYPES:
-        cost = service.rate * runs
-    elif service.type == "Subscriptions":
-        posts = 1 + int(fields.get("old_posts") or 0)
-        cost = service.cost(int(fields.get("max") or 0)) * posts
-    else:
-        cost = service.cost(_quantity(service, fields) or 0) * runs
-    return cost.quantize(ACCURACY, rounding=ROUND_HALF_UP)
+    # Wide enough for any stored line (a preset saved before runs were bounded): an estimate
+    # is checked against what an order can cost, it never fails to compute.
+    with localcontext(prec=80):
+        if service.type in PACKAGE_TYPES:
+            cost = service.rate * runs
+        elif service.type == "Subscriptions":
+            posts = 1 + int(fields.get("old_posts") or 0)
+            cost = service.cost(int(fields.get("max") or 0)) * posts
+        else:
+            cost = service.cost(_quantity(service, fields) or 0) * runs
+        return cost.quantize(ACCURACY, rounding=ROUND_HALF_UP)
 
 
 def _bounds_errors(service: Service, fields: Mapping[str, Any]) -> dict[str, str]:
@@ -161,6 +222,55 @@ def _bounds_errors(service: Service, fields: Mapping[str, Any]) -> dict[str, str
         elif int(value) > high:
             errors[name] = f"This service takes at most {high:,}; {noun}: {int(value):,}."
     return errors
+
+
+def _whole(value: Any) -> int | None:
+    """A field's value as a whole number, if it is one (values that failed cleaning are not)."""
+    if isinstance(value, bool):
+        return None
+    try:
+        return int(str(value).strip()) if isinstance(value, str) else int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _control_character(text: str, *, lines: bool) -> bool:
+    # NUL and friends break PostgreSQL text or a page; lone surrogates (from undecodable
+    # command-line bytes) cannot be stored at all. A line break separates the items of a list.
+    return any(unicodedata.category(ch) in ("Cc", "Cs") and not (lines and ch == "\n") for ch in text)
+
+
+def limit_errors(service: Service, fields: Mapping[str, Any]) -> dict[str, str]:
+    """What in `fields` is beyond the bounds that hold whatever a service allows: drip-feed only
+    for drip-feed services, runs, intervals and counts bounded, texts within their columns, no
+    control characters, links that are web addresses. The service's own bounds are checked
+    by `order_validate` as well."""
+    errors: dict[str, str] = {}
+    if not service.dripfeed and ("runs" in fields or "interval" in fields):
+        errors["runs"] = "This service has no drip-feed: leave runs and interval empty."
+    for name, (highest, message) in NUMBER_LIMITS.items():
+        value = _whole(fields.get(name))
+        if value is not None and value > highest:
+            errors.setdefault(name, message)
+    for name, value in fields.items():
+        problem = _text_error(name, value, platform=service.platform) if isinstance(value, str) else None
+        if problem:
+            errors.setdefault(name, problem)
+    return errors
+
+
+def _text_error(name: str, text: str, *, platform: str) -> str | None:
+    listed = name in LINES_FIELDS
+    longest = TEXT_LIMITS.get(name, MAX_LIST_CHARACTERS if listed else MAX_TEXT)
+    if _control_character(text, lines=listed):
+        return "No control characters, please."
+    if listed and len(text.splitlines()) > MAX_LIST_LINES:
+        return f"At most {MAX_LIST_LINES:,} lines; this has {len(text.splitlines()):,}."
+    if len(text) > longest:
+        return f"At most {longest:,} characters; this has {len(text):,}."
+    if name == "link":
+        return link_error(text, platform)
+    return url_error(text) if name in URL_FIELDS else None
 
 
 def uncharged_total(*, provider: Provider) -> Decimal:
@@ -187,18 +297,23 @@ def order_validate(
     try:
         cleaned = validate_order_fields(service.type, given)
     except OrderFieldError as exc:
-        errors.update({name: _sentence(text) for name, text in exc.errors.items()})
+        errors.update({name: sentence(text) for name, text in exc.errors.items()})
         cleaned = {name: value for name, value in given.items() if name not in exc.errors}
-    if "link" in cleaned and "link" not in errors:
-        problem = link_error(str(cleaned["link"]), service.platform)
-        if problem:
-            errors["link"] = problem
-    # Every problem at once: a wrong link must not hide a quantity out of bounds.
-    for name, problem in _bounds_errors(service, cleaned).items():
-        errors.setdefault(name, problem)
+    # Every problem at once: a wrong link must not hide a quantity out of bounds. The service's
+    # own bounds say most, so they come first.
+    for problems in (_bounds_errors(service, cleaned), limit_errors(service, cleaned)):
+        for name, problem in problems.items():
+            errors.setdefault(name, problem)
     if errors:
         raise OrderInvalid(errors)
     estimate = order_estimate(service=service, fields=cleaned)
+    if estimate > MAX_CHARGE:
+        raise OrderInvalid(
+            {
+                "__all__": f"This order would cost {money(estimate, provider.currency)}: more than one "
+                f"order can cost ({MAX_CHARGE:,}). Order less, or in several orders."
+            }
+        )
     if provider.balance is not None and provider.balance - already_committed < estimate:
         available = provider.balance - already_committed
         raise OrderInvalid(
@@ -211,7 +326,7 @@ def order_validate(
 
 
 def _order_from_draft(
-    draft: OrderDraft, *, user: User | None, campaign: Campaign | None, token: str, now: datetime
+    draft: OrderDraft, *, user: User | None, campaign: Campaign | None, now: datetime
 ) -> Order:
     columns = {name: draft.fields[name] for name in COLUMN_FIELDS if name in draft.fields}
     extra = {name: value for name, value in draft.fields.items() if name not in COLUMN_FIELDS}
@@ -220,10 +335,9 @@ def _order_from_draft(
         provider=draft.service.provider,
         service=draft.service,
         campaign=campaign,
-        user=_person(user),
+        user=person_or_none(user),
         estimated_charge=draft.estimate,
         currency=draft.service.provider.currency,
-        submission_token=token,
         created_at=now,
         status_changed_at=now,
         extra=extra,
@@ -231,48 +345,117 @@ def _order_from_draft(
     )
 
 
+def fingerprint(content: object) -> str:
+    """A digest of submitted content (JSON-able; dates, decimals and models as their text)."""
+    text = json.dumps(content, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """What a person submitted: the form's token (or a command's key) and its content.
+
+    `content` is what makes two posts the same submission; `placed` is the part of it that is
+    placed when that is less (a mass order skips its bad lines), so that posting only that part
+    again is recognised too.
+    """
+
+    token: str
+    content: object
+    placed: object = field(default=None)
+
+    def fingerprints(self, *, user: User | None, campaign: Campaign | None) -> tuple[str, str]:
+        """Digests of the content and of its placed part, with who placed it and for what campaign."""
+        person = person_or_none(user)
+        scope = {"user": person.pk if person else None, "campaign": campaign.pk if campaign else None}
+        posted = fingerprint({**scope, "content": self.content})
+        return posted, posted if self.placed is None else fingerprint({**scope, "content": self.placed})
+
+
+class SubmissionConflict(OrderInvalid):
+    """The token placed orders already, for other content: nothing more is placed."""
+
+    def __init__(self, orders: Sequence[Order]) -> None:
+        self.orders = list(orders)
+        count = f"{len(self.orders)} order{'s' if len(self.orders) != 1 else ''}"
+        codes = ", ".join(order.code for order in self.orders)
+        super().__init__(
+            {
+                "__all__": f"This form already placed {count} ({codes}), and what was sent now "
+                "differs from it: nothing more was placed. Open a new form to place more."
+            }
+        )
+
+
+def submission_orders(token: str) -> list[Order]:
+    """The orders the submission with `token` placed, in their order (none for an unknown token)."""
+    submission = Submission.objects.filter(token=token).first() if token else None
+    return submission.orders() if submission is not None else []
+
+
+def _placed_before(token: str, fingerprints: tuple[str, str]) -> list[Order] | None:
+    """The orders of a submission seen before, or None; SubmissionConflict when its content differs."""
+    submission = Submission.objects.filter(token=token).first()
+    if submission is None:
+        return None
+    if not {submission.fingerprint, submission.placed_fingerprint} & set(fingerprints):
+        raise SubmissionConflict(submission.orders())
+    return submission.orders()
+
+
 def orders_create(
     *,
-    drafts: Sequence[OrderDraft],
+    submitted: Submitted,
+    drafts: Callable[[], Sequence[OrderDraft]],
     user: User | None = None,
     ip: str | None = None,
-    tokens: Sequence[str],
     campaign: Campaign | None = None,
     enqueue: bool = True,
 ) -> list[Order]:
-    """Save validated drafts as queued orders (with their events) and, after commit, send them.
+    """Place what a person submitted: save its drafts as queued orders (with their events) and,
+    after commit, send them. Every path that creates orders comes through here.
 
-    `tokens` are the submission tokens, one per draft: when the first one is taken already,
-    this is a resubmission and the orders saved the first time are returned instead.
-    Raises OrderInvalid when the orders would exceed a monthly budget (checked under lock,
-    in the transaction that saves them) or when the team policy keeps `user` to the shortlist;
-    an order above the approval threshold, or off the shortlist under the "approval" rule, is
-    saved `awaiting_approval` and not sent.
+    A token seen before returns the orders it placed, before anything is checked again (those
+    orders now count against the balance and budgets, and would make the same post look
+    unaffordable); the same token with other content raises SubmissionConflict. Otherwise
+    `drafts()` validates the submission (raising OrderInvalid), and the orders are refused with
+    OrderInvalid when they would exceed a monthly budget (checked under lock, in the transaction
+    that saves them) or when the team policy keeps `user` to the shortlist; an order above the
+    approval threshold, or off the shortlist under the "approval" rule, is saved
+    `awaiting_approval` and not sent.
     """
-    existing = _orders_by_token(tokens)
-    if existing:
-        return existing
-    _campaign_check(campaign)
+    fingerprints = submitted.fingerprints(user=user, campaign=campaign)
+    placed = _placed_before(submitted.token, fingerprints)
+    if placed is not None:
+        return placed
+    valid = list(drafts())
+    if not valid:
+        raise OrderInvalid({"__all__": "Nothing to place."})
+    person = person_or_none(user)
+    _campaign_check(campaign, person)
     now = timezone.now()
-    orders = [
-        _order_from_draft(d, user=user, campaign=campaign, token=t, now=now)
-        for d, t in zip(drafts, tokens, strict=True)
-    ]
-    off_shortlist = shortlist_check(orders=orders, user=_person(user))
-    waits = [
-        approval_reasons(order, campaign, shortlisted=order.service_id not in off_shortlist)
-        for order in orders
-    ]
+    orders = [_order_from_draft(draft, user=user, campaign=campaign, now=now) for draft in valid]
+    waits = approvals_needed(orders, campaign, off_shortlist=shortlist_check(orders=orders, user=person))
     for order, reasons in zip(orders, waits, strict=True):
         if reasons:
             order.status = OrderStatus.AWAITING_APPROVAL
     try:
         with transaction.atomic():
-            budgets_check(orders=orders, user=_person(user), campaign=campaign)
+            # The submission first: a second post racing this one waits on its unique token,
+            # then fails, rather than being counted against the budgets as more spending.
+            submission = Submission.objects.create(
+                token=submitted.token,
+                fingerprint=fingerprints[0],
+                placed_fingerprint=fingerprints[1],
+                user=person,
+            )
+            budgets_check(orders=orders, user=person, campaign=campaign)
             Order.objects.bulk_create(orders)
+            submission.order_ids = [order.pk for order in orders]
+            submission.save(update_fields=["order_ids"])
             OrderEvent.objects.bulk_create(
                 [
-                    _event(
+                    order_event(
                         order,
                         EventKind.CREATED,
                         f"Estimated {money(order.estimated_charge)}{_waiting_for(reasons)}",
@@ -290,15 +473,14 @@ def orders_create(
                     target=order,
                     after=_audited(order),
                 )
-            ids = [order.pk for order in orders if order.status == OrderStatus.QUEUED]
-            if enqueue and ids:
-                transaction.on_commit(lambda: _enqueue_submits(ids), robust=True)
+            if enqueue:
+                orders_send_on_commit(order.pk for order in orders if order.status == OrderStatus.QUEUED)
     except IntegrityError:
         # The same form posted twice at once: the other request saved it first.
-        existing = _orders_by_token(tokens)
-        if not existing:
+        placed = _placed_before(submitted.token, fingerprints)
+        if placed is None:
             raise
-        return existing
+        return placed
     return orders
 
 
@@ -312,9 +494,16 @@ def _waiting_for(reasons: list[str]) -> str:
     return f"; waits for approval: {' and '.join(reasons)}"
 
 
-def _campaign_check(campaign: Campaign | None) -> None:
+def _campaign_check(campaign: Campaign | None, person: User | None) -> None:
     if campaign is None:
         return
+    if not campaign.takes_orders_from(person):
+        raise OrderInvalid(
+            {
+                "campaign": f"Campaign “{campaign.name}” takes orders from its members only: "
+                "ask a manager to add you."
+            }
+        )
     today = timezone.localdate()
     if not campaign.active:
         raise OrderInvalid({"campaign": f"Campaign “{campaign.name}” is closed."})
@@ -338,18 +527,6 @@ def _audited(order: Order) -> dict[str, Any]:
     }
 
 
-def _orders_by_token(tokens: Sequence[str]) -> list[Order]:
-    found = {o.submission_token: o for o in Order.objects.filter(submission_token__in=tokens)}
-    return [found[token] for token in tokens if token in found]
-
-
-def _enqueue_submits(order_ids: Iterable[int]) -> None:
-    from orders.tasks import submit_order
-
-    for order_id in order_ids:
-        submit_order.delay(order_id)
-
-
 def order_place(
     *,
     service: Service,
@@ -362,21 +539,26 @@ def order_place(
     campaign: Campaign | None = None,
     enqueue: bool = True,
 ) -> Order:
-    """Validate an order, save it `queued` and send it after commit (unless `enqueue` is off).
+    """Validate one order, save it `queued` and send it after commit (unless `enqueue` is off).
 
     A `submission_token` seen before returns the order saved then, unchanged: a double click
-    or a resubmitted form never makes a second order. Raises OrderInvalid.
+    or a resubmitted form never makes a second order. Raises OrderInvalid (SubmissionConflict
+    when the token placed an order with other fields).
     """
-    if submission_token:
-        existing = Order.objects.filter(submission_token=submission_token).first()
-        if existing is not None:
-            return existing
-    draft = order_validate(
-        service=service,
-        fields={"link": link, "quantity": quantity, **(fields or {})},
-        already_committed=uncharged_total(provider=service.provider),
-    )
-    token = submission_token or secrets.token_urlsafe(24)
+    given = {"link": link, "quantity": quantity, **(fields or {})}
+    content = {
+        "service": service.pk,
+        "fields": {name: value for name, value in given.items() if value not in (None, "")},
+    }
     return orders_create(
-        drafts=[draft], user=user, ip=ip, tokens=[token], campaign=campaign, enqueue=enqueue
+        submitted=Submitted(token=submission_token or secrets.token_urlsafe(24), content=content),
+        drafts=lambda: [
+            order_validate(
+                service=service, fields=given, already_committed=uncharged_total(provider=service.provider)
+            )
+        ],
+        user=user,
+        ip=ip,
+        campaign=campaign,
+        enqueue=enqueue,
     )[0]

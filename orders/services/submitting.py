@@ -22,8 +22,8 @@ from orders.models import (
     OrderEvent,
     OrderStatus,
 )
-from orders.services.common import POLL_STEPS, STUCK_MESSAGE, OrderActionError, User, _event, _transition
-from orders.services.placing import _enqueue_submits
+from orders.services.common import POLL_STEPS, STUCK_MESSAGE, OrderActionError, User
+from orders.services.lifecycle import order_event, order_transition, orders_send_on_commit
 from providers.client import (
     OrderFieldError,
     ProviderError,
@@ -93,7 +93,7 @@ def _send(order: Order) -> Order:
         _reject(order, str(exc))
     except ProviderOutcomeUnknown as exc:
         logger.warning("order unconfirmed: the panel may have taken it: %s", exc)
-        _transition(
+        order_transition(
             order,
             OrderStatus.UNCONFIRMED,
             kind=EventKind.UNCONFIRMED,
@@ -110,7 +110,7 @@ def _send(order: Order) -> Order:
 
 
 def _reject(order: Order, message: str) -> None:
-    _transition(
+    order_transition(
         order,
         OrderStatus.REJECTED,
         kind=EventKind.REJECTED,
@@ -123,7 +123,7 @@ def _reject(order: Order, message: str) -> None:
 
 def _submit_unreachable(order: Order, exc: ProviderUnreachable) -> None:
     if order.submit_attempts < settings.ORDERS_SUBMIT_ATTEMPTS:
-        _transition(
+        order_transition(
             order,
             OrderStatus.QUEUED,
             kind=EventKind.RETRY,
@@ -137,7 +137,7 @@ def _submit_unreachable(order: Order, exc: ProviderUnreachable) -> None:
 
 def _accept(order: Order, provider_order_id: int) -> None:
     now = timezone.now()
-    accepted = _transition(
+    accepted = order_transition(
         order,
         OrderStatus.PENDING,
         kind=EventKind.ACCEPTED,
@@ -164,7 +164,7 @@ def _accept(order: Order, provider_order_id: int) -> None:
         order.refresh_from_db()
         message = f"The provider accepted it as #{provider_order_id} after it was marked {order.status}."
         Order.objects.filter(pk=order.pk).update(needs_attention=True, last_error=message)
-        _event(order, EventKind.ERROR, message).save()
+        order_event(order, EventKind.ERROR, message).save()
 
 
 def _refresh_balance(provider: Provider) -> None:
@@ -193,7 +193,7 @@ def orders_sweep(*, now: datetime | None = None) -> dict[str, int]:
     cutoff = now - timedelta(minutes=settings.ORDERS_STUCK_MINUTES)
     unconfirmed = 0
     for order in Order.objects.filter(status=OrderStatus.SUBMITTING, status_changed_at__lt=cutoff):
-        unconfirmed += _transition(
+        unconfirmed += order_transition(
             order,
             OrderStatus.UNCONFIRMED,
             kind=EventKind.UNCONFIRMED,
@@ -210,7 +210,7 @@ def orders_sweep(*, now: datetime | None = None) -> dict[str, int]:
     if stale:
         with transaction.atomic():
             Order.objects.filter(pk__in=stale, status=OrderStatus.QUEUED).update(status_changed_at=now)
-            transaction.on_commit(lambda: _enqueue_submits(stale), robust=True)
+            orders_send_on_commit(stale)
     return {"unconfirmed": unconfirmed, "requeued": len(stale)}
 
 
@@ -232,7 +232,7 @@ def order_resolve(
         if not provider_order_id or provider_order_id <= 0:
             raise OrderActionError("Enter the provider's order id.")
         try:
-            moved = _transition(
+            moved = order_transition(
                 order,
                 OrderStatus.PENDING,
                 kind=EventKind.RESOLVED,
@@ -254,7 +254,7 @@ def order_resolve(
             message = f"Provider order #{provider_order_id} already belongs to {owner}."
             raise OrderActionError(message) from None
     else:
-        moved = _transition(
+        moved = order_transition(
             order,
             OrderStatus.REJECTED,
             kind=EventKind.RESOLVED,

@@ -29,7 +29,8 @@ from orders.models import (
     OrderStatus,
     status_from_provider,
 )
-from orders.services.common import ACCURACY, BATCH, POLL_STEPS, User, _event
+from orders.services.common import ACCURACY, BATCH, POLL_STEPS, User
+from orders.services.lifecycle import order_event
 from providers.client import (
     ItemError,
     ProviderError,
@@ -412,7 +413,7 @@ def orders_check_now(*, orders: Iterable[Order], user: User | None = None, ip: s
             next_check_at=now
         )
         OrderEvent.objects.bulk_create(
-            [_event(o, EventKind.CHECK, "Status check requested", user=user) for o in tracked]
+            [order_event(o, EventKind.CHECK, "Status check requested", user=user) for o in tracked]
         )
         for order in tracked:
             audit_record(action=AuditAction.ORDER_CHECK, actor=user, ip=ip, target=order)

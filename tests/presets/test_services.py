@@ -144,18 +144,21 @@ def test_a_budget_refuses_the_whole_batch_and_nothing_is_placed():
     assert len(preset_apply(preset=preset, links=links(2), campaign=None, token=TOKEN, user=buyer)) == 2
 
 
-def test_orders_above_the_approval_threshold_wait_and_the_preview_says_so(settings):
+def test_an_apply_above_the_approval_threshold_waits_whole_and_the_preview_says_so(settings):
     settings.APPROVAL_THRESHOLD = Decimal("1.00")
     preset = a_preset((a_service(9100), 1000), (a_service(9101), 100))  # $1.23456 and $0.12346
     preview = preset_preview(preset=preset, links=links(2))
-    assert [row.waits for row in preview.rows] == [True, False, True, False]
+    assert [row.waits for row in preview.rows] == [True] * 4
     orders = preset_apply(preset=preset, links=links(2), campaign=None, token=TOKEN, enqueue=False)
-    assert [order.status for order in orders] == [
-        OrderStatus.AWAITING_APPROVAL,
-        OrderStatus.QUEUED,
-    ] * 2
+    assert {order.status for order in orders} == {OrderStatus.AWAITING_APPROVAL}
+    assert [order.events.get().message.partition("; ")[2] for order in orders[:2]] == [
+        "waits for approval",
+        "waits for approval: together above the approval threshold",
+    ]
     generous = Campaign.objects.create(name="Launch", approval_threshold=Decimal("100"))
-    assert preset_preview(preset=preset, links=links(1), campaign=generous).waiting == 0
+    assert preset_preview(preset=preset, links=links(1), campaign=generous).waiting == 2
+    settings.APPROVAL_THRESHOLD = Decimal("2.00")
+    assert preset_preview(preset=preset, links=links(1)).waiting == 0
 
 
 def test_saving_replaces_the_lines_in_order_and_each_change_is_audited():

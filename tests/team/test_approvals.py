@@ -9,11 +9,14 @@ from django.urls import reverse
 
 from audit.models import AuditAction, AuditEntry
 from orders.models import EventKind, Order, OrderStatus
-from orders.services import OrderActionError, order_place
+from orders.services import OrderActionError, OrderInvalid, order_place
 from orders.services.approvals import order_approve, order_decline
+from orders.services.mass import mass_order_parse, mass_order_place
+from presets.services import preset_apply, preset_preview
 from providers.sandbox.models import Order as SandboxOrder
 from team.models import Campaign
 from tests.orders.conftest import link
+from tests.presets.conftest import a_preset
 from tests.team.conftest import client_of, person
 from tests.waiting import wait_for
 
@@ -41,14 +44,90 @@ def test_an_order_above_the_threshold_waits_and_is_not_sent(followers, django_ca
     assert cheap.status == OrderStatus.QUEUED
 
 
-def test_a_campaigns_threshold_wins_over_the_team_setting(followers):
+def test_a_campaigns_threshold_can_tighten_the_team_setting_but_never_loosen_it(followers):
     buyer = person("buyer", "Buyer")
     generous = Campaign.objects.create(name="Launch", approval_threshold=Decimal("1000"))
-    order = order_place(
+    strict = Campaign.objects.create(name="Careful", approval_threshold=Decimal("0.05"))
+
+    big = order_place(
         service=followers, link=link(), quantity=1000, user=buyer, campaign=generous, enqueue=False
     )
-    assert order.status == OrderStatus.QUEUED
-    assert order.campaign == generous
+    small = order_place(
+        service=followers, link=link(2), quantity=100, user=buyer, campaign=strict, enqueue=False
+    )
+    free = order_place(service=followers, link=link(3), quantity=100, user=buyer, enqueue=False)
+
+    assert big.status == OrderStatus.AWAITING_APPROVAL and big.campaign == generous
+    assert small.status == OrderStatus.AWAITING_APPROVAL
+    assert free.status == OrderStatus.QUEUED
+
+
+def test_a_purchase_split_into_mass_order_lines_is_counted_whole_against_the_threshold(followers):
+    buyer = person("buyer", "Buyer")
+    text = "\n".join(f"{followers.service_id} | {link(n)} | 100" for n in range(10))  # 10 × $0.09
+
+    orders = mass_order_place(
+        lines=mass_order_parse(text, provider=followers.provider),
+        provider=followers.provider,
+        token="split-0123456789",
+        user=buyer,
+        enqueue=False,
+    )
+
+    assert {order.status for order in orders} == {OrderStatus.AWAITING_APPROVAL}
+    assert (
+        orders[0].events.get().message.endswith("waits for approval: together above the approval threshold")
+    )
+    single = order_place(service=followers, link=link(11), quantity=100, user=buyer, enqueue=False)
+    assert single.status == OrderStatus.QUEUED
+
+
+def test_a_preset_applied_to_many_links_is_counted_whole_and_its_preview_says_so(followers):
+    buyer = person("buyer", "Buyer")
+    preset = a_preset((followers, 100))
+    links = [link(n) for n in range(8)]  # 8 × $0.09
+
+    preview = preset_preview(preset=preset, links=links, user=buyer)
+    orders = preset_apply(
+        preset=preset, links=links, campaign=None, token="preset-0123456789", user=buyer, enqueue=False
+    )
+
+    assert preview.waiting == 8
+    assert {order.status for order in orders} == {OrderStatus.AWAITING_APPROVAL}
+
+
+def test_a_campaign_restricted_to_its_members_takes_orders_from_its_members_only(followers, admin_user):
+    member, outsider = person("member", "Buyer"), person("outsider", "Buyer")
+    closed = Campaign.objects.create(name="Secret", members_only=True)
+    closed.members.add(member)
+
+    with pytest.raises(OrderInvalid) as refused:
+        order_place(
+            service=followers, link=link(), quantity=10, user=outsider, campaign=closed, enqueue=False
+        )
+    assert refused.value.errors["campaign"] == (
+        "Campaign “Secret” takes orders from its members only: ask a manager to add you."
+    )
+    assert order_place(
+        service=followers, link=link(2), quantity=10, user=member, campaign=closed, enqueue=False
+    )
+    assert order_place(
+        service=followers, link=link(3), quantity=10, user=admin_user, campaign=closed, enqueue=False
+    )
+    new = f"{reverse('orders:order_create')}?service={followers.pk}"
+    assert "Secret" not in client_of(outsider).get(new).content.decode()
+    assert "Secret" in client_of(member).get(new).content.decode()
+    mass = client_of(outsider).post(
+        reverse("orders:mass_order"),
+        {
+            "provider": followers.provider_id,
+            "text": f"{followers.service_id} | {link(4)} | 10",
+            "campaign": closed.pk,
+            "submission_token": "members-0123456789",
+            "action": "confirm",
+        },
+    )
+    assert mass.status_code == 200 and Order.objects.filter(user=outsider).count() == 0
 
 
 @pytest.mark.worker

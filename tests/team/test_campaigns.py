@@ -36,6 +36,22 @@ def test_a_manager_creates_and_edits_a_campaign_and_it_is_audited(db):
     assert f'href="{reverse("reports:report")}?campaign={spring.pk}&amp;group=person"' in listing
 
 
+def test_managers_restrict_a_campaign_to_the_members_they_choose_and_it_is_audited(db):
+    manager, member = person("manager", "Manager"), person("member", "Buyer")
+    client = client_of(manager)
+    page = client.get(reverse("team:campaign_create")).content.decode()
+    assert 'name="members_only"' in page and 'name="members"' in page
+    data = {"name": "Secret", "currency": "USD", "active": "on", "members_only": "on", "members": [member.pk]}
+
+    assert client.post(reverse("team:campaign_create"), data).status_code == 302
+
+    secret = Campaign.objects.get()
+    assert secret.members_only and list(secret.members.all()) == [member]
+    entry = AuditEntry.objects.get(action=AuditAction.CAMPAIGN_CHANGED)
+    assert entry.after["members"] == ["member"] and entry.after["members_only"] == "True"
+    assert "members only" in client.get(reverse("team:campaign_list")).content.decode()
+
+
 def test_a_campaign_that_ends_before_it_starts_is_refused(db):
     client = client_of(person("manager", "Manager"))
     data = {"name": "Odd", "currency": "USD", "starts_on": "2026-05-02", "ends_on": "2026-05-01"}

@@ -63,6 +63,15 @@ def test_a_new_provider_needs_a_key_and_a_panel_url(manager):
 
 
 @pytest.mark.django_db
+def test_a_panel_url_that_cannot_be_parsed_is_a_form_error_not_a_500(manager):
+    response = client_of(manager).post(
+        reverse("team:provider_create"), form(api_url="http://[", api_key=API_KEY)
+    )
+    assert response.status_code == 200
+    assert "Enter an https://, http:// or sandbox:// URL." in response.content.decode()
+
+
+@pytest.mark.django_db
 def test_an_empty_key_keeps_the_current_one_and_a_new_key_is_recorded_as_replaced_only(manager, jap):
     client = client_of(manager)
     url = reverse("team:provider_edit", args=[jap.pk])

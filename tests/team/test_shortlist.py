@@ -14,9 +14,9 @@ from audit.models import AuditAction, AuditEntry
 from catalog.models import Service, ShortlistEntry
 from catalog.platforms import Platform
 from catalog.services import shortlist_add, shortlist_remove, shortlist_save, team_policy_save
-from orders.forms import mass_order_parse, mass_order_place
 from orders.models import EventKind, Order, OrderStatus
 from orders.services import OrderInvalid, order_place
+from orders.services.mass import mass_order_parse, mass_order_place
 from providers.models import Provider
 from team.models import ShortlistRule, TeamPolicy
 from tests.team.conftest import client_of, person
@@ -126,7 +126,7 @@ def test_a_mass_order_waits_line_by_line_under_approval_and_is_refused_whole_und
 
     rule(ShortlistRule.APPROVAL)
     lines = mass_order_parse(text, provider=provider)
-    orders = mass_order_place(lines=lines, token="mass-1", user=buyer, enqueue=False)
+    orders = mass_order_place(lines=lines, provider=provider, token="mass-1", user=buyer, enqueue=False)
     assert [(o.service_id, o.status) for o in orders] == [
         (listed.pk, OrderStatus.QUEUED),
         (unlisted.pk, OrderStatus.AWAITING_APPROVAL),
@@ -135,7 +135,7 @@ def test_a_mass_order_waits_line_by_line_under_approval_and_is_refused_whole_und
     rule(ShortlistRule.ONLY)
     lines = mass_order_parse(text, provider=provider)
     with pytest.raises(OrderInvalid) as refused:
-        mass_order_place(lines=lines, token="mass-2", user=buyer, enqueue=False)
+        mass_order_place(lines=lines, provider=provider, token="mass-2", user=buyer, enqueue=False)
     assert f"#{unlisted.service_id}" in refused.value.errors["service"]
     assert f"#{listed.service_id}" not in refused.value.errors["service"]
     assert Order.objects.count() == 2

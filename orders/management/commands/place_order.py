@@ -10,11 +10,16 @@ from orders.management.commands._output import (
     EXIT_NOT_PLACED,
     NOT_PLACED,
     bad_input,
+    key_argument,
+    key_checked,
+    key_conflict,
     order_line,
     provider_named,
+    read_text,
     user_named,
 )
-from orders.services import OrderInvalid, order_place, order_submit_now
+from orders.services import OrderInvalid, SubmissionConflict, order_place, order_submit_now
+from orders.services.placing import MAX_LIST_CHARACTERS
 
 
 def _fields(pairs: list[str]) -> dict[str, str]:
@@ -46,10 +51,12 @@ class Command(BaseCommand):
         )
         parser.add_argument("--provider", help="provider name (default: the only active one, JAP or Sandbox)")
         parser.add_argument("--user", help="the person the order is placed for (username)")
+        key_argument(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         provider = provider_named(options["provider"])
         user = user_named(options["user"])
+        key = key_checked(options["idempotency_key"])
         service = (
             Service.objects.select_related("provider")
             .filter(provider=provider, service_id=options["service"])
@@ -62,10 +69,9 @@ class Command(BaseCommand):
             if options[name] is not None:
                 fields[name] = options[name]
         if options["comments_file"] is not None:
-            try:
-                fields["comments"] = options["comments_file"].read_text()
-            except OSError as exc:
-                raise bad_input(f"--comments-file: {exc.strerror}: {options['comments_file']}") from None
+            fields["comments"] = read_text(
+                options["comments_file"], limit=MAX_LIST_CHARACTERS, what="--comments-file"
+            )
         try:
             order = order_place(
                 service=service,
@@ -73,8 +79,11 @@ class Command(BaseCommand):
                 quantity=options["quantity"],
                 fields=fields,
                 user=user,
+                submission_token=key,
                 enqueue=False,
             )
+        except SubmissionConflict as exc:
+            raise key_conflict(key, exc) from None
         except OrderInvalid as exc:
             raise bad_input(str(exc)) from None
         order = order_submit_now(order=order)
