@@ -200,3 +200,25 @@ def test_poll_orders_prints_one_json_line(followers, open_orders, capsys):
     report = json.loads(capsys.readouterr().out)
     assert set(report) == {"due", "checked", "changed", "calls", "errors", "seconds"}
     assert (report["due"], report["checked"], report["calls"]) == (2, 2, 1)
+
+
+def test_an_order_starts_when_a_status_answer_first_shows_progress_and_keeps_that_moment(
+    followers, open_orders, clock
+):
+    earlier, waiting = open_orders(followers, 2)
+    an_hour_ago = timezone.now() - timedelta(hours=1)
+    Order.objects.filter(pk=earlier.pk).update(status=OrderStatus.IN_PROGRESS, started_at=an_hour_ago)
+
+    orders_poll_round()  # the sandbox still says Pending: no progress yet
+    assert Order.objects.get(pk=waiting.pk).started_at is None
+
+    clock.advance(simulated=True, days=3)
+    make_due()
+    before = timezone.now()
+    orders_poll_round()
+
+    waiting.refresh_from_db()
+    earlier.refresh_from_db()
+    assert waiting.status in (OrderStatus.COMPLETED, OrderStatus.PARTIAL)
+    assert before <= waiting.started_at <= timezone.now()
+    assert earlier.started_at == an_hour_ago  # the first progress is kept, never moved
