@@ -344,6 +344,9 @@ ORDERS_POLL_MAX_INTERVAL_MINUTES = env.int("ORDERS_POLL_MAX_INTERVAL_MINUTES", d
 # Most orders claimed by one polling round (checked 100 per status call).
 ORDERS_POLL_MAX_PER_ROUND = env.int("ORDERS_POLL_MAX_PER_ROUND", default=50_000)
 
+# Minutes between two refreshes of the service and provider scorecards (reliability).
+SCORECARDS_REFRESH_MINUTES = env.int("SCORECARDS_REFRESH_MINUTES", default=15)
+
 # An order costing more (in its own currency) waits for an approver; empty: no team-wide threshold.
 # A campaign's own threshold wins over this one.
 _threshold = env.str("APPROVAL_THRESHOLD", default="")
@@ -398,6 +401,11 @@ CELERY_BEAT_SCHEDULE = {
     "poll-orders": {"task": "orders.tasks.poll_orders", "schedule": 60, "options": {"expires": 55}},
     "poll-refills": {"task": "orders.tasks.poll_refills", "schedule": 300, "options": {"expires": 270}},
     "sweep-orders": {"task": "orders.tasks.sweep_orders", "schedule": 60, "options": {"expires": 55}},
+    "refresh-scorecards": {
+        "task": "orders.tasks.refresh_scorecards",
+        "schedule": SCORECARDS_REFRESH_MINUTES * 60,
+        "options": {"expires": SCORECARDS_REFRESH_MINUTES * 60 * 0.9},
+    },
 }
 
 # Logging ------------------------------------------------------------------------------------
