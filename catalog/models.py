@@ -101,6 +101,8 @@ class Scorecard(models.Model):
 
     JUDGED_MIN = 10
     WINDOWS = (30, 90)
+    # The window of `Service.reliability`, the catalog's column.
+    RELIABILITY_DAYS = 30
 
     provider = models.ForeignKey("providers.Provider", on_delete=models.CASCADE, related_name="scorecards")
     service = models.ForeignKey(

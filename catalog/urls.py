@@ -11,6 +11,7 @@ urlpatterns = [
     path("<int:pk>/favourite/", views.service_favourite, name="service_favourite"),
     path("<int:pk>/shortlist/", views.service_shortlist, name="service_shortlist"),
     path("<int:pk>/shortlist/remove/", views.service_shortlist_remove, name="service_shortlist_remove"),
+    path("providers/<int:pk>/", views.provider_record, name="provider_record"),
     path("shortlist/", views.shortlist, name="shortlist"),
     path("shortlist/policy/", views.team_policy_edit, name="team_policy_edit"),
     path("shortlist/export/", views.shortlist_export, name="shortlist_export"),

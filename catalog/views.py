@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from audit.services import client_ip
 from catalog.filters import ServiceFilter, ShortlistFirst, first_synced_at
 from catalog.forms import CatalogDisplayForm, ShortlistEntryForm, TeamPolicyForm
-from catalog.models import CatalogSync, Service, ShortlistEntry
+from catalog.models import CatalogSync, Scorecard, Service, ShortlistEntry
 from catalog.services import (
     catalog_sync_request,
     favourite_set,
@@ -147,9 +147,19 @@ def _detail_context(service: Service, form: ShortlistEntryForm | None = None) ->
         "entry": getattr(service, "shortlist", None),
         "shortlist_form": form,
         "changes": list(service.price_changes.all()[:PRICE_HISTORY_LENGTH]),
+        "scorecards": Scorecard.windows_of(service=service),
         "descriptions": _descriptions(service.raw),
         "order_url": _order_url(service),
     }
+
+
+@require_GET
+@allowed("view_services")
+def provider_record(request: HttpRequest, pk: int) -> HttpResponse:
+    """A provider's record from our own orders, beside the way to its services, best first."""
+    provider = get_object_or_404(Provider, pk=pk)
+    context = {"provider": provider, "scorecards": Scorecard.windows_of(provider=provider)}
+    return render(request, "catalog/provider_record.html", context)
 
 
 @require_GET

@@ -44,7 +44,6 @@ OUTCOMES = ("completed", "partial", "canceled", "rejected", "unconfirmed")
 # Orders whose delivery is over: the base of the delivered share of quantity.
 DELIVERY_OVER = (OrderStatus.COMPLETED, OrderStatus.PARTIAL, OrderStatus.CANCELED)
 RELIABILITY_PLACES = Decimal("0.0001")
-RELIABILITY_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -206,9 +205,10 @@ def _reliability_write(cards: list[Scorecard]) -> int:
     """Write each service's 30-day reliability where it changed; return how many changed."""
     wanted: dict[int, Decimal] = {}
     for card in cards:
-        if card.service_id is not None and card.days == RELIABILITY_DAYS and card.reliability is not None:
+        share = card.reliability if card.days == Scorecard.RELIABILITY_DAYS else None
+        if card.service_id is not None and share is not None:
             # Rounded down: 99.99% must not read as "every order completed".
-            wanted[card.service_id] = card.reliability.quantize(RELIABILITY_PLACES, rounding=ROUND_DOWN)
+            wanted[card.service_id] = share.quantize(RELIABILITY_PLACES, rounding=ROUND_DOWN)
     stored = dict(Service.objects.filter(reliability__isnull=False).values_list("pk", "reliability"))
     changes: dict[int, Decimal | None] = {pk: None for pk in stored if pk not in wanted}
     changes.update({pk: value for pk, value in wanted.items() if stored.get(pk) != value})
