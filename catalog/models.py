@@ -211,6 +211,81 @@ class Scorecard(models.Model):
         return self.finishes >= self.JUDGED_MIN
 
 
+class ChangeKind(models.TextChoices):
+    NEW = "new", "New"
+    REMOVED = "removed", "Removed"
+    REACTIVATED = "reactivated", "Back"
+    RATE_UP = "rate_up", "Rate up"
+    RATE_DOWN = "rate_down", "Rate down"
+    MIN = "min", "Min changed"
+    MAX = "max", "Max changed"
+    REFILL = "refill", "Refill changed"
+    CANCEL = "cancel", "Cancel changed"
+    DRIPFEED = "dripfeed", "Drip-feed changed"
+    RENAMED = "renamed", "Renamed"
+
+
+class CatalogChange(models.Model):
+    """One change a sync saw in one service: new, removed, back, repriced, new limits or flags, renamed.
+
+    Recorded by `catalog.changes.catalog_changes_record` from the rows the sync compared anyway;
+    `old_value` and `new_value` hold the values as text (a rate with its five decimals, a flag as
+    "yes"/"no"), `percent` the rate's move. A provider's first sync records nothing: all of it
+    is new, so none of it is news.
+    """
+
+    Kind = ChangeKind
+
+    provider = models.ForeignKey(
+        "providers.Provider", on_delete=models.CASCADE, related_name="catalog_changes", db_index=False
+    )
+    service = models.ForeignKey(
+        Service, on_delete=models.CASCADE, related_name="catalog_changes", db_index=False
+    )
+    at = models.DateTimeField(default=timezone.now)
+    kind = models.CharField(max_length=20, choices=ChangeKind.choices)
+    old_value = models.TextField(blank=True)
+    new_value = models.TextField(blank=True)
+    # A rate may move from 0.00001 to 1,000,000,000: room for the largest such percentage.
+    percent = models.DecimalField(max_digits=20, decimal_places=1, null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["-at", "-id"], name="catalog_change_recent"),
+            models.Index(fields=["provider", "-at", "-id"], name="catalog_change_provider"),
+            models.Index(fields=["kind", "-at", "-id"], name="catalog_change_kind"),
+            models.Index(fields=["service", "-at"], name="catalog_change_service"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.service_id} at {self.at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_rate(self) -> bool:
+        return self.kind in (ChangeKind.RATE_UP, ChangeKind.RATE_DOWN)
+
+    @property
+    def old_rate(self) -> Decimal | None:
+        return Decimal(self.old_value) if self.is_rate else None
+
+    @property
+    def new_rate(self) -> Decimal | None:
+        return Decimal(self.new_value) if self.is_rate else None
+
+
+class CatalogChangesVisit(models.Model):
+    """When a person last opened the Catalog changes page: "since my last visit" starts there."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="catalog_changes_visit"
+    )
+    visited_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.user} saw the catalog changes at {self.visited_at:%Y-%m-%d %H:%M}"
+
+
 class CatalogSync(models.Model):
     """One run of the catalog sync for one provider: its progress, counts and outcome."""
 

@@ -328,6 +328,14 @@ PROVIDER_CONNECT_TIMEOUT = env.float("PROVIDER_CONNECT_TIMEOUT", default=5.0)
 PROVIDER_READ_TIMEOUT = env.float("PROVIDER_READ_TIMEOUT", default=30.0)
 # How often every provider's service list is synced into the local catalog.
 CATALOG_SYNC_INTERVAL_MINUTES = env.int("CATALOG_SYNC_INTERVAL_MINUTES", default=60)
+# A shortlisted service whose rate rose by more than this many percent in a week is flagged on
+# the dashboard.
+try:
+    PRICE_JUMP_ALERT_PERCENT = Decimal(env.str("PRICE_JUMP_ALERT_PERCENT", default="20"))
+except ArithmeticError:
+    PRICE_JUMP_ALERT_PERCENT = Decimal("NaN")
+if not PRICE_JUMP_ALERT_PERCENT.is_finite() or PRICE_JUMP_ALERT_PERCENT < 0:
+    _fail("PRICE_JUMP_ALERT_PERCENT must be a percentage, 0 or more (e.g. 20)")
 JAP_API_KEY = _secret("JAP_API_KEY")
 JAP_API_URL = env.str("JAP_API_URL", default="https://justanotherpanel.com/api/v2")
 

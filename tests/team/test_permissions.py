@@ -50,6 +50,8 @@ RULES = {
     "catalog:team_policy_edit": ("post", "manage_shortlist", {}, {"shortlist_rule": "open"}),
     "catalog:shortlist_export": ("get", "manage_shortlist", {}, {}),
     "catalog:provider_record": ("get", "view_services", {"pk": "provider"}, {}),
+    "catalog:change_list": ("get", "view_services", {}, {}),
+    "catalog:change_export": ("get", "view_services", {}, {}),
     "orders:order_list": ("get", "view_orders", {}, {}),
     "orders:order_statuses": ("get", "view_orders", {}, {"codes": "order"}),
     "orders:order_export": ("get", "view_orders", {}, {}),
