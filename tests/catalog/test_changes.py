@@ -15,11 +15,10 @@ from django.utils import timezone
 from catalog.changes import price_jumps
 from catalog.models import CatalogChange, ChangeKind, Service, ShortlistEntry
 from catalog.services import catalog_sync
-from providers.models import Provider
 from tests.catalog.conftest import PriceChangeFactory, ProviderFactory, ServiceFactory
+from tests.catalog.test_sync import API_URL
 
 pytestmark = pytest.mark.django_db
-API_URL = "https://panel.example.com/api/v2"
 FOLLOWERS = {
     "service": 1, "name": "Followers", "type": "Default", "category": "Instagram Followers", "rate": "0.90",
     "min": 50, "max": 10000, "refill": True, "cancel": True, "dripfeed": False,
@@ -28,11 +27,8 @@ LIKES = {**FOLLOWERS, "service": 2, "name": "Likes", "category": "Instagram Like
 
 
 @pytest.fixture
-def provider():
-    provider = Provider(name="JAP", api_url=API_URL)
-    provider.set_api_key("test-key-0123456789")
-    provider.save()
-    return provider
+def provider(no_sandbox):
+    return ProviderFactory(name="JAP", api_url=API_URL)
 
 
 def sync(provider, *services: dict):
