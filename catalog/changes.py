@@ -218,8 +218,8 @@ class ChangeFilter(django_filters.FilterSet):
 
     def __init__(self, data: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
         data = dict(data.items()) if data is not None else {}
-        data.setdefault("since", DEFAULT_PERIOD)
-        if not data["since"]:
+        # Always a period: a missing or unknown one would otherwise leave the list unbounded.
+        if data.get("since") not in PERIODS:
             data["since"] = DEFAULT_PERIOD
         self.seen = seen_from(data.get("seen"))
         kwargs.setdefault(

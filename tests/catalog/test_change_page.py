@@ -132,6 +132,20 @@ def test_since_my_last_visit_is_pinned_in_the_url_and_shows_what_came_after_it(b
     assert listed(refiltered) == ["Likes"]
 
 
+@pytest.mark.parametrize(
+    "query",
+    ["since=forever", "provider=abc", "kind=everything", "older=not-a-cursor", "since=visit&seen=12x"],
+)
+def test_bad_query_parameters_are_ignored_never_an_error_nor_an_unbounded_list(buyer_client, catalog, query):
+    change(catalog["followers"], ago=timedelta(days=1))
+    change(catalog["likes"], ago=timedelta(days=40))
+
+    response = buyer_client.get(f"{URL}?{query}")
+
+    assert response.status_code == 200
+    assert listed(response) == ["Followers"]
+
+
 def test_a_first_visit_shows_the_last_30_days(buyer_client, catalog):
     change(catalog["followers"], ago=timedelta(days=20))
 
