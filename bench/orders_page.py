@@ -20,7 +20,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from bench.common import bench_user, line
-from orders.filters import PAGE_SIZE, order_page, page_cursor
+from jappanel.web.pagination import PAGE_SIZE, page_cursor
+from orders.filters import order_page
 from orders.models import Order
 
 ORDERS = 1_000_000

@@ -44,6 +44,7 @@ from django.db import connection  # noqa: E402
 BENCHES = [
     "bench.catalog_sync",
     "bench.catalog_page",
+    "bench.scorecards",
     "bench.orders",
     "bench.orders_page",
     "bench.reports_page",

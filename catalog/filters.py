@@ -12,19 +12,21 @@ from typing import Any
 
 import django_filters
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from catalog.models import CatalogSync, Favourite, Service, ServicePriceChange, ShortlistEntry
+from catalog.models import CatalogSync, Favourite, Scorecard, Service, ServicePriceChange, ShortlistEntry
 from catalog.platforms import Platform
 
 # Every order ends on the primary key so that pages never overlap or skip a row.
-SORTS: dict[str, tuple[str, tuple[str, ...]]] = {
+SORTS: dict[str, tuple[str, tuple[Any, ...]]] = {
     "rate": ("Rate: low to high", ("rate", "pk")),
     "-rate": ("Rate: high to low", ("-rate", "-pk")),
     "min": ("Min: low to high", ("min_quantity", "pk")),
     "-max": ("Max: high to low", ("-max_quantity", "pk")),
     "name": ("Name: A to Z", ("name", "pk")),
+    # Services too new to judge last (catalog_service_reliability, made by migration 0006).
+    "reliability": ("Reliability: best first", (F("reliability").desc(nulls_last=True), "pk")),
 }
 DEFAULT_SORT = "rate"
 TREND_DAYS = 7
@@ -41,10 +43,19 @@ def first_synced_at() -> Subquery:
     )
 
 
+def reliability_orders() -> Subquery:
+    """How many of the service's recent orders ended: what its reliability rests on."""
+    return Subquery(
+        Scorecard.objects.filter(service=OuterRef("pk"), days=Scorecard.RELIABILITY_DAYS)
+        .annotate(ended=F("completed") + F("partial") + F("canceled") + F("rejected") + F("unconfirmed"))
+        .values("ended")[:1]
+    )
+
+
 def browse_queryset(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Service]:
     """Active services of active providers with what a table row shows: provider, starred, rate
-    a week ago. A switched-off provider's services (the sandbox's, once a real provider is in
-    use) are not offered: they could not be ordered anyway."""
+    a week ago, what its reliability rests on. A switched-off provider's services (the sandbox's,
+    once a real provider is in use) are not offered: they could not be ordered anyway."""
     week_ago = timezone.now() - timedelta(days=TREND_DAYS)
     # The rate before the oldest change of the week: the row's marker compares it with today's.
     week_old_rate = (
@@ -60,6 +71,7 @@ def browse_queryset(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Service]
             is_favourite=Exists(Favourite.objects.filter(user_id=user.pk, service=OuterRef("pk"))),
             week_old_rate=Subquery(week_old_rate),
             first_synced_at=first_synced_at(),
+            reliability_orders=reliability_orders(),
         )
         .order_by(*SORTS[DEFAULT_SORT][1])
     )

@@ -39,6 +39,11 @@ class Service(models.Model):
     first_seen_at = models.DateTimeField(default=timezone.now)
     last_seen_at = models.DateTimeField(default=timezone.now)
     raw = models.JSONField("the provider's record", default=dict)
+    # The share of the last 30 days' orders that completed in full, once enough of them ended to
+    # judge (Scorecard.JUDGED_MIN); empty until then. Written with the scorecards, kept on the row
+    # so that the catalog sorts by it on an index (made on PostgreSQL by migration 0006: SQLite
+    # has no NULLS LAST in an index).
+    reliability = models.DecimalField(max_digits=5, decimal_places=4, null=True, blank=True)
 
     class Meta:
         permissions = [("sync_catalog", "Can sync the catalog from the providers")]
@@ -84,6 +89,204 @@ class ServicePriceChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.service_id}: {self.old_rate} → {self.new_rate}"
+
+
+class Scorecard(models.Model):
+    """What our own orders say of a service, or of a whole provider (no `service`), over the
+    last `days` days: how they ended, how much was delivered, how fast, how refills went.
+
+    Kept in the catalog so that its pages can show it, and written by the orders app's refresh
+    (`orders.services.scorecards.scorecards_refresh`, run by the scheduler), since the catalog
+    knows nothing of orders. `orders` counts the orders sent to the panel; the rates are shares
+    of those that ended (`settled`), and a figure resting on fewer than JUDGED_MIN orders is
+    never shown as a number.
+    """
+
+    JUDGED_MIN = 10
+    WINDOWS = (30, 90)
+    # The window of `Service.reliability`, the catalog's column.
+    RELIABILITY_DAYS = 30
+
+    provider = models.ForeignKey("providers.Provider", on_delete=models.CASCADE, related_name="scorecards")
+    service = models.ForeignKey(
+        Service, on_delete=models.CASCADE, null=True, blank=True, related_name="scorecards", db_index=False
+    )
+    days = models.PositiveSmallIntegerField()
+    orders = models.PositiveIntegerField(default=0)
+    completed = models.PositiveIntegerField(default=0)
+    partial = models.PositiveIntegerField(default=0)
+    canceled = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    unconfirmed = models.PositiveIntegerField(default=0)
+    # Of the completed, partial and canceled orders with a quantity: how many, ordered, delivered.
+    delivered_orders = models.PositiveIntegerField(default=0)
+    quantity_ordered = models.BigIntegerField(default=0)
+    quantity_delivered = models.BigIntegerField(default=0)
+    # Seconds from accepted to the first progress (`starts` orders), and to the end of the
+    # completed and partial ones (`finishes`): median and 90th percentile.
+    starts = models.PositiveIntegerField(default=0)
+    start_median = models.BigIntegerField(null=True, blank=True)
+    start_p90 = models.BigIntegerField(null=True, blank=True)
+    finishes = models.PositiveIntegerField(default=0)
+    finish_median = models.BigIntegerField(null=True, blank=True)
+    finish_p90 = models.BigIntegerField(null=True, blank=True)
+    # Refills asked in the window that the panel finished, and those of them it completed.
+    refills_finished = models.PositiveIntegerField(default=0)
+    refills_completed = models.PositiveIntegerField(default=0)
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["service", "days"], name="catalog_scorecard_one_per_service"),
+            models.UniqueConstraint(
+                fields=["provider", "days"],
+                condition=Q(service__isnull=True),
+                name="catalog_scorecard_one_per_provider",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service or self.provider}, {self.days} days: {self.orders} orders"
+
+    @classmethod
+    def windows_of(cls, *, service: Service | None = None, provider: object = None) -> list[Scorecard]:
+        """The 30- and 90-day cards of `service`, or of `provider` as a whole; a window without
+        orders is an empty card (it says "too few orders to judge")."""
+        if service is not None:
+            stored = cls.objects.filter(service=service)
+            provider = service.provider
+        else:
+            stored = cls.objects.filter(provider=provider, service__isnull=True)
+        found = {card.days: card for card in stored}
+        return [found.get(days) or cls(provider=provider, service=service, days=days) for days in cls.WINDOWS]
+
+    @property
+    def settled(self) -> int:
+        """Orders that ended (or whose outcome is unknown): what the rates are shares of."""
+        return self.completed + self.partial + self.canceled + self.rejected + self.unconfirmed
+
+    @property
+    def open(self) -> int:
+        return self.orders - self.settled
+
+    @property
+    def judged(self) -> bool:
+        return self.settled >= self.JUDGED_MIN
+
+    def _share(self, part: int, whole: int) -> Decimal | None:
+        return Decimal(part) / Decimal(whole) if whole >= self.JUDGED_MIN else None
+
+    @property
+    def rates(self) -> list[tuple[str, Decimal | None]]:
+        """(outcome, share of the settled orders) for each outcome; None when too few to judge."""
+        return [
+            (label, self._share(getattr(self, name), self.settled))
+            for name, label in (
+                ("completed", "Completed"),
+                ("partial", "Partial"),
+                ("canceled", "Canceled"),
+                ("rejected", "Rejected"),
+                ("unconfirmed", "Unconfirmed"),
+            )
+        ]
+
+    @property
+    def reliability(self) -> Decimal | None:
+        """The share of settled orders that completed in full (the catalog's column)."""
+        return self._share(self.completed, self.settled)
+
+    @property
+    def delivered_share(self) -> Decimal | None:
+        if self.delivered_orders < self.JUDGED_MIN or not self.quantity_ordered:
+            return None
+        return Decimal(self.quantity_delivered) / Decimal(self.quantity_ordered)
+
+    @property
+    def refill_success(self) -> Decimal | None:
+        return self._share(self.refills_completed, self.refills_finished)
+
+    @property
+    def start_judged(self) -> bool:
+        return self.starts >= self.JUDGED_MIN
+
+    @property
+    def finish_judged(self) -> bool:
+        return self.finishes >= self.JUDGED_MIN
+
+
+class ChangeKind(models.TextChoices):
+    NEW = "new", "New"
+    REMOVED = "removed", "Removed"
+    REACTIVATED = "reactivated", "Back"
+    RATE_UP = "rate_up", "Rate up"
+    RATE_DOWN = "rate_down", "Rate down"
+    MIN = "min", "Min changed"
+    MAX = "max", "Max changed"
+    REFILL = "refill", "Refill changed"
+    CANCEL = "cancel", "Cancel changed"
+    DRIPFEED = "dripfeed", "Drip-feed changed"
+    RENAMED = "renamed", "Renamed"
+
+
+class CatalogChange(models.Model):
+    """One change a sync saw in one service: new, removed, back, repriced, new limits or flags, renamed.
+
+    Recorded by `catalog.changes.catalog_changes_record` from the rows the sync compared anyway;
+    `old_value` and `new_value` hold the values as text (a rate with its five decimals, a flag as
+    "yes"/"no"), `percent` the rate's move. A provider's first sync records nothing: all of it
+    is new, so none of it is news.
+    """
+
+    Kind = ChangeKind
+
+    provider = models.ForeignKey(
+        "providers.Provider", on_delete=models.CASCADE, related_name="catalog_changes", db_index=False
+    )
+    service = models.ForeignKey(
+        Service, on_delete=models.CASCADE, related_name="catalog_changes", db_index=False
+    )
+    at = models.DateTimeField(default=timezone.now)
+    kind = models.CharField(max_length=20, choices=ChangeKind.choices)
+    old_value = models.TextField(blank=True)
+    new_value = models.TextField(blank=True)
+    # A rate may move from 0.00001 to 1,000,000,000: room for the largest such percentage.
+    percent = models.DecimalField(max_digits=20, decimal_places=1, null=True, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["-at", "-id"], name="catalog_change_recent"),
+            models.Index(fields=["provider", "-at", "-id"], name="catalog_change_provider"),
+            models.Index(fields=["kind", "-at", "-id"], name="catalog_change_kind"),
+            models.Index(fields=["service", "-at"], name="catalog_change_service"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.service_id} at {self.at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_rate(self) -> bool:
+        return self.kind in (ChangeKind.RATE_UP, ChangeKind.RATE_DOWN)
+
+    @property
+    def old_rate(self) -> Decimal | None:
+        return Decimal(self.old_value) if self.is_rate else None
+
+    @property
+    def new_rate(self) -> Decimal | None:
+        return Decimal(self.new_value) if self.is_rate else None
+
+
+class CatalogChangesVisit(models.Model):
+    """When a person last opened the Catalog changes page: "since my last visit" starts there."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="catalog_changes_visit"
+    )
+    visited_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.user} saw the catalog changes at {self.visited_at:%Y-%m-%d %H:%M}"
 
 
 class CatalogSync(models.Model):

@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from audit.models import AuditAction
 from audit.services import audit_record
+from catalog.changes import catalog_changes_record
 from catalog.models import CatalogSync, Favourite, Service, ServicePriceChange, ShortlistEntry
 from catalog.platforms import platform_for
 from jappanel.db import bulk_insert, bulk_upsert, column_misfit
@@ -235,7 +236,7 @@ def catalog_sync(*, provider: Provider, run: CatalogSync | None = None) -> SyncR
     missing = [sid for sid, row in existing.items() if row["active"] and sid not in seen]
     if to_write or missing:
         _progress(run, f"Saving {len(to_write) + len(missing):,} changes")
-        _write(provider, to_write, price_changes, missing, now)
+        _write(provider, to_write, price_changes, missing, now, existing)
 
     report = SyncReport(
         provider=provider.name,
@@ -259,6 +260,7 @@ def _write(
     price_changes: list[tuple[int, dict[str, object], dict[str, object]]],
     missing: list[int],
     now: datetime,
+    existing: dict[int, dict[str, object]],
 ) -> None:
     with transaction.atomic():
         bulk_upsert(
@@ -287,6 +289,9 @@ def _write(
             Service.objects.filter(
                 provider=provider, service_id__in=missing[start : start + BATCH_SIZE]
             ).update(active=False)
+        catalog_changes_record(
+            provider_id=provider.pk, existing=existing, written=to_write, missing=missing, now=now
+        )
 
 
 def catalog_sync_request(*, providers: list[Provider]) -> list[CatalogSync]:

@@ -13,9 +13,18 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.services import client_ip
+from catalog.changes import (
+    PERIODS,
+    ChangeFilter,
+    catalog_changes_visit,
+    impact_labels,
+    last_visit,
+    seen_param,
+    touching,
+)
 from catalog.filters import ServiceFilter, ShortlistFirst, first_synced_at
 from catalog.forms import CatalogDisplayForm, ShortlistEntryForm, TeamPolicyForm
-from catalog.models import CatalogSync, Service, ShortlistEntry
+from catalog.models import CatalogChange, CatalogSync, ChangeKind, Scorecard, Service, ShortlistEntry
 from catalog.services import (
     catalog_sync_request,
     favourite_set,
@@ -25,7 +34,8 @@ from catalog.services import (
 )
 from jappanel.web.access import allowed
 from jappanel.web.csv import csv_response
-from jappanel.web.htmx import wants_partial
+from jappanel.web.htmx import render_page, wants_partial
+from jappanel.web.pagination import keyset_page
 from providers.client import SERVICE_TYPES
 from providers.models import Provider
 from team.models import TeamPolicy
@@ -36,6 +46,20 @@ DESCRIPTION_PREFIX = "desc"
 SYNCED_EVENT = "catalog-synced"
 # Sent after a shortlist change in the service panel: the table behind it reloads its badges.
 SHORTLIST_EVENT = "shortlist-changed"
+# The changes touching the shortlist or presets shown above the list, newest first.
+IMPACT_ROWS = 20
+CHANGES_CSV_COLUMNS = (
+    "when",
+    "provider",
+    "service id",
+    "service",
+    "change",
+    "old value",
+    "new value",
+    "rate change %",
+    "shortlisted as",
+    "touches",
+)
 SHORTLIST_CSV_COLUMNS = (
     "house name",
     "service id",
@@ -147,9 +171,19 @@ def _detail_context(service: Service, form: ShortlistEntryForm | None = None) ->
         "entry": getattr(service, "shortlist", None),
         "shortlist_form": form,
         "changes": list(service.price_changes.all()[:PRICE_HISTORY_LENGTH]),
+        "scorecards": Scorecard.windows_of(service=service),
         "descriptions": _descriptions(service.raw),
         "order_url": _order_url(service),
     }
+
+
+@require_GET
+@allowed("view_services")
+def provider_record(request: HttpRequest, pk: int) -> HttpResponse:
+    """A provider's record from our own orders, beside the way to its services, best first."""
+    provider = get_object_or_404(Provider, pk=pk)
+    context = {"provider": provider, "scorecards": Scorecard.windows_of(provider=provider)}
+    return render(request, "catalog/provider_record.html", context)
 
 
 @require_GET
@@ -284,3 +318,72 @@ def sync_now(request: HttpRequest) -> HttpResponse:
 @allowed("view_services")
 def sync_status(request: HttpRequest) -> HttpResponse:
     return _sync_status(request)
+
+
+# Catalog changes -----------------------------------------------------------------------------------
+
+
+def _with_labels(changes: list[CatalogChange]) -> list[CatalogChange]:
+    for change in changes:
+        change.impact = impact_labels(change)
+    return changes
+
+
+@require_GET
+@allowed("view_services")
+def change_list(request: HttpRequest) -> HttpResponse:
+    """What the syncs changed, touching the shortlist and presets first; filters in the URL.
+
+    A full page load counts as a visit. "Since my last visit" is pinned in the URL (`seen`), so
+    that it stays the same list through filters, pages and reloads.
+    """
+    partial = wants_partial(request, "change-table")
+    previous = last_visit(request.user) if partial else catalog_changes_visit(user=request.user)
+    if not partial and request.GET.get("since") == "visit" and "seen" not in request.GET:
+        query = request.GET.copy()
+        query["seen"] = seen_param(previous)
+        return redirect(f"{reverse('catalog:change_list')}?{query.urlencode()}")
+    data = request.GET.copy()
+    data.setdefault("seen", seen_param(previous))
+    filterset = ChangeFilter(data)
+    page = keyset_page(
+        filterset.qs, field="at", older=request.GET.get("older"), newer=request.GET.get("newer")
+    )
+    context: dict[str, Any] = {
+        "filterset": filterset,
+        "page": page,
+        "rows": _with_labels(page.rows),
+        "seen": data["seen"],
+        "start": filterset.start,
+    }
+    if not request.GET.get("older") and not request.GET.get("newer"):
+        context["impact"] = _with_labels(list(touching(filterset.qs)[:IMPACT_ROWS]))
+    if not partial:
+        context["providers"] = Provider.objects.order_by("-active", "name")
+        context["periods"] = PERIODS.items()
+        context["kinds"] = ChangeKind.choices
+    return render_page(request, "catalog/change_list.html", "table", context, target="change-table")
+
+
+@require_GET
+@allowed("view_services")
+def change_export(request: HttpRequest) -> HttpResponseBase:
+    data = request.GET.copy()
+    data.setdefault("seen", seen_param(last_visit(request.user)))
+    changes = ChangeFilter(data).qs.order_by("-at", "-pk")
+    rows = (
+        [
+            change.at.isoformat(),
+            change.provider.name,
+            change.service.service_id,
+            change.service.name,
+            change.get_kind_display(),
+            change.old_value,
+            change.new_value,
+            change.percent,
+            change.house_name or "",
+            "; ".join(impact_labels(change)),
+        ]
+        for change in changes.iterator(chunk_size=2000)
+    )
+    return csv_response(filename="catalog-changes.csv", header=CHANGES_CSV_COLUMNS, rows=rows)

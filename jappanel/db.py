@@ -1,9 +1,11 @@
-"""Bulk writes that stay fast at catalog and order-polling scale, and the check that a value
-fits its column before it is written."""
+"""Bulk writes that stay fast at catalog and order-polling scale, the check that a value fits
+its column before it is written, and the SQL both databases need for aggregate figures (seconds
+between two moments, percentiles)."""
 
 from __future__ import annotations
 
 import functools
+import math
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -11,6 +13,8 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection, models, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Aggregate, FloatField, Func
 
 BATCH_SIZE = 1000
 
@@ -139,3 +143,113 @@ def _column_limits(
         else (None, None)
     )
     return max_length, limit, low, high
+
+
+def bulk_set(model: type[models.Model], field: str, values: Mapping[int, Any]) -> None:
+    """Set one column of many rows, each to its own value (`values` maps a primary key to it).
+
+    On PostgreSQL one `UPDATE … FROM unnest(ids, values)`: Django's `bulk_update` writes a CASE
+    with a branch per row, ~50 ms per 100 rows. Elsewhere (SQLite) it is `bulk_update`.
+    """
+    if not values:
+        return
+    if connection.vendor != "postgresql":
+        rows = [model(pk=pk, **{field: value}) for pk, value in values.items()]
+        model._default_manager.bulk_update(rows, [field], batch_size=BATCH_SIZE)
+        return
+    column = model._meta.get_field(field)
+    quote = connection.ops.quote_name
+    table, name = quote(model._meta.db_table), quote(column.column)
+    key, kind = quote(model._meta.pk.column), column.db_type(connection)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET {name} = v.value FROM unnest(%s::bigint[], %s::{kind}[]) AS v(id, value) "
+            f"WHERE {table}.{key} = v.id",
+            [list(values), [column.get_db_prep_value(value, connection) for value in values.values()]],
+        )
+
+
+class Seconds(Func):
+    """The seconds from `start` to `end` (two datetime expressions), as a float."""
+
+    output_field = FloatField()
+    arg_joiner = " - "
+
+    def __init__(self, end: Any, start: Any) -> None:
+        super().__init__(end, start)
+
+    def as_postgresql(self, compiler: Any, connection: BaseDatabaseWrapper, **extra: Any) -> tuple[str, Any]:
+        template = "EXTRACT(EPOCH FROM (%(expressions)s))::double precision"
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+    def as_sqlite(self, compiler: Any, connection: BaseDatabaseWrapper, **extra: Any) -> tuple[str, Any]:
+        # Datetimes are text on SQLite; julianday() reads them (to the millisecond).
+        template = "((julianday(%(expressions)s)) * 86400.0)"
+        return self.as_sql(compiler, connection, template=template, arg_joiner=") - julianday(", **extra)
+
+
+class Percentile(Aggregate):
+    """The continuous percentile `fraction` (0.5: the median) of `expression`, as PostgreSQL's
+    `percentile_cont` computes it: interpolated between the two nearest values.
+
+    SQLite has no such aggregate: `sqlite_functions()` registers one under the same name, with
+    the fraction as a second argument, so one query runs on both.
+    """
+
+    function = "percentile_cont"
+    name = "Percentile"
+    output_field = FloatField()
+
+    def __init__(self, expression: Any, fraction: float, **extra: Any) -> None:
+        if not 0 <= fraction <= 1:
+            raise ValueError(f"a percentile's fraction is between 0 and 1, not {fraction}")
+        super().__init__(expression, **extra)
+        self.fraction = float(fraction)
+
+    def as_postgresql(self, compiler: Any, connection: BaseDatabaseWrapper, **extra: Any) -> tuple[str, Any]:
+        return self._as(f"%(function)s({self.fraction!r}) WITHIN GROUP (ORDER BY %(expressions)s)")(
+            compiler, connection, **extra
+        )
+
+    def as_sqlite(self, compiler: Any, connection: BaseDatabaseWrapper, **extra: Any) -> tuple[str, Any]:
+        return self._as(f"%(function)s(%(expressions)s, {self.fraction!r})")(compiler, connection, **extra)
+
+    def _as(self, template: str) -> Any:
+        # A copy with its own template: Aggregate.as_sql wraps `self.template` in the FILTER
+        # clause, and refuses a `template` argument beside its own.
+        clone = self.copy()
+        clone.template = template
+        return super(Percentile, clone).as_sql
+
+
+class _PercentileCont:
+    """`percentile_cont(value, fraction)` for SQLite: the values are kept, sorted at the end."""
+
+    def __init__(self) -> None:
+        self.values: list[float] = []
+        self.fraction = 0.5
+
+    def step(self, value: float | None, fraction: float) -> None:
+        self.fraction = fraction
+        if value is not None:
+            self.values.append(float(value))
+
+    def finalize(self) -> float | None:
+        return percentile_cont(self.values, self.fraction)
+
+
+def percentile_cont(values: Sequence[float], fraction: float) -> float | None:
+    """The continuous percentile of `values`, as PostgreSQL computes it; None without values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    position = fraction * (len(ordered) - 1)
+    low = math.floor(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (position - low) * (ordered[high] - ordered[low])
+
+
+def sqlite_functions(sender: Any, connection: BaseDatabaseWrapper, **kwargs: Any) -> None:
+    """`connection_created` receiver: the aggregates SQLite lacks, on every new connection."""
+    if connection.vendor == "sqlite":
+        connection.connection.create_aggregate("percentile_cont", 2, _PercentileCont)

@@ -349,6 +349,14 @@ PROVIDER_MAX_ANSWER_MB = env.float("PROVIDER_MAX_ANSWER_MB", default=2.0)
 ALLOW_PRIVATE_PROVIDER_URLS = env.bool("ALLOW_PRIVATE_PROVIDER_URLS", default=False)
 # How often every provider's service list is synced into the local catalog.
 CATALOG_SYNC_INTERVAL_MINUTES = env.int("CATALOG_SYNC_INTERVAL_MINUTES", default=60)
+# A shortlisted service whose rate rose by more than this many percent in a week is flagged on
+# the dashboard.
+try:
+    PRICE_JUMP_ALERT_PERCENT = Decimal(env.str("PRICE_JUMP_ALERT_PERCENT", default="20"))
+except ArithmeticError:
+    PRICE_JUMP_ALERT_PERCENT = Decimal("NaN")
+if not PRICE_JUMP_ALERT_PERCENT.is_finite() or PRICE_JUMP_ALERT_PERCENT < 0:
+    _fail("PRICE_JUMP_ALERT_PERCENT must be a percentage, 0 or more (e.g. 20)")
 JAP_API_KEY = _secret("JAP_API_KEY")
 JAP_API_URL = env.str("JAP_API_URL", default="https://justanotherpanel.com/api/v2")
 
@@ -364,6 +372,9 @@ ORDERS_STUCK_MINUTES = env.int("ORDERS_STUCK_MINUTES", default=5)
 ORDERS_POLL_MAX_INTERVAL_MINUTES = env.int("ORDERS_POLL_MAX_INTERVAL_MINUTES", default=60)
 # Most orders claimed by one polling round (checked 100 per status call).
 ORDERS_POLL_MAX_PER_ROUND = env.int("ORDERS_POLL_MAX_PER_ROUND", default=50_000)
+
+# Minutes between two refreshes of the service and provider scorecards (reliability).
+SCORECARDS_REFRESH_MINUTES = env.int("SCORECARDS_REFRESH_MINUTES", default=15)
 
 # An order costing more (in its own currency) waits for an approver, and so do the orders of one
 # mass order or preset that cost more together; empty: no team-wide threshold. A campaign's own
@@ -420,6 +431,11 @@ CELERY_BEAT_SCHEDULE = {
     "poll-orders": {"task": "orders.tasks.poll_orders", "schedule": 60, "options": {"expires": 55}},
     "poll-refills": {"task": "orders.tasks.poll_refills", "schedule": 300, "options": {"expires": 270}},
     "sweep-orders": {"task": "orders.tasks.sweep_orders", "schedule": 60, "options": {"expires": 55}},
+    "refresh-scorecards": {
+        "task": "orders.tasks.refresh_scorecards",
+        "schedule": SCORECARDS_REFRESH_MINUTES * 60,
+        "options": {"expires": SCORECARDS_REFRESH_MINUTES * 60 * 0.9},
+    },
 }
 
 # Logging ------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import path
 
+from catalog.changes import changes_digest
 from jappanel.heartbeat import heartbeat_states
 from jappanel.web.access import allowed, may
 from orders.filters import (
@@ -37,6 +38,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "recent": recent_orders(),
         "mine_waiting": decisions_for(request.user),
         "to_decide": awaiting_decision_of(request.user) if may(request.user, "approve_order") else None,
+        "catalog_changes": changes_digest(user=request.user),
     }
     return render(request, "orders/dashboard.html", context)
 

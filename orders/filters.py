@@ -1,25 +1,23 @@
-"""The queries of the orders pages: list filters, search, keyset pages, estimated counts, and
-the dashboard's figures.
+"""The queries of the orders pages: list filters, search, keyset pages (jappanel.web.pagination)
+and the dashboard's figures.
 
 `order_page()` is the whole list query without a request, for the benchmark.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
 import django_filters
-from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from catalog.platforms import Platform
+from jappanel.web.pagination import KeysetPage, keyset_page
 from orders.models import CODE_ALPHABET, CODE_LENGTH, Order, OrderStatus, Refill, RefillStatus
 from orders.services.approvals import requesters_barred_for
 from orders.services.budgets import real_money
@@ -43,10 +41,6 @@ STATUS_GROUPS = {
         Q(needs_attention=True) | Q(status__in=(OrderStatus.UNCONFIRMED, OrderStatus.REJECTED)),
     ),
 }
-# Above this many rows the count is the planner's estimate, shown with "≈".
-EXACT_COUNT_LIMIT = 100_000
-PAGE_SIZE = 50
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Provider order ids are bigints: a longer run of digits cannot be one.
 MAX_ID_DIGITS = 18
 # An id in a filter: beyond this it cannot be one, and the database would refuse the number.
@@ -191,93 +185,6 @@ class RefillFilter(django_filters.FilterSet):
 
     def requested_until(self, queryset: QuerySet[Refill], name: str, value: Any) -> QuerySet[Refill]:
         return queryset.filter(requested_at__lt=_day_start(value + timedelta(days=1)))
-
-
-# Keyset pages -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class KeysetPage:
-    """One page of a list ordered newest first, and the cursors of its neighbours."""
-
-    rows: list[Any]
-    newer: str | None
-    older: str | None
-    count: int
-    estimated: bool
-
-
-def page_cursor(row: Any, field: str) -> str:
-    """The position of `row` in a list ordered by `field` then id, for `?older=` or `?newer=`."""
-    micros = (getattr(row, field) - EPOCH) // timedelta(microseconds=1)
-    return f"{micros}-{row.pk}"
-
-
-def _parse_cursor(value: str | None) -> tuple[datetime, int] | None:
-    """A cursor from the query string; a malformed one is no cursor (the first page)."""
-    micros, _, pk = (value or "").partition("-")
-    if (
-        not (micros.isascii() and pk.isascii() and micros.isdigit() and pk.isdigit())
-        or len(micros) > 16
-        or len(pk) > MAX_ID_DIGITS
-    ):
-        return None
-    return EPOCH + timedelta(microseconds=int(micros)), int(pk)
-
-
-def keyset_page(
-    queryset: QuerySet[Any], *, field: str, older: str | None, newer: str | None, size: int = PAGE_SIZE
-) -> KeysetPage:
-    """The page after cursor `older` (or before `newer`), ordered by `field` then id, newest first.
-
-    `field <= x AND (field < x OR id < y)` rather than the plain OR: the first term is a range
-    on the index, so a deep page costs what the first page costs (OFFSET would read every row
-    before it).
-    """
-    before, after = _parse_cursor(older), _parse_cursor(newer)
-    ordered = queryset.order_by(f"-{field}", "-pk")
-    if before is not None:
-        moment, pk = before
-        ordered = ordered.filter(Q(**{f"{field}__lt": moment}) | Q(pk__lt=pk), **{f"{field}__lte": moment})
-    elif after is not None:
-        moment, pk = after
-        ordered = queryset.order_by(field, "pk").filter(
-            Q(**{f"{field}__gt": moment}) | Q(pk__gt=pk), **{f"{field}__gte": moment}
-        )
-    rows = list(ordered[: size + 1])
-    more = len(rows) > size
-    rows = rows[:size]
-    if after is not None:
-        rows.reverse()
-    has_newer = more if after is not None else before is not None
-    has_older = more if after is None else True
-    count, estimated = estimated_count(queryset)
-    return KeysetPage(
-        rows=rows,
-        newer=page_cursor(rows[0], field) if rows and has_newer else None,
-        older=page_cursor(rows[-1], field) if rows and has_older else None,
-        count=count,
-        estimated=estimated,
-    )
-
-
-def estimated_count(queryset: QuerySet[Any]) -> tuple[int, bool]:
-    """How many rows `queryset` has, and whether that is the planner's estimate.
-
-    An exact count of a million rows costs more than the whole page; above EXACT_COUNT_LIMIT
-    PostgreSQL's estimate is close enough to say "≈ 1,000,000".
-    """
-    queryset = queryset.order_by()
-    if connection.vendor == "postgresql":
-        sql, params = queryset.values("pk").query.sql_with_params()
-        with connection.cursor() as cursor:
-            cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
-            plan = cursor.fetchone()[0]
-        estimate = int((json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]["Plan Rows"])
-        if estimate > EXACT_COUNT_LIMIT:
-            return estimate, True
-    capped = queryset.values("pk")[: EXACT_COUNT_LIMIT + 1].count()
-    return capped, capped > EXACT_COUNT_LIMIT
 
 
 def order_page(data: Mapping[str, Any]) -> tuple[OrderFilter, KeysetPage]:

@@ -48,6 +48,11 @@ FINAL_STATUSES = frozenset(
 TRACKED_STATUSES = frozenset(
     {OrderStatus.PENDING, OrderStatus.IN_PROGRESS, OrderStatus.PROCESSING, OrderStatus.OTHER}
 )
+# Statuses that show the panel started delivering: the first answer with one of them is when
+# the order started (`Order.started_at`).
+STARTED_STATUSES = frozenset(
+    {OrderStatus.IN_PROGRESS, OrderStatus.PROCESSING, OrderStatus.PARTIAL, OrderStatus.COMPLETED}
+)
 # How far along an order is: a status answer never moves an order to a lower rank, so an older
 # answer that arrives late cannot undo a newer one. Equal ranks may replace each other.
 STATUS_RANK = {
@@ -159,6 +164,10 @@ class Order(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     status_changed_at = models.DateTimeField(default=timezone.now)
     submitted_at = models.DateTimeField(null=True, blank=True, help_text="When the panel took the order")
+    # Set by polling, to within one polling step: the panel tells no time of its own.
+    started_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a status answer first showed progress (in progress, partial…)"
+    )
     finished_at = models.DateTimeField(null=True, blank=True)
     last_checked_at = models.DateTimeField(null=True, blank=True)
     next_check_at = models.DateTimeField(null=True, blank=True)

@@ -17,6 +17,7 @@ from orders.services import (
     refills_poll_round,
     submit_backoff,
 )
+from orders.services.scorecards import scorecards_refresh
 from providers.models import Provider
 
 logger = logging.getLogger(__name__)
@@ -73,3 +74,9 @@ def sweep_orders() -> None:
     result = orders_sweep()
     if any(result.values()):
         logger.warning("sweep: %s", result)
+
+
+@shared_task
+def refresh_scorecards() -> None:
+    """Periodic: recompute every service's and provider's scorecard from our orders."""
+    scorecards_refresh()

@@ -15,7 +15,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.services import client_ip
-from catalog.models import Service
+from catalog.models import Scorecard, Service
 from catalog.platforms import Platform
 from jappanel.web.access import allowed, may
 from jappanel.web.htmx import go, render_page, wants_partial
@@ -185,6 +185,7 @@ def _order_context(form: OrderForm, service: Service | None) -> dict[str, Any]:
     return {
         "form": form,
         "service": service,
+        "scorecards": Scorecard.windows_of(service=service) if service else None,
         "required": [form[name] for name in required if name in form.fields],
         "required_names": required,
         "optional": [form[name] for name in optional if name in form.fields],
@@ -318,6 +319,10 @@ def _order_page_context(request: HttpRequest, order: Order) -> dict[str, Any]:
         if may(request.user, "approve_order") and order.user_id != request.user.pk
         else "",
         "events": order.events.select_related("user"),
+        # An approver sees the service's record before deciding.
+        "scorecards": Scorecard.windows_of(service=order.service)
+        if order.status == OrderStatus.AWAITING_APPROVAL
+        else None,
         "refills": refills,
         "waits_because": " and ".join(order_waits_because(order))
         if order.status == OrderStatus.AWAITING_APPROVAL

@@ -101,6 +101,24 @@ def preset_line_errors(
     return errors
 
 
+def preset_attention(preset: Preset) -> list[str]:
+    """One sentence per line of `preset` that cannot be ordered as it is now: its service is gone
+    or changed (limits, drip-feed) since the preset was saved. Empty when every line can."""
+    problems = []
+    for number, line in enumerate(preset.lines.all(), start=1):
+        errors = preset_line_errors(
+            service=line.service, quantity=line.quantity, runs=line.runs, interval=line.interval
+        )
+        if errors:
+            problems.append(f"Line {number}: " + " ".join(errors.values()))
+    return problems
+
+
+def lines_need_attention(count: int) -> str:
+    """ "1 line needs attention", "2 lines need attention"."""
+    return f"{count} line needs attention" if count == 1 else f"{count} lines need attention"
+
+
 def _line_fields(line: PresetLine, link: str | None = None) -> dict[str, Any]:
     fields: dict[str, Any] = {"quantity": line.quantity, "runs": line.runs, "interval": line.interval}
     if link is not None:
@@ -324,6 +342,14 @@ def preset_apply(
     def drafts() -> list[OrderDraft]:
         if not preset.active:
             raise OrderInvalid({"__all__": f"Preset “{preset.name}” is archived."})
+        problems = preset_attention(preset)
+        if problems:
+            raise OrderInvalid(
+                {
+                    "__all__": f"{lines_need_attention(len(problems))}: {' '.join(problems)} Nothing was "
+                    "placed: change the preset first."
+                }
+            )
         preview = preset_preview(preset=preset, links=links, campaign=campaign, user=user)
         if not preview.ok:
             raise OrderInvalid(

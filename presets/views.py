@@ -19,8 +19,10 @@ from presets.forms import MAX_LINES, ApplyForm, PresetForm, kept_lines, line_for
 from presets.models import Preset, PresetLine
 from presets.services import (
     MAX_ORDERS,
+    lines_need_attention,
     preset_apply,
     preset_archive,
+    preset_attention,
     preset_cost_per_link,
     preset_preview,
     preset_save,
@@ -37,6 +39,8 @@ def preset_list(request: HttpRequest) -> HttpResponse:
     presets = list(presets if archived else presets.filter(active=True))
     for preset in presets:
         preset.cost_per_link = preset_cost_per_link(preset)
+        preset.attention = preset_attention(preset)
+        preset.attention_title = lines_need_attention(len(preset.attention))
     context = {"presets": presets, "archived": archived, "may_manage": may(request.user, "manage_presets")}
     return render(request, "presets/preset_list.html", context)
 
@@ -109,9 +113,14 @@ def preset_apply_view(request: HttpRequest, pk: int) -> HttpResponse:
             if "links" in form.cleaned_data
             else None
         )
+    attention = preset_attention(preset)
     context = {
         "form": form,
         "preset": preset,
+        # A line whose service vanished or whose quantity is now out of bounds: no apply until fixed.
+        "attention": attention,
+        "attention_title": lines_need_attention(len(attention)),
+        "may_manage": may(request.user, "manage_presets"),
         "preview": preview,
         "fingerprint": form.fingerprint() if preview else "",
         "max_orders": MAX_ORDERS,

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.services import client_ip
+from catalog.models import Scorecard
 from jappanel.web.access import ROLES, allowed, may
 from jappanel.web.htmx import wants_partial
 from orders.services.budgets import spent_by
@@ -223,8 +224,19 @@ def budget_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 @require_GET
 @allowed("manage_providers")
 def provider_list(request: HttpRequest) -> HttpResponse:
-    providers = Provider.objects.order_by("-active", "name")
+    providers = _with_records(list(Provider.objects.order_by("-active", "name")))
     return render(request, "team/provider_list.html", {"providers": providers})
+
+
+def _with_records(providers: list[Provider]) -> list[Provider]:
+    """Each provider with its recent record (`record`: its Scorecard, or None without orders)."""
+    cards = Scorecard.objects.filter(
+        provider__in=providers, service__isnull=True, days=Scorecard.RELIABILITY_DAYS
+    )
+    records = {card.provider_id: card for card in cards}
+    for provider in providers:
+        provider.record = records.get(provider.pk)
+    return providers
 
 
 @require_http_methods(["GET", "POST"])
@@ -253,7 +265,7 @@ def provider_refresh(request: HttpRequest, pk: int) -> HttpResponse:
         level, text = messages.SUCCESS, f"{provider.name}: balance {balance.amount} {balance.currency}."
     if request.htmx:
         provider.refresh_from_db()
-        context = {"provider": provider, "note": {"level": level, "text": text}}
+        context = {"provider": _with_records([provider])[0], "note": {"level": level, "text": text}}
         return render(request, "team/provider_list.html#provider-row", context)
     messages.add_message(request, level, text)
     return redirect("team:provider_list")

@@ -60,6 +60,12 @@ def test_an_encryption_key_that_is_not_a_fernet_key_is_one_readable_line(tmp_pat
     assert_one_readable_line(result, "not a Fernet key")
 
 
+def test_a_price_jump_threshold_that_is_not_a_percentage_is_one_readable_line(tmp_path):
+    for value in ("twenty", "-5", "Infinity"):
+        result = run_manage("check", DEBUG="1", PRICE_JUMP_ALERT_PERCENT=value, DATA_DIR=str(tmp_path))
+        assert_one_readable_line(result, "PRICE_JUMP_ALERT_PERCENT must be a percentage")
+
+
 def test_a_database_url_that_is_not_a_url_is_one_readable_line(tmp_path):
     result = run_manage("check", DEBUG="1", DATABASE_URL="nonsense", DATA_DIR=str(tmp_path))
     assert_one_readable_line(result, "DATABASE_URL is not a database URL")

@@ -1,10 +1,10 @@
-"""Money, elapsed time and the price chart of the catalog pages."""
+"""Money, elapsed time, shares and durations of the scorecards, and the price chart of the catalog pages."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
 
 from django import template
 from django.contrib.humanize.templatetags.humanize import intcomma
@@ -64,6 +64,38 @@ def trend(service: Service) -> str:
     if before is None or before == service.rate:
         return ""
     return "up" if service.rate > before else "down"
+
+
+@register.filter
+def percent(share: Decimal | None) -> str:
+    """A share (0 to 1) as a percentage: "92%"; one decimal where rounding would say all or none
+    ("99.9%", "0.1%") when it is not."""
+    if share is None:
+        return ""
+    value = share * 100
+    whole = value.quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    if whole == value or 1 <= value <= 99:
+        return f"{whole}%"
+    tenth = value.quantize(Decimal("0.1"), rounding=ROUND_DOWN if value > 99 else ROUND_UP)
+    return f"{tenth}%"
+
+
+@register.filter
+def duration(seconds: int | None) -> str:
+    """Seconds as the two largest units: "45 s", "12 min", "3 h 20 min", "2 d 4 h"."""
+    if seconds is None:
+        return ""
+    units = [("d", 86400), ("h", 3600), ("min", 60), ("s", 1)]
+    parts = []
+    rest = int(seconds)
+    for name, size in units:
+        amount, rest = divmod(rest, size)
+        if amount or (parts and len(parts) < 2):
+            parts.append(f"{amount} {name}")
+        if len(parts) == 2:
+            break
+    parts = [part for part in parts if not part.startswith("0 ")]
+    return " ".join(parts) or "0 s"
 
 
 @register.filter

@@ -11,7 +11,7 @@ from functools import wraps
 from typing import Any
 
 from django.apps import apps as global_apps
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate, update_session_auth_hash
 from django.contrib.auth.management import create_permissions
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -150,4 +150,8 @@ def password_confirmed(request: HttpRequest, password: str) -> bool:
     if not password:
         return False
     confirmed = authenticate(request, username=request.user.get_username(), password=password)
-    return confirmed is not None and confirmed.pk == request.user.pk
+    if confirmed is None or confirmed.pk != request.user.pk:
+        return False
+    # Checking may have upgraded the stored hash (a newer hasher), which would end this session.
+    update_session_auth_hash(request, confirmed)
+    return True

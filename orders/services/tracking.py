@@ -21,6 +21,7 @@ from audit.services import audit_record
 from jappanel.db import column_misfit
 from orders.models import (
     FINAL_STATUSES,
+    STARTED_STATUSES,
     STATUS_RANK,
     TRACKED_STATUSES,
     EventKind,
@@ -309,16 +310,19 @@ def _apply_changes(changes: Sequence[_Change], now: datetime) -> int:
     order_table, event_table = quote(Order._meta.db_table), quote(OrderEvent._meta.db_table)
     when = _db_datetime(now)
     copied = ("status", "provider_status", "charge", "start_count", "remains", "last_error")
+    started = ", ".join(["%s"] * len(STARTED_STATUSES))
     sets = ", ".join(f"{quote(name)} = v.{name}" for name in (*copied, "needs_attention"))
     update = (
         f"UPDATE {order_table} AS o SET {sets}, "
         f"{quote('status_changed_at')} = CASE WHEN o.{quote('status')} <> v.status THEN %s "
         f"ELSE o.{quote('status_changed_at')} END, "
         f"{quote('finished_at')} = CASE WHEN v.final THEN %s ELSE o.{quote('finished_at')} END, "
+        f"{quote('started_at')} = CASE WHEN o.{quote('started_at')} IS NULL AND v.status IN ({started}) "
+        f"THEN %s ELSE o.{quote('started_at')} END, "
         f"{quote('next_check_at')} = CASE WHEN v.final THEN NULL ELSE o.{quote('next_check_at')} END "
         f"FROM v WHERE o.{quote('id')} = v.id AND o.{quote('status')} = v.old_status"
     )
-    params += [when, when]
+    params += [when, when, *sorted(STARTED_STATUSES), when]
     if postgres:
         # One statement: atomic by itself, no transaction round trips.
         with connection.cursor() as cursor:

@@ -19,7 +19,7 @@ from catalog.platforms import Platform
 from catalog.templatetags.catalog_tags import money
 from jappanel.web import csv as web_csv
 from jappanel.web.csv import CsvExportAborted
-from orders.filters import PAGE_SIZE
+from jappanel.web.pagination import PAGE_SIZE
 from orders.models import EventKind, Order, OrderStatus, Refill
 from orders.services import order_place, order_submit, orders_poll_round
 from team.models import Campaign
@@ -650,8 +650,9 @@ def test_the_dashboard_shows_spend_open_orders_attention_and_recent_orders(
     # The sandbox's orders spend no real money: left out of the figures, marked in the lists.
     make(followers, 5, status=OrderStatus.COMPLETED, submitted_at=now, charge=Decimal("100.00"))
 
-    # Two of them are the approval cards (orders waiting for me, my orders waiting or declined).
-    with django_assert_max_num_queries(14):
+    # Two of them are the approval cards (orders waiting for me, my orders waiting or declined),
+    # three the catalog changes card (the person's last visit, the counts, the price jumps).
+    with django_assert_max_num_queries(17):
         body = client.get(reverse("dashboard")).content.decode()
 
     spent = re.findall(r'<p class="stat-value">([0-9.,]+) ', body)

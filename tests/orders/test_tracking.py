@@ -329,3 +329,25 @@ def test_remains_not_a_number_or_more_than_ordered_are_refused_for_that_order_no
     assert fine.status == OrderStatus.COMPLETED
     # A partial order with no charge and no credible remains counts its whole estimate.
     assert spent(sandbox) == garbled.estimated_charge + inflated.estimated_charge + Decimal("0.09")
+
+
+def test_an_order_starts_when_a_status_answer_first_shows_progress_and_keeps_that_moment(
+    followers, open_orders, clock
+):
+    earlier, waiting = open_orders(followers, 2)
+    an_hour_ago = timezone.now() - timedelta(hours=1)
+    Order.objects.filter(pk=earlier.pk).update(status=OrderStatus.IN_PROGRESS, started_at=an_hour_ago)
+
+    orders_poll_round()  # the sandbox still says Pending: no progress yet
+    assert Order.objects.get(pk=waiting.pk).started_at is None
+
+    clock.advance(simulated=True, days=3)
+    make_due()
+    before = timezone.now()
+    orders_poll_round()
+
+    waiting.refresh_from_db()
+    earlier.refresh_from_db()
+    assert waiting.status in (OrderStatus.COMPLETED, OrderStatus.PARTIAL)
+    assert before <= waiting.started_at <= timezone.now()
+    assert earlier.started_at == an_hour_ago  # the first progress is kept, never moved

@@ -335,3 +335,12 @@ def test_the_people_page_reads_everyones_spend_in_one_query_and_agrees_with_budg
     for buyer in buyers:
         spent = budget_spent(user=buyer, month=timezone.localdate(), currency="USD")
         assert spent > 0 and f"{money(spent)} USD" in page
+
+
+def test_entering_ones_own_password_keeps_one_signed_in_when_its_stored_hash_is_upgraded(manager, settings):
+    # A newer preferred hasher: checking the password re-hashes it, which changes the session's hash.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *settings.PASSWORD_HASHERS]
+    client = client_of(manager)
+    first = client.post(reverse("team:person_create"), new_person())
+    assert first.status_code == 302 and first["Location"] == reverse("team:person_list")
+    assert client.get(reverse("team:person_list")).status_code == 200
