@@ -21,7 +21,7 @@ from bench.common import line
 from catalog.models import Service
 from catalog.platforms import platform_for
 from jappanel.db import bulk_insert
-from orders.models import CancelRequest, Order, OrderEvent, OrderStatus, Refill
+from orders.models import CancelRequest, Order, OrderEvent, OrderStatus, Refill, Submission
 from orders.services import orders_claim_due
 from orders.services.mass import mass_order_parse, mass_order_place
 from orders.tasks import check_orders
@@ -43,7 +43,7 @@ MASS_LINES = 500
 
 def reset() -> None:
     """Start from no orders at all: a polling round claims every due order in the database."""
-    tables = [Order, OrderEvent, Refill, CancelRequest, SandboxOrder, SandboxRefill]
+    tables = [Order, OrderEvent, Refill, CancelRequest, Submission, SandboxOrder, SandboxRefill]
     with connection.cursor() as cursor:
         cursor.execute(f"TRUNCATE {', '.join(model._meta.db_table for model in tables)}")
 

@@ -274,7 +274,7 @@ def mass_order(request: HttpRequest) -> HttpResponse:
         if form.is_valid() and action == "confirm":
             orders = form.place(user=request.user, ip=client_ip(request))
             if orders:
-                messages.success(request, f"{len(orders)} order{pluralize(len(orders))} placed.")
+                messages.success(request, f"{len(orders)} order{pluralize(len(orders))} queued.")
                 codes = ",".join(order.code for order in orders)
                 return go(request, f"{reverse('orders:order_list')}?codes={codes}")
         if form.lines and (action == "drop" or request.FILES):

@@ -28,12 +28,24 @@ class BudgetAdmin(admin.ModelAdmin):
 
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
-    list_display = ("name", "client", "starts_on", "ends_on", "monthly_budget", "currency", "active")
-    list_filter = ("active",)
+    list_display = (
+        "name",
+        "client",
+        "starts_on",
+        "ends_on",
+        "monthly_budget",
+        "currency",
+        "members_only",
+        "active",
+    )
+    list_filter = ("active", "members_only")
+    filter_horizontal = ("members",)
     search_fields = ("name", "client")
 
     def save_model(self, request: HttpRequest, obj: Campaign, form: Any, change: bool) -> None:
-        campaign_save(campaign=obj, user=request.user, ip=client_ip(request))
+        # The members here, not only in save_related(): the audit entry records them.
+        members = form.cleaned_data.get("members")
+        campaign_save(campaign=obj, members=members, user=request.user, ip=client_ip(request))
 
 
 admin.site.unregister(get_user_model())

@@ -60,7 +60,7 @@ logger = logging.getLogger(__name__)
 NUMBER_LIMITS: dict[str, tuple[int, str]] = {
     "runs": (1_000, "At most 1,000 runs."),
     "interval": (7 * 24 * 60, "At most 10,080 minutes (a week) between runs."),
-    "answer_number": (1_000, "At most answer 1,000."),
+    "answer_number": (1_000, "Answer numbers go up to 1,000."),
     "posts": (10_000, "At most 10,000 posts."),
     "old_posts": (10_000, "At most 10,000 old posts."),
     **dict.fromkeys(("quantity", "min", "max"), (MAX_QUANTITY, f"At most {MAX_QUANTITY:,}.")),

@@ -170,7 +170,7 @@ def test_a_mass_order_of_five_lines_with_one_bad_line_places_four_orders(
     expect(page.locator(".bad-line")).to_have_count(0)
     page.get_by_role("button", name=re.compile(r"Place 4 orders")).click()
 
-    expect(page.locator(".messages")).to_contain_text("4 orders placed.")
+    expect(page.locator(".messages")).to_contain_text("4 orders queued.")
     expect(page.locator("#order-table tbody tr")).to_have_count(4)
     expect(page.locator("#order-table")).to_contain_text("Pending")
     assert Order.objects.count() == 4

@@ -92,3 +92,14 @@ def test_campaign_pages_are_for_managers_only(db):
     buyer = person("buyer", "Buyer")
     assert client_of(buyer).get(reverse("team:campaign_list")).status_code == 403
     assert client_of(buyer).post(reverse("team:campaign_create"), {"name": "x"}).status_code == 403
+
+
+def test_members_chosen_in_the_admin_are_saved_and_audited(admin_client):
+    member = person("member", "Buyer")
+    data = {"name": "Secret", "currency": "USD", "active": "on", "members_only": "on", "members": [member.pk]}
+
+    response = admin_client.post(reverse("admin:team_campaign_add"), data)
+
+    assert response.status_code == 302
+    assert list(Campaign.objects.get().members.all()) == [member]
+    assert AuditEntry.objects.get(action=AuditAction.CAMPAIGN_CHANGED).after["members"] == ["member"]
