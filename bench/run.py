@@ -46,6 +46,7 @@ BENCHES = [
     "bench.catalog_page",
     "bench.scorecards",
     "bench.orders",
+    "bench.single_order",
     "bench.orders_page",
     "bench.reports_page",
 ]
