@@ -110,8 +110,16 @@ MONEY_AND_PROVIDER_FIELDS = (
 )
 
 
+class KeepsRecords:
+    """Orders and their history are never deleted, not even by a superuser: an order's spend
+    counts in every budget and its events are the record of who did what."""
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin):
+class OrderAdmin(KeepsRecords, admin.ModelAdmin):
     form = ResolveForm
     list_display = (
         "code",
@@ -213,7 +221,7 @@ class OrderAdmin(admin.ModelAdmin):
 
 
 @admin.register(Refill)
-class RefillAdmin(admin.ModelAdmin):
+class RefillAdmin(KeepsRecords, admin.ModelAdmin):
     list_display = (
         "order",
         "provider_refill_id",
@@ -236,7 +244,7 @@ class RefillAdmin(admin.ModelAdmin):
 
 
 @admin.register(OrderEvent)
-class OrderEventAdmin(admin.ModelAdmin):
+class OrderEventAdmin(KeepsRecords, admin.ModelAdmin):
     list_display = ("at", "order", "kind", "from_status", "to_status", "user", "message")
     list_filter = ("kind", "at")
     search_fields = ("=order__code",)
@@ -253,7 +261,7 @@ class OrderEventAdmin(admin.ModelAdmin):
 
 
 @admin.register(CancelRequest)
-class CancelRequestAdmin(admin.ModelAdmin):
+class CancelRequestAdmin(KeepsRecords, admin.ModelAdmin):
     list_display = ("order", "requested_at", "accepted", "answer", "user")
     list_filter = ("accepted", "requested_at")
     search_fields = ("=order__code",)

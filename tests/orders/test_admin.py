@@ -142,3 +142,25 @@ def test_the_refill_event_and_cancel_lists_load(admin_client, followers, open_or
     Refill.objects.create(order=order, provider_refill_id=1)
     order.events.create(kind=EventKind.CHECK)
     assert admin_client.get(reverse(f"admin:orders_{name}_changelist")).status_code == 200
+
+
+def test_not_even_a_superuser_can_delete_an_order_or_its_history(admin_client, followers, open_orders):
+    # Deleting an order would take its spend out of every budget and its events out of the record.
+    order = open_orders(followers, 1)[0]
+    Refill.objects.create(order=order, provider_refill_id=1)
+    order.events.create(kind=EventKind.CREATED, from_status=order.status, to_status=order.status)
+    records = [
+        ("orders_order", order),
+        ("orders_orderevent", order.events.first()),
+        ("orders_refill", order.refills.get()),
+    ]
+    for name, obj in records:
+        assert admin_client.get(reverse(f"admin:{name}_delete", args=[obj.pk])).status_code == 403, name
+        assert (
+            admin_client.post(reverse(f"admin:{name}_delete", args=[obj.pk]), {"post": "yes"}).status_code
+            == 403
+        )
+        bulk = {"action": "delete_selected", "_selected_action": [obj.pk], "post": "yes"}
+        admin_client.post(reverse(f"admin:{name}_changelist"), bulk)
+        assert type(obj).objects.filter(pk=obj.pk).exists(), name
+    assert Order.objects.filter(pk=order.pk, events__isnull=False, refills__isnull=False).exists()
