@@ -25,13 +25,12 @@ from providers.models import Provider
 def dashboard(request: HttpRequest) -> HttpResponse:
     providers = list(Provider.objects.order_by("-active", "name"))
     stopped = [state for state in heartbeat_states().values() if not state.alive]
-    days = spend_per_day()
+    per_currency = spend_per_day(currency_if_none=providers[0].currency if providers else "USD")
     context = {
         "providers": providers,
         "stopped": stopped,
-        "currency": providers[0].currency if providers else "USD",
-        "spend_days": days,
-        "spend": spend_by_window(days),
+        "spend_days": per_currency,
+        "spend": spend_by_window(per_currency),
         "sandbox_left_out": any(provider.is_sandbox for provider in providers),
         "open_statuses": open_by_status(),
         "attention": needing_attention(),

@@ -208,29 +208,48 @@ def _spent() -> QuerySet[Order]:
     return real_money(Order.objects.filter(submitted_at__isnull=False).exclude(status=OrderStatus.CANCELED))
 
 
-def spend_by_window(days: list[tuple[date, Decimal]]) -> list[tuple[str, Decimal]]:
-    """(window, amount) for today, the last 7 and the last 30 days, from `spend_per_day()`."""
+def spend_by_window(
+    per_currency: dict[str, list[tuple[date, Decimal]]],
+) -> list[tuple[str, list[tuple[str, Decimal]]]]:
+    """(window, [(currency, amount)]) for today, the last 7 and the last 30 days, from
+    `spend_per_day()`."""
     return [
-        (label, sum((amount for _, amount in days[-max(window, 1) :]), Decimal(0)))
+        (
+            label,
+            [
+                (currency, sum((amount for _, amount in days[-max(window, 1) :]), Decimal(0)))
+                for currency, days in per_currency.items()
+            ],
+        )
         for label, window in SPEND_WINDOWS.items()
     ]
 
 
-def spend_per_day(*, now: datetime | None = None) -> list[tuple[date, Decimal]]:
-    """Spend of each of the last CHART_DAYS days (all currencies added up), oldest first."""
+def spend_per_day(
+    *, now: datetime | None = None, currency_if_none: str = "USD"
+) -> dict[str, list[tuple[date, Decimal]]]:
+    """Spend of each of the last CHART_DAYS days, oldest first, per currency: amounts in two
+    currencies are never added up. The currency spent most comes first; with no spend at all,
+    `currency_if_none` with a row of zeros."""
     today = timezone.localdate(now)
     first = today - timedelta(days=CHART_DAYS - 1)
     rows = (
         _spent()
         .filter(submitted_at__gte=_day_start(first))
         .annotate(day=TruncDate("submitted_at"))
-        .values("day")
+        .values("currency", "day")
         .annotate(total=Sum(Coalesce("charge", "estimated_charge")))
         .order_by()
     )
-    totals = {row["day"]: row["total"] for row in rows}
+    totals: dict[str, dict[date, Decimal]] = {}
+    for row in rows:
+        totals.setdefault(row["currency"], {})[row["day"]] = row["total"] or Decimal(0)
     days = [first + timedelta(days=n) for n in range(CHART_DAYS)]
-    return [(day, totals.get(day) or Decimal(0)) for day in days]
+    currencies = sorted(totals, key=lambda currency: (-sum(totals[currency].values()), currency))
+    return {
+        currency: [(day, totals.get(currency, {}).get(day, Decimal(0))) for day in days]
+        for currency in currencies or [currency_if_none]
+    }
 
 
 def open_by_status() -> list[tuple[str, str, int]]:

@@ -22,6 +22,7 @@ from jappanel.web.csv import CsvExportAborted
 from jappanel.web.pagination import PAGE_SIZE
 from orders.models import EventKind, Order, OrderStatus, Refill
 from orders.services import order_place, order_submit, orders_poll_round
+from providers.models import Provider
 from team.models import Campaign
 from tests.orders.conftest import link
 from tests.presets.conftest import a_preset
@@ -663,3 +664,20 @@ def test_the_dashboard_shows_spend_open_orders_attention_and_recent_orders(
     assert "Pending" in body
     # The Sandbox provider and its one recent order.
     assert body.count("Sandbox — no real money</span>") == 2
+
+
+def test_the_dashboard_never_adds_up_two_currencies(client, person):
+    now = timezone.now()
+    dollars, euros = a_service(a_provider("Panel")), a_service(a_provider("Europanel"))
+    Provider.objects.filter(name="Europanel").update(currency="EUR")
+    make(dollars, 1, status=OrderStatus.COMPLETED, submitted_at=now, charge=Decimal("2.00"), currency="USD")
+    make(euros, 2, status=OrderStatus.COMPLETED, submitted_at=now, charge=Decimal("5.00"), currency="EUR")
+    make(euros, 3, status=OrderStatus.COMPLETED, submitted_at=now, charge=Decimal("1.00"), currency="EUR")
+
+    body = client.get(reverse("dashboard")).content.decode()
+
+    spent = re.findall(r'<p class="stat-value">([0-9.,]+) <span class="currency">(\w+)</span>', body)
+    # Today, 7 and 30 days: each currency on its own line, the one spent most first.
+    assert spent == [("6.00", "EUR"), ("2.00", "USD")] * 3
+    assert "8.00" not in body
+    assert body.count('<figure class="spend-chart">') == 2
