@@ -33,6 +33,7 @@ from orders.services import (
     order_resolve,
     orders_cancel,
     orders_check_now,
+    orders_decide,
     refill_request,
     refills_request,
 )
@@ -74,6 +75,9 @@ def order_list(request: HttpRequest) -> HttpResponse:
         "moving": [order.code for order in page.rows if order.status in MOVING_STATUSES],
         "list_url": request.get_full_path(),
         "refresh": LIVE_REFRESH_SECONDS,
+        # Approve or decline the selection: offered where the list shows what waits for a decision.
+        "decide_in_bulk": may(request.user, "approve_order")
+        and any(order.status == OrderStatus.AWAITING_APPROVAL for order in page.rows),
     }
     if not wants_partial(request, "order-table"):
         context["providers"] = Provider.objects.order_by("name")
@@ -106,9 +110,13 @@ def order_export(request: HttpRequest) -> HttpResponseBase:
 @allowed("view_orders")
 def order_bulk(request: HttpRequest) -> HttpResponse:
     selected = Order.objects.filter(code__in=_codes(" ".join(request.POST.getlist("order"))))
-    orders = orders_for(request, selected.select_related("service", "provider"), "act")
     action = request.POST.get("action")
     ip = client_ip(request)
+    if action in ("approve", "decline"):
+        # Deciding is not acting on an order as its owner: the approval rules choose what is decided.
+        _decide(request, list(selected.select_related("service", "provider", "user")), action, ip)
+        return go(request, _next_url(request, reverse("orders:order_list")))
+    orders = orders_for(request, selected.select_related("service", "provider"), "act")
     if not orders:
         messages.error(request, "Select at least one order.")
     elif action == "refill":
@@ -125,6 +133,25 @@ def order_bulk(request: HttpRequest) -> HttpResponse:
     else:
         messages.error(request, "Choose refill, cancel or check now.")
     return go(request, _next_url(request, reverse("orders:order_list")))
+
+
+def _decide(request: HttpRequest, orders: list[Order], action: str, ip: str | None) -> None:
+    if not orders:
+        messages.error(request, "Select at least one order.")
+        return
+    try:
+        decided = orders_decide(
+            orders=orders,
+            user=request.user,
+            approve=action == "approve",
+            reason=request.POST.get("reason", ""),
+            ip=ip,
+        )
+    except OrderActionError as error:
+        messages.error(request, str(error))
+        return
+    done = "approved" if action == "approve" else "declined"
+    messages.info(request, _summary(len(orders), len(decided), f"order {done}", f"orders {done}"))
 
 
 def _summary(selected: int, done: int, one: str, many: str) -> str:

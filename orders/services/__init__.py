@@ -15,7 +15,7 @@ from orders.services.actions import (
     refills_poll_round,
     refills_request,
 )
-from orders.services.approvals import order_approve, order_decline
+from orders.services.approvals import order_approve, order_decline, orders_decide
 from orders.services.budgets import budget_spent, budgets_check
 from orders.services.common import (
     ACCURACY,
@@ -90,6 +90,7 @@ __all__ = [
     "order_batch_check",
     "order_cancel",
     "order_decline",
+    "orders_decide",
     "order_estimate",
     "order_place",
     "order_resolve",

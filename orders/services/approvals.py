@@ -110,3 +110,28 @@ def order_decline(*, order: Order, user: User, reason: str, ip: str | None = Non
             note=reason,
         )
     return order
+
+
+def orders_decide(
+    *, orders: list[Order], user: User, approve: bool, reason: str = "", ip: str | None = None
+) -> list[Order]:
+    """Approve (or decline, with one reason for all) each of `orders` that waits for a decision
+    `user` may take: a mass order's lines in one go. Returns those decided; the others (not
+    waiting, or one the person may not decide on) are left as they are."""
+    if not approve and not reason.strip():
+        raise OrderActionError("Say why the orders are declined.")
+    if not may(user, "approve_order"):
+        raise OrderActionError("You may not approve or decline orders.")
+    barred = requesters_barred_for(user)
+    decided = []
+    for order in orders:
+        if order.status != OrderStatus.AWAITING_APPROVAL or order.user_id in barred:
+            continue
+        try:
+            if approve:
+                decided.append(order_approve(order=order, user=user, ip=ip))
+            else:
+                decided.append(order_decline(order=order, user=user, reason=reason, ip=ip))
+        except OrderActionError:
+            continue  # decided by someone else meanwhile
+    return decided
