@@ -31,6 +31,8 @@ from orders.services import (
     order_decline,
     order_estimate,
     order_resolve,
+    order_stop_waiting,
+    order_waits_behind,
     orders_cancel,
     orders_check_now,
     refill_request,
@@ -39,6 +41,7 @@ from orders.services import (
 from orders.services.approvals import decision_refusal
 from orders.services.budgets import order_waits_because
 from orders.services.common import PROVIDER_ID
+from orders.services.mass import mass_order_waiting
 from orders.templatetags.orders_tags import line_count
 from providers.client import SERVICE_TYPES
 from providers.models import Provider
@@ -281,6 +284,7 @@ def mass_order(request: HttpRequest) -> HttpResponse:
             form = _mass_form_of_lines(request, form, drop_bad=action == "drop")
     good = sum(1 for line in form.lines if line.ok)
     context = {
+        "waiting": mass_order_waiting(form.lines),
         "form": form,
         "providers": providers,
         "format": MASS_FORMAT,
@@ -324,6 +328,7 @@ def _order_page_context(request: HttpRequest, order: Order) -> dict[str, Any]:
         if order.status == OrderStatus.AWAITING_APPROVAL
         else None,
         "refills": refills,
+        "waits_behind": order_waits_behind(order),
         "waits_because": " and ".join(order_waits_because(order))
         if order.status == OrderStatus.AWAITING_APPROVAL
         else "",
@@ -381,6 +386,16 @@ def order_cancel_view(request: HttpRequest, code: str) -> HttpResponse:
         return None if answer.accepted else f"Cancel not accepted: {answer.answer or 'no answer'}"
 
     return _order_action(request, order, cancel, "Cancel accepted: the status follows.")
+
+
+@require_POST
+def order_stop_waiting_view(request: HttpRequest, code: str) -> HttpResponse:
+    order = order_for(request, code, "act")
+
+    def stop() -> None:
+        order_stop_waiting(order=order, user=request.user, ip=client_ip(request))
+
+    return _order_action(request, order, stop, "Canceled: it was never sent, nothing is charged.")
 
 
 @require_POST

@@ -31,6 +31,12 @@ from orders.services.common import (
     OrderInvalid,
     money,
 )
+from orders.services.links import (
+    lines_waiting,
+    order_stop_waiting,
+    order_waits_behind,
+    orders_release_behind,
+)
 from orders.services.placing import (
     PLATFORM_EXAMPLES,
     OrderDraft,
@@ -83,6 +89,7 @@ __all__ = [
     "ZERO",
     "budget_spent",
     "budgets_check",
+    "lines_waiting",
     "link_error",
     "max_countdown",
     "money",
@@ -94,13 +101,16 @@ __all__ = [
     "order_place",
     "order_resolve",
     "order_submit",
+    "order_stop_waiting",
     "order_submit_now",
     "order_validate",
+    "order_waits_behind",
     "orders_cancel",
     "orders_check_now",
     "orders_claim_due",
     "orders_create",
     "orders_poll_round",
+    "orders_release_behind",
     "orders_sweep",
     "refill_request",
     "refills_poll_round",
