@@ -13,6 +13,7 @@ from audit.models import AuditAction, AuditEntry
 from orders.models import EventKind, Order, OrderStatus
 from orders.services import (
     OrderActionError,
+    links,
     order_place,
     order_resolve,
     order_submit,
@@ -25,6 +26,7 @@ from orders.services.links import lines_waiting, order_stop_waiting, order_waits
 from providers.sandbox.models import Order as SandboxOrder
 from providers.sandbox.services import order_add
 from tests.orders.conftest import link
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -146,6 +148,54 @@ def test_four_workers_sending_four_orders_on_one_link_at_once_send_one(followers
     assert SandboxOrder.objects.count() == 1
     assert Order.objects.filter(status=OrderStatus.PENDING).count() == 1
     assert Order.objects.filter(status=OrderStatus.WAITING_FOR_LINK).count() == 3
+
+
+def _someone_waits_for_a_link_lock() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock' AND wait_event = 'advisory'"
+        )
+        return cursor.fetchone()[0] > 0
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite runs one writer at a time anyway")
+def test_an_earlier_order_approved_while_a_later_one_is_being_claimed_waits_for_it(followers, monkeypatch):
+    earlier = place(followers, submission_token="a")
+    Order.objects.filter(pk=earlier.pk).update(status=OrderStatus.AWAITING_APPROVAL)
+    later = place(followers, submission_token="b")
+    checked, approved_one_done = threading.Event(), threading.Event()
+    real = links.orders_ahead
+
+    def checked_then_paused(order: Order):
+        found = [ahead.pk for ahead in real(order)[:1]]
+        if order.pk == later.pk:
+            # The later order saw nothing ahead (the earlier one awaited approval). Before it is
+            # claimed, the earlier one is approved and sent: the link's lock must hold it back.
+            checked.set()
+            wait_for(lambda: approved_one_done.is_set() or _someone_waits_for_a_link_lock())
+        return Order.objects.filter(pk__in=found)
+
+    monkeypatch.setattr(links, "orders_ahead", checked_then_paused)
+
+    def send_later() -> None:
+        try:
+            order_submit(order_id=later.pk)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=send_later)
+    thread.start()
+    wait_for(checked.is_set)
+    Order.objects.filter(pk=earlier.pk).update(status=OrderStatus.QUEUED)  # approved
+    order_submit(order_id=earlier.pk)
+    approved_one_done.set()
+    thread.join()
+
+    assert SandboxOrder.objects.count() == 1
+    earlier.refresh_from_db(), later.refresh_from_db()
+    assert (earlier.status, later.status) == (OrderStatus.WAITING_FOR_LINK, OrderStatus.PENDING)
+    assert not earlier.last_error  # held back by us, not refused by the panel
 
 
 def test_the_panels_active_order_sentence_puts_the_order_back_to_waiting_never_rejected(
