@@ -26,6 +26,7 @@ from orders.models import Order, OrderStatus, Refill
 from orders.permissions import may_act_on, order_for, orders_for
 from orders.services import (
     OrderActionError,
+    open_order_on_link,
     order_approve,
     order_cancel,
     order_decline,
@@ -232,6 +233,7 @@ def _estimate(form: OrderForm, service: Service | None) -> dict[str, Any] | None
         "after": None if balance is None else balance - cost,
         "problems": form.non_field_errors(),
         "lines": lines,
+        "ahead": open_order_on_link(service_id=service.pk, link=str(form.data.get("link", ""))),
     }
 
 

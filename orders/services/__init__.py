@@ -33,6 +33,7 @@ from orders.services.common import (
 )
 from orders.services.links import (
     lines_waiting,
+    open_order_on_link,
     order_stop_waiting,
     order_waits_behind,
     orders_release_behind,
@@ -93,6 +94,7 @@ __all__ = [
     "link_error",
     "max_countdown",
     "money",
+    "open_order_on_link",
     "order_approve",
     "order_batch_check",
     "order_cancel",

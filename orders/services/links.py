@@ -204,6 +204,19 @@ def order_stop_waiting(*, order: Order, user: User | None, ip: str | None = None
     return order
 
 
+def open_order_on_link(*, service_id: int, link: str) -> Order | None:
+    """The earliest open order of ours on `link` (normalised) for the service, if any: a new
+    order there would wait behind it."""
+    key = link_normalise(link)
+    if not key:
+        return None
+    return (
+        Order.objects.filter(service_id=service_id, link_key=key, status__in=sorted(LINK_OPEN_STATUSES))
+        .order_by("pk")
+        .first()
+    )
+
+
 def lines_waiting(lines: Sequence[tuple[int, str]]) -> list[bool]:
     """For lines to be placed, each a (service id, link), whether it will wait behind an open
     order: one already open on its link and service, or an earlier line of the same lines."""

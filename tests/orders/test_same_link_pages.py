@@ -101,3 +101,18 @@ def test_a_preset_preview_says_how_many_lines_will_wait(followers):
     # link 1: both lines wait (an open order); link 2: the second line waits for the first.
     assert [row.waits_for_link for row in preview.rows] == [True, True, False, True]
     assert preview.waiting_for_link == 3
+
+
+def test_the_order_form_says_when_the_order_would_wait_behind_an_open_one(client, person, followers):
+    first = sent(followers)
+    form = {"service": followers.pk, "quantity": "100"}
+
+    waits = client.post(reverse("orders:order_estimate"), {**form, "link": "instagram.com/p/post1/"})
+    free = client.post(reverse("orders:order_estimate"), {**form, "link": link(2)})
+
+    assert (
+        f'Order <a href="{reverse("orders:order_detail", args=[first.code])}">{first.code}</a>'
+        in waits.content.decode()
+    )
+    assert "will wait" in waits.content.decode()
+    assert "will wait" not in free.content.decode()
