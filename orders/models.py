@@ -150,7 +150,8 @@ class Order(models.Model):
     )
     link = models.CharField(max_length=500, blank=True)
     # `link` normalised (orders.links.link_normalise): orders on one link share it.
-    link_key = models.CharField(max_length=500, blank=True, editable=False)
+    # A default in the database too: rows written by COPY or raw SQL need not name it.
+    link_key = models.CharField(max_length=500, blank=True, default="", db_default="", editable=False)
     quantity = models.BigIntegerField(null=True, blank=True)
     runs = models.PositiveIntegerField(null=True, blank=True)
     interval = models.PositiveIntegerField(null=True, blank=True, help_text="Minutes between runs")

@@ -42,7 +42,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='order',
             name='link_key',
-            field=models.CharField(blank=True, editable=False, max_length=500),
+            field=models.CharField(blank=True, db_default="", default="", editable=False, max_length=500),
         ),
         migrations.AlterField(
             model_name='order',
