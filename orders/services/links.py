@@ -167,6 +167,7 @@ def orders_release_stale(*, before: datetime) -> int:
     keys = list(
         Order.objects.filter(status=OrderStatus.WAITING_FOR_LINK, status_changed_at__lt=before)
         .values_list("service_id", "link_key")
+        .order_by("service_id", "link_key")  # not the model's ordering: it would defeat DISTINCT
         .distinct()[:MAX_RELEASE_KEYS]
     )
     return sum(
