@@ -26,6 +26,7 @@ from orders.services.budgets import real_money
 MOVING_STATUSES = frozenset(
     {
         OrderStatus.QUEUED,
+        OrderStatus.WAITING_FOR_LINK,
         OrderStatus.SUBMITTING,
         OrderStatus.PENDING,
         OrderStatus.IN_PROGRESS,

@@ -22,6 +22,7 @@ def new_code() -> str:
 class OrderStatus(models.TextChoices):
     AWAITING_APPROVAL = "awaiting_approval", "Waiting for approval"
     QUEUED = "queued", "Queued"
+    WAITING_FOR_LINK = "waiting_for_link", "Waiting for the link"
     SUBMITTING = "submitting", "Submitting"
     PENDING = "pending", "Pending"
     IN_PROGRESS = "in_progress", "In progress"
@@ -44,6 +45,21 @@ FINAL_STATUSES = frozenset(
         OrderStatus.DECLINED,
     }
 )
+# Statuses of an order that is ours and not finished, which may be with the panel or go there:
+# a second order on the same link and service waits while one of these is open (see
+# orders.services.links). An order waiting for approval is not on its way yet.
+LINK_OPEN_STATUSES = frozenset(
+    {
+        OrderStatus.QUEUED,
+        OrderStatus.WAITING_FOR_LINK,
+        OrderStatus.SUBMITTING,
+        OrderStatus.UNCONFIRMED,
+        OrderStatus.PENDING,
+        OrderStatus.IN_PROGRESS,
+        OrderStatus.PROCESSING,
+        OrderStatus.OTHER,
+    }
+)
 # Statuses with a provider order id whose progress the poller follows.
 TRACKED_STATUSES = frozenset(
     {OrderStatus.PENDING, OrderStatus.IN_PROGRESS, OrderStatus.PROCESSING, OrderStatus.OTHER}
@@ -58,6 +74,7 @@ STARTED_STATUSES = frozenset(
 STATUS_RANK = {
     OrderStatus.AWAITING_APPROVAL: -1,
     OrderStatus.QUEUED: 0,
+    OrderStatus.WAITING_FOR_LINK: 0,
     OrderStatus.SUBMITTING: 1,
     OrderStatus.UNCONFIRMED: 2,
     OrderStatus.PENDING: 3,
@@ -132,6 +149,9 @@ class Order(models.Model):
         db_index=False,
     )
     link = models.CharField(max_length=500, blank=True)
+    # `link` normalised (orders.links.link_normalise): orders on one link share it.
+    # A default in the database too: rows written by COPY or raw SQL need not name it.
+    link_key = models.CharField(max_length=500, blank=True, default="", db_default="", editable=False)
     quantity = models.BigIntegerField(null=True, blank=True)
     runs = models.PositiveIntegerField(null=True, blank=True)
     interval = models.PositiveIntegerField(null=True, blank=True, help_text="Minutes between runs")
@@ -198,6 +218,12 @@ class Order(models.Model):
             models.Index(
                 fields=["-created_at"], condition=Q(needs_attention=True), name="orders_needing_attention"
             ),
+            # The open orders on one link of one service: few rows, and final orders leave it.
+            models.Index(
+                fields=["service", "link_key"],
+                condition=Q(status__in=sorted(LINK_OPEN_STATUSES)),
+                name="orders_open_on_link",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -220,6 +246,9 @@ class Order(models.Model):
 
     def can_cancel(self) -> bool:
         return self.service.cancel and self.is_tracked
+
+    def can_stop_waiting(self) -> bool:
+        return self.status == OrderStatus.WAITING_FOR_LINK
 
     def can_resolve(self) -> bool:
         return self.status == OrderStatus.UNCONFIRMED
@@ -275,6 +304,8 @@ class EventKind(models.TextChoices):
     ERROR = "error", "Provider error"
     RESOLVED = "resolved", "Resolved by a person"
     WAITING = "waiting", "Waiting for approval"
+    LINK_WAIT = "link_wait", "Waiting behind an open order on the same link"
+    LINK_FREE = "link_free", "The link is free: sending"
     APPROVED = "approved", "Approved"
     DECLINED = "declined", "Declined"
     CHECK = "check", "Check requested"

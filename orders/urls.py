@@ -19,6 +19,7 @@ urlpatterns = [
     path("<str:code>/refill/", views.order_refill, name="order_refill"),
     path("<str:code>/cancel/", views.order_cancel_view, name="order_cancel"),
     path("<str:code>/check/", views.order_check, name="order_check"),
+    path("<str:code>/stop-waiting/", views.order_stop_waiting_view, name="order_stop_waiting"),
     path("<str:code>/resolve/", views.order_resolve_view, name="order_resolve"),
     path("<str:code>/approve/", views.order_approve_view, name="order_approve"),
     path("<str:code>/decline/", views.order_decline_view, name="order_decline"),

@@ -26,11 +26,14 @@ from orders.models import Order, OrderStatus, Refill
 from orders.permissions import may_act_on, order_for, orders_for
 from orders.services import (
     OrderActionError,
+    open_order_on_link,
     order_approve,
     order_cancel,
     order_decline,
     order_estimate,
     order_resolve,
+    order_stop_waiting,
+    order_waits_behind,
     orders_cancel,
     orders_check_now,
     orders_decide,
@@ -40,6 +43,7 @@ from orders.services import (
 from orders.services.approvals import decision_refusal
 from orders.services.budgets import order_waits_because
 from orders.services.common import PROVIDER_ID
+from orders.services.mass import mass_order_waiting
 from orders.templatetags.orders_tags import line_count
 from providers.client import SERVICE_TYPES
 from providers.models import Provider
@@ -256,6 +260,7 @@ def _estimate(form: OrderForm, service: Service | None) -> dict[str, Any] | None
         "after": None if balance is None else balance - cost,
         "problems": form.non_field_errors(),
         "lines": lines,
+        "ahead": open_order_on_link(service_id=service.pk, link=str(form.data.get("link", ""))),
     }
 
 
@@ -308,6 +313,7 @@ def mass_order(request: HttpRequest) -> HttpResponse:
             form = _mass_form_of_lines(request, form, drop_bad=action == "drop")
     good = sum(1 for line in form.lines if line.ok)
     context = {
+        "waiting": mass_order_waiting(form.lines),
         "form": form,
         "providers": providers,
         "format": MASS_FORMAT,
@@ -351,6 +357,7 @@ def _order_page_context(request: HttpRequest, order: Order) -> dict[str, Any]:
         if order.status == OrderStatus.AWAITING_APPROVAL
         else None,
         "refills": refills,
+        "waits_behind": order_waits_behind(order),
         "waits_because": " and ".join(order_waits_because(order))
         if order.status == OrderStatus.AWAITING_APPROVAL
         else "",
@@ -408,6 +415,16 @@ def order_cancel_view(request: HttpRequest, code: str) -> HttpResponse:
         return None if answer.accepted else f"Cancel not accepted: {answer.answer or 'no answer'}"
 
     return _order_action(request, order, cancel, "Cancel accepted: the status follows.")
+
+
+@require_POST
+def order_stop_waiting_view(request: HttpRequest, code: str) -> HttpResponse:
+    order = order_for(request, code, "act")
+
+    def stop() -> None:
+        order_stop_waiting(order=order, user=request.user, ip=client_ip(request))
+
+    return _order_action(request, order, stop, "Canceled: it was never sent, nothing is charged.")
 
 
 @require_POST

@@ -32,6 +32,7 @@ from orders.services import (
     uncharged_total,
 )
 from orders.services.budgets import approvals_needed, off_shortlist
+from orders.services.links import lines_waiting
 from presets.models import Preset, PresetLine
 from providers.client import SERVICE_TYPES
 from team.models import Campaign, ShortlistRule
@@ -223,6 +224,8 @@ class PresetRow:
     draft: OrderDraft | None = None
     error: str = ""
     waits: bool = False
+    # Will wait behind an open order on its link and service (or an earlier row's).
+    waits_for_link: bool = False
 
     @property
     def ok(self) -> bool:
@@ -256,6 +259,10 @@ class PresetPreview:
     @property
     def waiting(self) -> int:
         return sum(1 for row in self.rows if row.waits)
+
+    @property
+    def waiting_for_link(self) -> int:
+        return sum(1 for row in self.rows if row.waits_for_link)
 
 
 def preset_preview(
@@ -319,6 +326,9 @@ def preset_preview(
     ]
     for row, reasons in zip(placed, approvals_needed(orders, campaign, off_shortlist=off), strict=True):
         row.waits = bool(reasons)
+    behind = lines_waiting([(row.line.service_id, str(row.draft.fields.get("link", ""))) for row in placed])
+    for row, waits in zip(placed, behind, strict=True):
+        row.waits_for_link = waits
     return preview
 
 

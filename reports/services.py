@@ -50,6 +50,7 @@ STATUS_GROUPS: dict[str, tuple[str, frozenset[str]]] = {
         frozenset(
             {
                 OrderStatus.QUEUED,
+                OrderStatus.WAITING_FOR_LINK,
                 OrderStatus.SUBMITTING,
                 OrderStatus.PENDING,
                 OrderStatus.IN_PROGRESS,

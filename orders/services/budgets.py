@@ -29,6 +29,7 @@ SPENDING_STATUSES = frozenset(
     {
         OrderStatus.AWAITING_APPROVAL,
         OrderStatus.QUEUED,
+        OrderStatus.WAITING_FOR_LINK,
         OrderStatus.SUBMITTING,
         OrderStatus.UNCONFIRMED,
         OrderStatus.PENDING,

@@ -12,6 +12,7 @@ from typing import Any
 from catalog.models import Service
 from orders.models import Order
 from orders.services.common import PROVIDER_ID, ZERO, OrderInvalid, User
+from orders.services.links import lines_waiting
 from orders.services.placing import (
     OrderDraft,
     Submitted,
@@ -37,6 +38,8 @@ class MassLine:
     text: str
     draft: OrderDraft | None = None
     error: str = ""
+    # Whether it will wait behind an open order on its link and service (see `mass_order_waiting`).
+    waits: bool = False
 
     @property
     def ok(self) -> bool:
@@ -126,6 +129,16 @@ class MassLinesInvalid(OrderInvalid):
     def __init__(self, bad: list[MassLine]) -> None:
         self.lines = bad
         super().__init__({"__all__": f"{len(bad)} line{'s' if len(bad) != 1 else ''} cannot be placed."})
+
+
+def mass_order_waiting(lines: list[MassLine]) -> int:
+    """Mark the good lines that will wait behind an open order on their link and service (or an
+    earlier line of the same order), and return how many."""
+    good = [line for line in lines if line.draft is not None]
+    marks = lines_waiting([(line.draft.service.pk, str(line.draft.fields.get("link", ""))) for line in good])
+    for line, waits in zip(good, marks, strict=True):
+        line.waits = waits
+    return sum(marks)
 
 
 def mass_order_total(lines: list[MassLine]) -> Decimal:

@@ -25,6 +25,7 @@ from audit.models import AuditAction
 from audit.services import audit_record
 from catalog.models import MAX_QUANTITY, Service
 from catalog.platforms import Platform
+from orders.links import link_normalise
 from orders.models import (
     COLUMN_FIELDS,
     EventKind,
@@ -276,7 +277,8 @@ def _text_error(name: str, text: str, *, platform: str) -> str | None:
 def uncharged_total(*, provider: Provider) -> Decimal:
     """Estimates of the provider's orders not yet sent: the last known balance does not show them."""
     total = Order.objects.filter(
-        provider=provider, status__in=(OrderStatus.QUEUED, OrderStatus.SUBMITTING)
+        provider=provider,
+        status__in=(OrderStatus.QUEUED, OrderStatus.WAITING_FOR_LINK, OrderStatus.SUBMITTING),
     ).aggregate(total=Sum("estimated_charge"))["total"]
     return total or ZERO
 
@@ -341,6 +343,7 @@ def _order_from_draft(
         created_at=now,
         status_changed_at=now,
         extra=extra,
+        link_key=link_normalise(str(columns.get("link", ""))),
         **columns,
     )
 

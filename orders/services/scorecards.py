@@ -164,7 +164,10 @@ def scorecards_refresh(*, now: datetime | None = None) -> ScorecardReport:
     started = time.perf_counter()
     now = now or timezone.now()
     since = now - timedelta(days=max(Scorecard.WINDOWS))
-    orders = Order.objects.filter(created_at__gte=since, status__in=SENT_STATUSES)
+    # An order canceled while it waited for its link never reached the panel: it says nothing.
+    orders = Order.objects.filter(created_at__gte=since, status__in=SENT_STATUSES).exclude(
+        status=OrderStatus.CANCELED, submitted_at__isnull=True
+    )
     refills = Refill.objects.filter(requested_at__gte=since)
     order_figures, refill_figures = _order_figures(now), _refill_figures(now)
     by_service = _grouped(orders, ["provider_id", "service_id"], order_figures)

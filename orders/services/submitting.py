@@ -24,6 +24,13 @@ from orders.models import (
 )
 from orders.services.common import POLL_STEPS, STUCK_MESSAGE, OrderActionError, User
 from orders.services.lifecycle import order_event, order_transition, orders_send_on_commit
+from orders.services.links import (
+    is_active_order_refusal,
+    order_back_to_waiting,
+    order_claim,
+    orders_release_behind,
+    orders_release_stale,
+)
 from providers.client import (
     OrderFieldError,
     ProviderError,
@@ -60,11 +67,17 @@ def order_submit(*, order_id: int) -> Order | None:
     The outcome decides the status: accepted → pending; `ProviderRejected` → rejected;
     `ProviderUnreachable` → queued again (the caller retries) until ORDERS_SUBMIT_ATTEMPTS,
     then rejected; `ProviderOutcomeUnknown` → unconfirmed, never sent again by itself.
+    An order with an open order of ours ahead of it on its link is not sent: it waits
+    (`waiting_for_link`, see orders.services.links), and so does one the panel refuses with
+    its active-order sentence.
     """
-    claimed = Order.objects.filter(pk=order_id, status=OrderStatus.QUEUED).update(
-        status=OrderStatus.SUBMITTING,
-        status_changed_at=timezone.now(),
-        submit_attempts=F("submit_attempts") + 1,
+    claimed = order_claim(
+        order_id,
+        updates={
+            "status": OrderStatus.SUBMITTING,
+            "status_changed_at": timezone.now(),
+            "submit_attempts": F("submit_attempts") + 1,
+        },
     )
     if not claimed:
         return None
@@ -88,8 +101,14 @@ def _send(order: Order) -> Order:
     except ProviderUnreachable as exc:
         _submit_unreachable(order, exc)
         return order
-    except (ProviderRejected, OrderFieldError, ApiKeyDecryptionError) as exc:
-        # Nothing was charged: the panel said no, or nothing was sent at all.
+    except ProviderRejected as exc:
+        # Nothing was charged: the panel said no.
+        if is_active_order_refusal(exc.message):
+            order_back_to_waiting(order, exc.message)
+            return order
+        _reject(order, str(exc))
+    except (OrderFieldError, ApiKeyDecryptionError) as exc:
+        # Nothing was sent at all.
         _reject(order, str(exc))
     except ProviderOutcomeUnknown as exc:
         logger.warning("order unconfirmed: the panel may have taken it: %s", exc)
@@ -110,7 +129,7 @@ def _send(order: Order) -> Order:
 
 
 def _reject(order: Order, message: str) -> None:
-    order_transition(
+    if order_transition(
         order,
         OrderStatus.REJECTED,
         kind=EventKind.REJECTED,
@@ -118,7 +137,8 @@ def _reject(order: Order, message: str) -> None:
         message=message,
         last_error=message,
         finished_at=timezone.now(),
-    )
+    ):
+        orders_release_behind(order_ids=[order.pk])
 
 
 def _submit_unreachable(order: Order, exc: ProviderUnreachable) -> None:
@@ -184,7 +204,8 @@ def order_submit_now(*, order: Order, sleep: Callable[[float], None] = time.slee
 
 
 def orders_sweep(*, now: datetime | None = None) -> dict[str, int]:
-    """Orders stuck between states: `submitting` too long → unconfirmed; `queued` too long → sent again.
+    """Orders stuck between states: `submitting` too long → unconfirmed; `queued` too long → sent
+    again; `waiting_for_link` too long with nothing of ours ahead → sent again.
 
     A submitting order whose worker died may have reached the panel, so it is never resent;
     a queued one never left, so sending it is safe (the claim keeps it to one request).
@@ -211,7 +232,8 @@ def orders_sweep(*, now: datetime | None = None) -> dict[str, int]:
         with transaction.atomic():
             Order.objects.filter(pk__in=stale, status=OrderStatus.QUEUED).update(status_changed_at=now)
             orders_send_on_commit(stale)
-    return {"unconfirmed": unconfirmed, "requeued": len(stale)}
+    released = orders_release_stale(before=cutoff)
+    return {"unconfirmed": unconfirmed, "requeued": len(stale), "released": released}
 
 
 def order_resolve(
@@ -266,6 +288,8 @@ def order_resolve(
         )
     if not moved:
         raise OrderActionError("The order changed meanwhile; reload it.")
+    if not placed:
+        orders_release_behind(order_ids=[order.pk])
     audit_record(
         action=AuditAction.ORDER_RESOLVED,
         actor=user,

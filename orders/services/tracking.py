@@ -32,6 +32,7 @@ from orders.models import (
 )
 from orders.services.common import ACCURACY, BATCH, POLL_STEPS, User
 from orders.services.lifecycle import order_event
+from orders.services.links import orders_release_behind
 from providers.client import (
     ItemError,
     ProviderError,
@@ -386,6 +387,8 @@ def order_batch_check(*, provider: Provider, rows: Sequence[Sequence[Any]]) -> P
         if change is not None:
             changes.append(change)
     report.changed = _apply_changes(changes, timezone.now())
+    # Orders waiting behind one that just finished go now (a change not applied frees nothing).
+    orders_release_behind(order_ids=[change.id for change in changes if change.final])
     return report
 
 

@@ -25,6 +25,7 @@ STATUS_TONES = {
     OrderStatus.REJECTED: "bad",
     OrderStatus.UNCONFIRMED: "bad",
     OrderStatus.QUEUED: "info",
+    OrderStatus.WAITING_FOR_LINK: "warn",
     OrderStatus.SUBMITTING: "info",
     OrderStatus.PENDING: "info",
     OrderStatus.IN_PROGRESS: "info",

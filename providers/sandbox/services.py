@@ -344,16 +344,17 @@ def order_add(*, account: Account, params: Mapping[str, str]) -> Order:
     if request.link:
         # Orders for this link that ended by now must not block the new one.
         orders_advance(
-            orders=Order.objects.filter(account=account, link=request.link, parent=None).exclude(
-                status__in=FINAL_ORDER_STATUSES
-            )
+            orders=Order.objects.filter(
+                account=account, service=service, link=request.link, parent=None
+            ).exclude(status__in=FINAL_ORDER_STATUSES)
         )
     now = clock.now()
     with transaction.atomic():
         locked = Account.objects.select_for_update().get(pk=account.pk)
         if (
             request.link
-            and Order.objects.filter(account=locked, link=request.link, parent=None)
+            # Like JAP: one active order per link and service.
+            and Order.objects.filter(account=locked, service=service, link=request.link, parent=None)
             .exclude(status__in=FINAL_ORDER_STATUSES)
             .exists()
         ):

@@ -87,6 +87,17 @@ def test_a_services_card_counts_outcomes_of_sent_orders_and_rates_them_among_the
     assert isinstance(month.reliability, Decimal)
 
 
+def test_an_order_canceled_while_it_waited_for_its_link_says_nothing_of_the_service(service):
+    orders(service, 3)
+    orders(service, 2, OrderStatus.CANCELED)
+    waited = orders(service, 4, OrderStatus.CANCELED, days_ago=2)
+    Order.objects.filter(pk__in=[order.pk for order in waited]).update(submitted_at=None)
+
+    scorecards_refresh(now=NOW)
+
+    assert (card(service, 30).orders, card(service, 30).canceled) == (5, 2)
+
+
 def test_the_delivered_share_counts_what_remains_and_a_canceled_order_delivered_nothing(service):
     orders(service, 8)  # 800 delivered (remains unknown: completed)
     orders(service, 1, remains=-30)  # over-delivered: counts as the quantity, not more

@@ -133,7 +133,7 @@ def test_a_worker_killed_between_claim_and_answer_leaves_an_order_the_sweeper_ma
         status=OrderStatus.SUBMITTING, status_changed_at=order.created_at.replace(year=2020)
     )
 
-    assert orders_sweep() == {"unconfirmed": 1, "requeued": 0}
+    assert orders_sweep() == {"unconfirmed": 1, "requeued": 0, "released": 0}
 
     order.refresh_from_db()
     assert order.status == OrderStatus.UNCONFIRMED

@@ -32,7 +32,7 @@ def test_the_sweeper_sends_an_order_left_queued_once(celery_worker, followers):
     order = order_place(service=followers, link=link(), quantity=100, enqueue=False)
     Order.objects.filter(pk=order.pk).update(status_changed_at=order.created_at.replace(year=2020))
 
-    assert orders_sweep() == {"unconfirmed": 0, "requeued": 1}
+    assert orders_sweep() == {"unconfirmed": 0, "requeued": 1, "released": 0}
 
     wait_for(lambda: Order.objects.filter(pk=order.pk, status=OrderStatus.PENDING).exists())
     assert SandboxOrder.objects.count() == 1

@@ -198,7 +198,7 @@ def test_it_refuses_an_order_it_cannot_pay_for_and_charges_nothing(api: object) 
     assert not Order.objects.exists()
 
 
-def test_it_refuses_a_second_order_for_a_link_with_an_active_order(api: object, clock: object) -> None:
+def test_it_refuses_a_second_active_order_on_a_link_for_the_same_service(api: object, clock: object) -> None:
     service = ServiceFactory()
     api("add", service=service.id, link=LINK, quantity=100)
 
@@ -206,6 +206,7 @@ def test_it_refuses_a_second_order_for_a_link_with_an_active_order(api: object, 
         "error": "You have active order with this link. Please wait until order being completed."
     }
     assert "order" in api("add", service=service.id, link=f"{LINK}/other", quantity=100)
+    assert "order" in api("add", service=ServiceFactory().id, link=LINK, quantity=100)  # another service
 
     clock.advance(simulated=True, days=2)
     assert "order" in api("add", service=service.id, link=LINK, quantity=100)
