@@ -53,23 +53,34 @@ def _parse_cursor(value: str | None) -> tuple[datetime, int] | None:
 
 
 def keyset_page(
-    queryset: QuerySet[Any], *, field: str, older: str | None, newer: str | None, size: int = PAGE_SIZE
+    queryset: QuerySet[Any],
+    *,
+    field: str,
+    older: str | None,
+    newer: str | None,
+    size: int = PAGE_SIZE,
+    soonest_first: bool = False,
 ) -> KeysetPage:
-    """The page after cursor `older` (or before `newer`), ordered by `field` then id, newest first.
+    """The page after cursor `older` (or before `newer`), ordered by `field` then id, newest
+    first (or soonest first: `older` is then further ahead, as "expiring soon first").
 
     `field <= x AND (field < x OR id < y)` rather than the plain OR: the first term is a range
     on the index, so a deep page costs what the first page costs (OFFSET would read every row
     before it).
     """
     before, after = _parse_cursor(older), _parse_cursor(newer)
-    ordered = queryset.order_by(f"-{field}", "-pk")
+    down, up = ("gt", "lt") if soonest_first else ("lt", "gt")
+    forward, backward = ((field, "pk"), (f"-{field}", "-pk"))[:: 1 if soonest_first else -1]
+    ordered = queryset.order_by(*forward)
     if before is not None:
         moment, pk = before
-        ordered = ordered.filter(Q(**{f"{field}__lt": moment}) | Q(pk__lt=pk), **{f"{field}__lte": moment})
+        ordered = ordered.filter(
+            Q(**{f"{field}__{down}": moment}) | Q(**{f"pk__{down}": pk}), **{f"{field}__{down}e": moment}
+        )
     elif after is not None:
         moment, pk = after
-        ordered = queryset.order_by(field, "pk").filter(
-            Q(**{f"{field}__gt": moment}) | Q(pk__gt=pk), **{f"{field}__gte": moment}
+        ordered = queryset.order_by(*backward).filter(
+            Q(**{f"{field}__{up}": moment}) | Q(**{f"pk__{up}": pk}), **{f"{field}__{up}e": moment}
         )
     rows = list(ordered[: size + 1])
     more = len(rows) > size

@@ -31,6 +31,7 @@ from orders.models import (
     status_from_provider,
 )
 from orders.services.common import ACCURACY, BATCH, POLL_STEPS, User
+from orders.services.guarantees import refill_windows_open
 from orders.services.lifecycle import order_event
 from providers.client import (
     ItemError,
@@ -386,6 +387,7 @@ def order_batch_check(*, provider: Provider, rows: Sequence[Sequence[Any]]) -> P
         if change is not None:
             changes.append(change)
     report.changed = _apply_changes(changes, timezone.now())
+    refill_windows_open(order_ids=[change.id for change in changes if change.final])
     return report
 
 
