@@ -477,7 +477,9 @@ def refill_list(request: HttpRequest) -> HttpResponse:
         "filterset": filterset,
         "page": page,
         # An unconfirmed refill waits for a person, not for the panel: nothing to refresh.
-        "moving": any(refill.next_check_at is not None for refill in page.rows),
+        "moving": any(
+            not refill.is_final and refill.status != Refill.Status.UNCONFIRMED for refill in page.rows
+        ),
         "list_url": request.get_full_path(),
         "refresh": LIVE_REFRESH_SECONDS,
     }
