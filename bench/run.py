@@ -47,6 +47,7 @@ BENCHES = [
     "bench.scorecards",
     "bench.orders",
     "bench.orders_page",
+    "bench.refills_due_page",
     "bench.reports_page",
 ]
 

@@ -246,6 +246,14 @@ class RefillDueFilter(django_filters.FilterSet):
         return queryset
 
 
+# Each due order costs two anti-joins: counted exactly up to this many, estimated above.
+DUE_EXACT_COUNT_LIMIT = 1000
+
+
+# Each due order costs two anti-joins: counted exactly up to this many, estimated above.
+DUE_EXACT_COUNT_LIMIT = 1000
+
+
 def refills_due_page(
     data: Mapping[str, Any], *, now: datetime | None = None
 ) -> tuple[RefillDueFilter, KeysetPage]:
@@ -257,6 +265,7 @@ def refills_due_page(
         older=data.get("later"),
         newer=data.get("sooner"),
         soonest_first=True,
+        exact_count_limit=DUE_EXACT_COUNT_LIMIT,
     )
     return filterset, page
 

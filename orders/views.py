@@ -500,8 +500,9 @@ def refill_due_list(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {
         "filterset": filterset,
         "page": page,
-        "now": now,
         "list_url": request.get_full_path(),
+        # One reverse for the page, not one per row.
+        "orders_url": reverse("orders:order_list"),
     }
     if not wants_partial(request, "due-table"):
         context["providers"] = Provider.objects.order_by("name")

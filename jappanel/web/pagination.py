@@ -60,6 +60,7 @@ def keyset_page(
     newer: str | None,
     size: int = PAGE_SIZE,
     soonest_first: bool = False,
+    exact_count_limit: int = EXACT_COUNT_LIMIT,
 ) -> KeysetPage:
     """The page after cursor `older` (or before `newer`), ordered by `field` then id, newest
     first (or soonest first: `older` is then further ahead, as "expiring soon first").
@@ -89,7 +90,7 @@ def keyset_page(
         rows.reverse()
     has_newer = more if after is not None else before is not None
     has_older = more if after is None else True
-    count, estimated = estimated_count(queryset)
+    count, estimated = estimated_count(queryset, exact_limit=exact_count_limit)
     return KeysetPage(
         rows=rows,
         newer=page_cursor(rows[0], field) if rows and has_newer else None,
@@ -99,11 +100,12 @@ def keyset_page(
     )
 
 
-def estimated_count(queryset: QuerySet[Any]) -> tuple[int, bool]:
+def estimated_count(queryset: QuerySet[Any], *, exact_limit: int = EXACT_COUNT_LIMIT) -> tuple[int, bool]:
     """How many rows `queryset` has, and whether that is the planner's estimate.
 
-    An exact count of a million rows costs more than the whole page; above EXACT_COUNT_LIMIT
-    PostgreSQL's estimate is close enough to say "≈ 1,000,000".
+    An exact count of a million rows costs more than the whole page; above `exact_limit`
+    PostgreSQL's estimate is close enough to say "≈ 1,000,000". A list whose rows each cost a
+    subquery (Refills due) counts exactly only up to a lower limit.
     """
     queryset = queryset.order_by()
     if connection.vendor == "postgresql":
@@ -112,7 +114,7 @@ def estimated_count(queryset: QuerySet[Any]) -> tuple[int, bool]:
             cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
             plan = cursor.fetchone()[0]
         estimate = int((json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]["Plan Rows"])
-        if estimate > EXACT_COUNT_LIMIT:
+        if estimate > exact_limit:
             return estimate, True
-    capped = queryset.values("pk")[: EXACT_COUNT_LIMIT + 1].count()
-    return capped, capped > EXACT_COUNT_LIMIT
+    capped = queryset.values("pk")[: exact_limit + 1].count()
+    return capped, capped > exact_limit
