@@ -127,7 +127,6 @@ def _values(info: ServiceInfo) -> tuple[dict[str, object] | None, str]:
         "min_quantity": info.min,
         "max_quantity": info.max,
         "refill": info.refill,
-        "refill_days": refill_days_parse(name, info.refill),
         "cancel": info.cancel,
         "dripfeed": info.dripfeed,
         "raw": _json_safe(info.raw),
@@ -213,6 +212,11 @@ def catalog_sync(*, provider: Provider, run: CatalogSync | None = None) -> SyncR
             continue
         seen.add(info.id)
         old = existing.get(info.id)
+        # Read again only from a new name or flag: parsing is most of a re-sync's Python time.
+        same = old is not None and (old["name"], old["refill"]) == (values["name"], values["refill"])
+        values["refill_days"] = (
+            old["refill_days"] if same else refill_days_parse(values["name"], values["refill"])
+        )
         if old is None:
             added += 1
         elif old["active"] and all(old[field] == values[field] for field in SYNCED_FIELDS):

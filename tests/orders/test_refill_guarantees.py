@@ -195,3 +195,16 @@ def test_a_campaigns_auto_refill_asks_every_n_days_inside_the_window_as_the_syst
     assert refills_auto_round(now=timezone.now() + timedelta(days=3)) == 1
     assert Refill.objects.filter(order=young[0]).exists()
     assert refills_auto_round(now=timezone.now() + timedelta(days=8)) == 2
+
+
+def test_a_service_renamed_by_the_panel_has_its_period_read_again(sandbox):
+    from providers.sandbox.models import Service as SandboxService
+
+    catalog_sync(provider=sandbox)
+    service = Service.objects.filter(name__contains="[Refill: 30D]").order_by("pk").first()
+    SandboxService.objects.filter(pk=service.service_id).update(name="Instagram Followers ♻️ 60D")
+
+    catalog_sync(provider=sandbox)
+
+    service.refresh_from_db()
+    assert (service.name, service.refill_days) == ("Instagram Followers ♻️ 60D", 60)
