@@ -157,3 +157,24 @@ def test_a_buyer_may_not_ask_refills_of_others_orders(client, finish, thirty_day
     assert client.post(REQUEST_URL, {"order": [order.code]}).status_code == 403
     assert not Refill.objects.filter(order=order).exists()
     assert Order.objects.get(pk=order.pk).refill_until is not None
+
+
+def test_an_orders_page_shows_its_refill_guarantee(client, person, finish, thirty_days):
+    (order,) = finish(thirty_days, 1)
+    page = client.get(reverse("orders:order_detail", args=[order.code]))
+    assert "Refill guarantee" in page.text and "30 days, until" in page.text and "refills from" in page.text
+
+
+def test_a_manager_corrects_a_services_refill_period_in_its_panel(client, person, thirty_days):
+    url = reverse("catalog:service_refill", args=[thirty_days.pk])
+    bad = client.post(url, {"kind": "days", "days": ""})
+    assert bad.status_code == 200 and "How many days does the guarantee last?" in bad.text
+    assert client.post(url, {"kind": "days", "days": "99999"}).status_code == 200
+    response = client.post(url, {"kind": "days", "days": "45"}, follow=True)
+    assert "Refill guarantee: 45 days." in response.text
+    assert "set by a manager; the panel's data says 30 days" in response.text
+    thirty_days.refresh_from_db()
+    assert thirty_days.refill_days_override == 45
+    client.post(url, {"kind": "panel"})
+    thirty_days.refresh_from_db()
+    assert thirty_days.refill_days_override is None
