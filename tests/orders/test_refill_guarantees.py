@@ -208,3 +208,16 @@ def test_a_service_renamed_by_the_panel_has_its_period_read_again(sandbox):
 
     service.refresh_from_db()
     assert (service.name, service.refill_days) == ("Instagram Followers ♻️ 60D", 60)
+
+
+def test_the_scheduler_runs_auto_refill_through_its_task(settings, finish, thirty_days, clock):
+    from orders.tasks import auto_refill
+
+    entry = settings.CELERY_BEAT_SCHEDULE["auto-refill"]
+    assert entry["task"] == auto_refill.name and entry["options"]["expires"] < entry["schedule"]
+    campaign = Campaign.objects.create(name="Daily", auto_refill_every_days=1)
+    (order,) = days_ago(finish(thirty_days, 1, campaign=campaign), 2, clock)
+
+    auto_refill.apply()
+
+    assert Refill.objects.get(order=order).provider_refill_id is not None
