@@ -20,6 +20,7 @@ class AuditAction(models.TextChoices):
     CAMPAIGN_CHANGED = "campaign.changed", "Campaign changed"
     PRESET_CHANGED = "preset.changed", "Preset changed"
     SHORTLIST_CHANGED = "shortlist.changed", "Shortlist changed"
+    SERVICE_REFILL_CHANGED = "service.refill", "Refill period corrected"
     TEAM_POLICY_CHANGED = "team_policy.changed", "Team policy changed"
     PROVIDER_CREATED = "provider.created", "Provider added"
     PROVIDER_CHANGED = "provider.changed", "Provider changed"

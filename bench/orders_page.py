@@ -64,10 +64,10 @@ CROSS JOIN LATERAL (SELECT %s - (i * interval '31.5 seconds') AS at) ts
 """
 
 
-def timed(client: Client, url: str) -> tuple[float, int]:
+def timed(client: Client, url: str, headers: dict[str, str] = HTMX) -> tuple[float, int]:
     with CaptureQueriesContext(connection) as queries:
         started = time.perf_counter()
-        response = client.get(url, headers=HTMX)
+        response = client.get(url, headers=headers)
         elapsed = time.perf_counter() - started
     assert response.status_code == 200, response.status_code
     return elapsed, len(queries)

@@ -48,6 +48,7 @@ BENCHES = [
     "bench.orders",
     "bench.single_order",
     "bench.orders_page",
+    "bench.refills_due_page",
     "bench.reports_page",
 ]
 

@@ -45,6 +45,7 @@ class ServiceAdmin(admin.ModelAdmin):
         "min_quantity",
         "max_quantity",
         "refill",
+        "refill_days",
         "cancel",
         "dripfeed",
         "active",
@@ -53,7 +54,8 @@ class ServiceAdmin(admin.ModelAdmin):
     search_fields = ("name", "category", "=service_id")
     list_select_related = ("provider",)
     show_full_result_count = False
-    # Every field comes from the provider's list and is overwritten by the next sync.
+    # Every field comes from the provider's list and is overwritten by the next sync; a refill
+    # period is corrected in the service's panel, where the correction is audited.
     readonly_fields = [field.name for field in Service._meta.fields if field.name != "id"]
     inlines = [ServicePriceChangeInline]
 

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from django import forms
 
-from catalog.models import MAX_QUANTITY, ShortlistEntry
+from catalog.models import MAX_QUANTITY, Service, ShortlistEntry
+from catalog.refill import LIFETIME, refill_days_label
 from team.models import SHORTLIST_RULE_HELP, ShortlistRule, TeamPolicy
 
 PAGE_SIZES = (25, 50, 100)
@@ -70,3 +71,40 @@ class TeamPolicyForm(forms.ModelForm):
     def rules(self) -> list[tuple[str, str, str]]:
         """(value, label, what it means) of every rule, for the template."""
         return [(rule.value, rule.label, SHORTLIST_RULE_HELP[rule]) for rule in ShortlistRule]
+
+
+class RefillPeriodForm(forms.Form):
+    """A manager's correction of a service's refill period, or back to the panel's data."""
+
+    KINDS = [
+        ("panel", "As the panel says"),
+        ("none", "No refill"),
+        ("days", "A number of days"),
+        ("lifetime", "Lifetime"),
+    ]
+    MAX_DAYS = 3650
+
+    kind = forms.ChoiceField(label="Refill guarantee", choices=KINDS)
+    days = forms.IntegerField(label="Days", min_value=1, max_value=MAX_DAYS, required=False)
+
+    def __init__(self, *args: object, service: Service, **kwargs: object) -> None:
+        override = service.refill_days_override
+        kind = {None: "panel", 0: "none", LIFETIME: "lifetime"}.get(override, "days")
+        kwargs.setdefault("initial", {"kind": kind, "days": override if kind == "days" else None})
+        super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = [
+            ("panel", f"As the panel says ({refill_days_label(service.refill_days)})"),
+            *self.KINDS[1:],
+        ]
+
+    def clean(self) -> dict[str, object]:
+        data = super().clean()
+        if data.get("kind") == "days" and not data.get("days"):
+            self.add_error("days", "How many days does the guarantee last?")
+        return data
+
+    @property
+    def override(self) -> int | None:
+        """The period to store (None: follow the panel)."""
+        kind = self.cleaned_data["kind"]
+        return {"panel": None, "none": 0, "lifetime": LIFETIME}.get(kind, self.cleaned_data.get("days"))

@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from catalog.platforms import Platform
+from catalog.refill import refill_days_label
 
 # JAP's "unlimited" maximum; a larger quantity cannot be ordered anywhere.
 MAX_QUANTITY = 2_147_483_647
@@ -33,6 +34,12 @@ class Service(models.Model):
     min_quantity = models.BigIntegerField()
     max_quantity = models.BigIntegerField()
     refill = models.BooleanField(default=False)
+    # The guarantee in days (0: none, catalog.refill.LIFETIME: without end): read from the flag
+    # and the name at each sync; a manager's correction, kept across syncs, wins.
+    refill_days = models.PositiveIntegerField("refill period (days)", default=0)
+    refill_days_override = models.PositiveIntegerField(
+        "refill period set by a manager (days)", null=True, blank=True
+    )
     cancel = models.BooleanField(default=False)
     dripfeed = models.BooleanField(default=False)
     active = models.BooleanField(default=True)
@@ -65,6 +72,15 @@ class Service(models.Model):
     def cost(self, quantity: int) -> Decimal:
         """What `quantity` units cost at the current rate (rate is per 1000)."""
         return self.rate * quantity / 1000
+
+    @property
+    def refill_period(self) -> int:
+        """The refill guarantee in days that holds: the manager's correction, else the panel's."""
+        return self.refill_days if self.refill_days_override is None else self.refill_days_override
+
+    @property
+    def refill_period_label(self) -> str:
+        return refill_days_label(self.refill_period)
 
     @property
     def is_new(self) -> bool:

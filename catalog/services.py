@@ -21,6 +21,8 @@ from audit.services import audit_record
 from catalog.changes import catalog_changes_record
 from catalog.models import CatalogSync, Favourite, Service, ServicePriceChange, ShortlistEntry
 from catalog.platforms import platform_for
+from catalog.refill import LIFETIME, refill_days_label, refill_days_parse
+from catalog.signals import refill_period_corrected
 from jappanel.db import bulk_insert, bulk_upsert, column_misfit
 from providers.client import ProviderError
 from providers.client.results import ServiceInfo
@@ -48,6 +50,7 @@ SYNCED_FIELDS = (
     "min_quantity",
     "max_quantity",
     "refill",
+    "refill_days",
     "cancel",
     "dripfeed",
     "raw",
@@ -209,6 +212,11 @@ def catalog_sync(*, provider: Provider, run: CatalogSync | None = None) -> SyncR
             continue
         seen.add(info.id)
         old = existing.get(info.id)
+        # Read again only from a new name or flag: parsing is most of a re-sync's Python time.
+        same = old is not None and (old["name"], old["refill"]) == (values["name"], values["refill"])
+        values["refill_days"] = (
+            old["refill_days"] if same else refill_days_parse(values["name"], values["refill"])
+        )
         if old is None:
             added += 1
         elif old["active"] and all(old[field] == values[field] for field in SYNCED_FIELDS):
@@ -446,3 +454,35 @@ def team_policy_save(
             after={"shortlist_rule": policy.shortlist_rule},
         )
     return policy
+
+
+def service_refill_correct(
+    *, service: Service, days: int | None, user: AbstractBaseUser | None, ip: str | None = None
+) -> Service:
+    """Set the refill period a manager says `service` has (days; 0: none; LIFETIME), or None to
+    follow the panel's data again. Kept across syncs, audited; the refill windows of the
+    service's orders follow."""
+    if days is not None and not 0 <= days <= LIFETIME:
+        raise ValueError(f"A refill period is 0 to {LIFETIME} days.")
+    before = service.refill_days_override
+    if before == days:
+        return service
+    with transaction.atomic():
+        Service.objects.filter(pk=service.pk).update(refill_days_override=days)
+        service.refill_days_override = days
+        audit_record(
+            action=AuditAction.SERVICE_REFILL_CHANGED,
+            actor=user,
+            ip=ip,
+            target=service,
+            before={"refill": _override_text(before, service.refill_days)},
+            after={"refill": _override_text(days, service.refill_days)},
+        )
+        refill_period_corrected.send(sender=Service, service=service)
+    return service
+
+
+def _override_text(override: int | None, parsed: int) -> str:
+    if override is None:
+        return f"as the panel says ({refill_days_label(parsed)})"
+    return refill_days_label(override)

@@ -10,6 +10,7 @@ urlpatterns = [
     path("<int:pk>/", views.service_detail, name="service_detail"),
     path("<int:pk>/favourite/", views.service_favourite, name="service_favourite"),
     path("<int:pk>/shortlist/", views.service_shortlist, name="service_shortlist"),
+    path("<int:pk>/refill/", views.service_refill, name="service_refill"),
     path("<int:pk>/shortlist/remove/", views.service_shortlist_remove, name="service_shortlist_remove"),
     path("providers/<int:pk>/", views.provider_record, name="provider_record"),
     path("changes/", views.change_list, name="change_list"),

@@ -23,18 +23,19 @@ from catalog.changes import (
     touching,
 )
 from catalog.filters import ServiceFilter, ShortlistFirst, first_synced_at
-from catalog.forms import CatalogDisplayForm, ShortlistEntryForm, TeamPolicyForm
+from catalog.forms import CatalogDisplayForm, RefillPeriodForm, ShortlistEntryForm, TeamPolicyForm
 from catalog.models import CatalogChange, CatalogSync, ChangeKind, Scorecard, Service, ShortlistEntry
 from catalog.services import (
     catalog_sync_request,
     favourite_set,
+    service_refill_correct,
     shortlist_remove,
     shortlist_save,
     team_policy_save,
 )
 from jappanel.web.access import allowed
 from jappanel.web.csv import csv_response
-from jappanel.web.htmx import render_page, wants_partial
+from jappanel.web.htmx import go, render_page, wants_partial
 from jappanel.web.pagination import keyset_page
 from providers.client import SERVICE_TYPES
 from providers.models import Provider
@@ -164,9 +165,12 @@ def _service_of(pk: int) -> Service:
     return get_object_or_404(services, pk=pk)
 
 
-def _detail_context(service: Service, form: ShortlistEntryForm | None = None) -> dict[str, Any]:
+def _detail_context(
+    service: Service, form: ShortlistEntryForm | None = None, refill_form: RefillPeriodForm | None = None
+) -> dict[str, Any]:
     return {
         "service": service,
+        "refill_form": refill_form or RefillPeriodForm(service=service),
         # The reverse one-to-one raises when there is no entry; select_related cached the answer.
         "entry": getattr(service, "shortlist", None),
         "shortlist_form": form,
@@ -223,6 +227,19 @@ def service_shortlist(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         form = ShortlistEntryForm(instance=entry) if request.GET.get("edit") else None
     return _shortlist_box(request, service, form)
+
+
+@require_POST
+@allowed("manage_shortlist")
+def service_refill(request: HttpRequest, pk: int) -> HttpResponse:
+    """A manager corrects the service's refill period (kept across syncs, audited)."""
+    service = _service_of(pk)
+    form = RefillPeriodForm(request.POST, service=service)
+    if not form.is_valid():
+        return render(request, "catalog/service_detail.html", _detail_context(service, refill_form=form))
+    service_refill_correct(service=service, days=form.override, user=request.user, ip=client_ip(request))
+    messages.success(request, f"Refill guarantee: {service.refill_period_label}.")
+    return go(request, reverse("catalog:service_detail", args=[service.pk]))
 
 
 @require_POST

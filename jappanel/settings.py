@@ -430,6 +430,7 @@ CELERY_BEAT_SCHEDULE = {
     },
     "poll-orders": {"task": "orders.tasks.poll_orders", "schedule": 60, "options": {"expires": 55}},
     "poll-refills": {"task": "orders.tasks.poll_refills", "schedule": 300, "options": {"expires": 270}},
+    "auto-refill": {"task": "orders.tasks.auto_refill", "schedule": 3600, "options": {"expires": 3540}},
     "sweep-orders": {"task": "orders.tasks.sweep_orders", "schedule": 60, "options": {"expires": 55}},
     "refresh-scorecards": {
         "task": "orders.tasks.refresh_scorecards",

@@ -38,3 +38,29 @@ def orders_csv(orders: QuerySet[Order]) -> HttpResponseBase:
     newest_first = orders.order_by("-created_at", "-pk")
     rows = newest_first.values_list(*CSV_COLUMNS).iterator(chunk_size=web_csv.BATCH_ROWS)
     return csv_response(filename="orders.csv", header=list(CSV_COLUMNS.values()), rows=rows)
+
+
+# The Refills due CSV: field → column name.
+DUE_COLUMNS = {
+    "code": "code",
+    "campaign__name": "campaign",
+    "provider__name": "provider",
+    "service__platform": "platform",
+    "service__service_id": "service id",
+    "service__name": "service",
+    "link": "link",
+    "quantity": "quantity",
+    "provider_order_id": "provider order id",
+    "status": "status",
+    "finished_at": "completed",
+    "refill_until": "refill guarantee until",
+    "last_refill_at": "last refill requested",
+    "last_refill_status": "last refill status",
+}
+
+
+def refills_due_csv(orders: QuerySet[Order]) -> HttpResponseBase:
+    """The orders due a refill, expiring soonest first, as refills-due.csv."""
+    soonest_first = orders.order_by("refill_until", "pk")
+    rows = soonest_first.values_list(*DUE_COLUMNS).iterator(chunk_size=web_csv.BATCH_ROWS)
+    return csv_response(filename="refills-due.csv", header=list(DUE_COLUMNS.values()), rows=rows)

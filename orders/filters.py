@@ -21,6 +21,7 @@ from jappanel.web.pagination import KeysetPage, keyset_page
 from orders.models import CODE_ALPHABET, CODE_LENGTH, Order, OrderStatus, Refill, RefillStatus
 from orders.services.approvals import requesters_barred_for
 from orders.services.budgets import real_money
+from orders.services.guarantees import DUE_AFTER_DAYS, MAX_DUE_AFTER_DAYS, refills_due
 
 # Orders that move by themselves (a worker or the poller changes them): the pages refresh these.
 MOVING_STATUSES = frozenset(
@@ -186,6 +187,88 @@ class RefillFilter(django_filters.FilterSet):
 
     def requested_until(self, queryset: QuerySet[Refill], name: str, value: Any) -> QuerySet[Refill]:
         return queryset.filter(requested_at__lt=_day_start(value + timedelta(days=1)))
+
+
+class RefillDueFilter(django_filters.FilterSet):
+    """Filters of the Refills due page; the rows come from `orders.services.guarantees.refills_due`."""
+
+    campaign = django_filters.NumberFilter(
+        field_name="campaign_id", label="Campaign", min_value=0, max_value=MAX_ID
+    )
+    provider = django_filters.NumberFilter(
+        field_name="provider_id", label="Provider", min_value=0, max_value=MAX_ID
+    )
+    platform = django_filters.ChoiceFilter(
+        field_name="service__platform", choices=Platform.choices, label="Platform"
+    )
+    days = django_filters.NumberFilter(
+        method="not_refilled_in",
+        label="Not refilled in (days)",
+        min_value=1,
+        max_value=MAX_DUE_AFTER_DAYS,
+    )
+
+    FILTERS = ("campaign", "provider", "platform", "days")
+
+    class Meta:
+        model = Order
+        fields: list[str] = []
+
+    def __init__(
+        self, data: Mapping[str, Any] | None = None, *, now: datetime | None = None, **kwargs: Any
+    ) -> None:
+        self.now = now or timezone.now()
+        super().__init__(data, **kwargs)
+
+    @property
+    def is_filtering(self) -> bool:
+        self.is_valid()
+        return any(self.form.cleaned_data.get(name) not in (None, "") for name in self.FILTERS)
+
+    @property
+    def due_after_days(self) -> int:
+        self.is_valid()
+        return int(self.form.cleaned_data.get("days") or DUE_AFTER_DAYS)
+
+    @property
+    def qs(self) -> QuerySet[Order]:
+        # The window, the pending rule and "not in N days" need `now`: one query built whole.
+        self.is_valid()
+        data = self.form.cleaned_data
+        return refills_due(
+            now=self.now,
+            days=self.due_after_days,
+            campaign_id=int(data["campaign"]) if data.get("campaign") is not None else None,
+            provider_id=int(data["provider"]) if data.get("provider") is not None else None,
+            platform=data.get("platform") or None,
+        )
+
+    def not_refilled_in(self, queryset: QuerySet[Order], name: str, value: Any) -> QuerySet[Order]:
+        return queryset
+
+
+# Each due order costs two anti-joins: counted exactly up to this many, estimated above.
+DUE_EXACT_COUNT_LIMIT = 1000
+
+
+# Each due order costs two anti-joins: counted exactly up to this many, estimated above.
+DUE_EXACT_COUNT_LIMIT = 1000
+
+
+def refills_due_page(
+    data: Mapping[str, Any], *, now: datetime | None = None
+) -> tuple[RefillDueFilter, KeysetPage]:
+    """The Refills due page for `data` (its query string), expiring soonest first."""
+    filterset = RefillDueFilter(data, now=now)
+    page = keyset_page(
+        filterset.qs,
+        field="refill_until",
+        older=data.get("later"),
+        newer=data.get("sooner"),
+        soonest_first=True,
+        exact_count_limit=DUE_EXACT_COUNT_LIMIT,
+    )
+    return filterset, page
 
 
 def order_page(data: Mapping[str, Any]) -> tuple[OrderFilter, KeysetPage]:

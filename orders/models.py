@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -13,6 +14,8 @@ from django.utils import timezone
 MONEY = {"max_digits": 14, "decimal_places": 5}
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O or 1/I: codes are read aloud and typed
 CODE_LENGTH = 10
+# JAP refuses a refill asked within this long of the order's completion or of the last refill.
+REFILL_COOLDOWN = timedelta(hours=24)
 
 
 def new_code() -> str:
@@ -189,6 +192,9 @@ class Order(models.Model):
         null=True, blank=True, help_text="When a status answer first showed progress (in progress, partial…)"
     )
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The end of the refill guarantee: completion (`finished_at`) plus the service's refill
+    # period, set when a completed or partial order of a refillable service turns final.
+    refill_until = models.DateTimeField("refill guarantee until", null=True, blank=True)
     last_checked_at = models.DateTimeField(null=True, blank=True)
     next_check_at = models.DateTimeField(null=True, blank=True)
 
@@ -224,6 +230,13 @@ class Order(models.Model):
                 condition=Q(status__in=sorted(LINK_OPEN_STATUSES)),
                 name="orders_open_on_link",
             ),
+            # The Refills due page, expiring soonest first; polled orders have none and never
+            # touch it.
+            models.Index(
+                fields=["refill_until", "id"],
+                condition=Q(refill_until__isnull=False),
+                name="orders_refill_window",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -238,11 +251,20 @@ class Order(models.Model):
         return self.status in TRACKED_STATUSES and self.provider_order_id is not None
 
     def can_refill(self) -> bool:
+        # The panel's flag, or a period a manager set for a service the panel does not flag.
         return (
-            self.service.refill
+            (self.service.refill or bool(self.service.refill_days_override))
             and self.provider_order_id is not None
             and self.status in (OrderStatus.COMPLETED, OrderStatus.PARTIAL)
         )
+
+    @property
+    def refill_from(self) -> datetime | None:
+        """The earliest moment the panel takes a refill: JAP refuses one within a day of completion."""
+        return self.finished_at + REFILL_COOLDOWN if self.finished_at else None
+
+    def in_refill_window(self, now: datetime | None = None) -> bool:
+        return self.refill_until is not None and self.refill_until > (now or timezone.now())
 
     def can_cancel(self) -> bool:
         return self.service.cancel and self.is_tracked
@@ -341,10 +363,17 @@ class RefillStatus(models.TextChoices):
     OTHER = "other", "Other (see the provider's status)"
     COMPLETED = "completed", "Completed"
     REJECTED = "rejected", "Rejected"
-    FAILED = "failed", "Not accepted"
+    FAILED = "failed", "Not sent"
+    # The panel answered with a refusal ("Refill is disabled for this service", "The refill
+    # task is not completed for this order"): an outcome, not an error.
+    REFUSED = "refused", "Refused by the panel"
+    # The request may have reached the panel (no answer): never asked again by itself.
+    UNCONFIRMED = "unconfirmed", "Outcome unknown"
 
 
-FINAL_REFILL_STATUSES = frozenset({RefillStatus.COMPLETED, RefillStatus.REJECTED, RefillStatus.FAILED})
+FINAL_REFILL_STATUSES = frozenset(
+    {RefillStatus.COMPLETED, RefillStatus.REJECTED, RefillStatus.FAILED, RefillStatus.REFUSED}
+)
 PROVIDER_REFILL_STATUSES = {
     "pending": RefillStatus.PENDING,
     "in progress": RefillStatus.IN_PROGRESS,

@@ -17,6 +17,7 @@ from orders.services import (
     refills_poll_round,
     submit_backoff,
 )
+from orders.services.actions import refills_auto_round
 from orders.services.scorecards import scorecards_refresh
 from providers.models import Provider
 
@@ -66,6 +67,14 @@ def check_orders_now(order_ids: list[int]) -> None:
 def poll_refills() -> None:
     """Periodic: check the refills that are due, 100 per call."""
     refills_poll_round()
+
+
+@shared_task
+def auto_refill() -> None:
+    """Periodic: ask the refills the campaigns' auto-refill policies call for."""
+    asked = refills_auto_round()
+    if asked:
+        logger.info("auto-refill: %d refills asked", asked)
 
 
 @shared_task

@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -19,8 +20,16 @@ from catalog.models import Scorecard, Service
 from catalog.platforms import Platform
 from jappanel.web.access import allowed, may
 from jappanel.web.htmx import go, render_page, wants_partial
-from orders.export import orders_csv
-from orders.filters import MOVING_STATUSES, OrderFilter, RefillFilter, keyset_page, order_page
+from orders.export import orders_csv, refills_due_csv
+from orders.filters import (
+    MOVING_STATUSES,
+    OrderFilter,
+    RefillDueFilter,
+    RefillFilter,
+    keyset_page,
+    order_page,
+    refills_due_page,
+)
 from orders.forms import LINES_FIELDS, MASS_FORMAT, ORDER_FIELD_NAMES, MassOrderForm, OrderForm
 from orders.models import Order, OrderStatus, Refill
 from orders.permissions import may_act_on, order_for, orders_for
@@ -44,6 +53,7 @@ from orders.services.approvals import decision_refusal
 from orders.services.budgets import order_waits_because
 from orders.services.common import PROVIDER_ID
 from orders.services.mass import mass_order_waiting
+from orders.services.guarantees import refill_askable, refill_outcomes_summary
 from orders.templatetags.orders_tags import line_count
 from providers.client import SERVICE_TYPES
 from providers.models import Provider
@@ -401,7 +411,7 @@ def order_refill(request: HttpRequest, code: str) -> HttpResponse:
 
     def refill() -> str | None:
         refill = refill_request(order=order, user=request.user, ip=client_ip(request))
-        return f"Refill not accepted: {refill.error}" if refill.status == Refill.Status.FAILED else None
+        return None if refill.provider_refill_id is not None else f"Refill not accepted: {refill.error}"
 
     return _order_action(request, order, refill, "Refill requested.")
 
@@ -510,7 +520,10 @@ def refill_list(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {
         "filterset": filterset,
         "page": page,
-        "moving": any(not refill.is_final for refill in page.rows),
+        # An unconfirmed refill waits for a person, not for the panel: nothing to refresh.
+        "moving": any(
+            not refill.is_final and refill.status != Refill.Status.UNCONFIRMED for refill in page.rows
+        ),
         "list_url": request.get_full_path(),
         "refresh": LIVE_REFRESH_SECONDS,
     }
@@ -518,3 +531,47 @@ def refill_list(request: HttpRequest) -> HttpResponse:
         context["providers"] = Provider.objects.order_by("name")
         context["open_count"] = Refill.objects.filter(finished_at__isnull=True).aggregate(n=Count("pk"))["n"]
     return render_page(request, "orders/refill_list.html", "table", context, target="refill-table")
+
+
+@require_GET
+@allowed("view_refills")
+def refill_due_list(request: HttpRequest) -> HttpResponse:
+    """Orders inside their refill guarantee that were not refilled lately, expiring soonest first."""
+    now = timezone.now()
+    filterset, page = refills_due_page(request.GET, now=now)
+    for order in page.rows:
+        order.askable = refill_askable(order, now)
+    context: dict[str, Any] = {
+        "filterset": filterset,
+        "page": page,
+        "list_url": request.get_full_path(),
+        # One reverse for the page, not one per row.
+        "orders_url": reverse("orders:order_list"),
+    }
+    if not wants_partial(request, "due-table"):
+        context["providers"] = Provider.objects.order_by("name")
+        context["platforms"] = Platform.choices
+        context["campaigns"] = Campaign.objects.order_by("-active", "name")
+    return render_page(request, "orders/refill_due_list.html", "table", context, target="due-table")
+
+
+@require_GET
+@allowed("view_refills")
+def refill_due_export(request: HttpRequest) -> HttpResponseBase:
+    return refills_due_csv(RefillDueFilter(request.GET).qs)
+
+
+@require_POST
+@allowed("view_refills")
+def refill_due_request(request: HttpRequest) -> HttpResponse:
+    """Ask a refill of the selected orders the panel would take now; report each outcome."""
+    selected = Order.objects.filter(code__in=_codes(" ".join(request.POST.getlist("order"))))
+    orders = orders_for(request, selected.select_related("service", "provider"), "act")
+    now = timezone.now()
+    askable = [order for order in orders if refill_askable(order, now)]
+    if not orders:
+        messages.error(request, "Select at least one order.")
+    else:
+        refills = refills_request(orders=askable, user=request.user, ip=client_ip(request))
+        messages.info(request, refill_outcomes_summary(len(orders), refills))
+    return go(request, _next_url(request, reverse("orders:refill_due_list")))

@@ -36,6 +36,7 @@ class CampaignAdmin(admin.ModelAdmin):
         "monthly_budget",
         "currency",
         "members_only",
+        "auto_refill_every_days",
         "active",
     )
     list_filter = ("active", "members_only")

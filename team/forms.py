@@ -42,6 +42,7 @@ class CampaignForm(forms.ModelForm):
             "members_only",
             "members",
             "notes",
+            "auto_refill_every_days",
             "active",
         ]
         widgets = {

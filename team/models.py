@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
@@ -51,6 +52,14 @@ class Campaign(models.Model):
     )
     notes = models.TextField(blank=True)
     active = models.BooleanField(default=True)
+    auto_refill_every_days = models.PositiveSmallIntegerField(
+        "auto-refill every (days)",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(365)],
+        help_text="Ask a refill of each of its orders inside their refill guarantee this often; "
+        "empty: never by itself",
+    )
 
     objects = CampaignQuerySet.as_manager()
 

@@ -264,6 +264,9 @@ def list_values(world: World) -> st.SearchStrategy:
         "codes",
         "older",
         "newer",
+        "later",
+        "sooner",
+        "days",
     ]
     hostile = {
         **dict.fromkeys(names, one_of(*world.codes())),
@@ -275,7 +278,13 @@ def list_values(world: World) -> st.SearchStrategy:
 
 
 def send_lists(world: World, data: dict) -> None:
-    for name in ("orders:order_list", "orders:refill_list", "orders:order_statuses"):
+    for name in (
+        "orders:order_list",
+        "orders:refill_list",
+        "orders:order_statuses",
+        "orders:refill_due_list",
+        "orders:refill_due_export",
+    ):
         answered(world.client.get(reverse(name), data))
         answered(world.client.get(reverse(name), data, headers={"HX-Request": "true"}))
 
@@ -291,6 +300,7 @@ def action_values(world: World) -> st.SearchStrategy:
         (sent, "cancel"),
         (sent, "refill"),
         (queued, "bulk"),
+        (sent, "due"),
     ]
     valid = {
         "order": st.sampled_from(applies),
@@ -315,6 +325,9 @@ def send_action(world: World, data: dict) -> None:
     if action == "bulk":
         data.update(action=data.get("placed", "refill"), order=[code, *world.codes()])
         answered(world.client.post(reverse("orders:order_bulk"), data))
+    elif action == "due":
+        data.update(order=[code, *world.codes()])
+        answered(world.client.post(reverse("orders:refill_due_request"), data))
     elif "/" not in code and code.strip():
         answered(world.client.post(f"/orders/{code}/{action}/", data))
 
@@ -401,6 +414,7 @@ def campaign_values(world: World) -> st.SearchStrategy:
         "members_only": FLAGS,
         "members": st.lists(one_of(world.buyer.pk), max_size=2),
         "notes": TEXTS,
+        "auto_refill_every_days": NUMBERS,
     }
     return mutated(valid, hostile)
 
@@ -494,7 +508,15 @@ def shortlist_values(world: World) -> st.SearchStrategy:
         "tags": st.just("instagram, premium"),
         "shortlist_rule": st.sampled_from(["open", "approval", "only"]),
     }
-    return mutated(valid, {"house_name": TEXTS, "notes": TEXTS, "tags": TEXTS, "shortlist_rule": TEXTS})
+    hostile = {
+        "house_name": TEXTS,
+        "notes": TEXTS,
+        "tags": TEXTS,
+        "shortlist_rule": TEXTS,
+        "kind": st.one_of(TEXTS, st.sampled_from(["panel", "none", "days", "lifetime"])),
+        "days": NUMBERS,
+    }
+    return mutated(valid, hostile)
 
 
 def send_shortlist(world: World, data: dict) -> None:
@@ -502,6 +524,7 @@ def send_shortlist(world: World, data: dict) -> None:
     answered(world.client.post(reverse("catalog:service_shortlist", args=[service.pk]), data))
     answered(world.client.post(reverse("catalog:service_favourite", args=[service.pk])))
     answered(world.client.post(reverse("catalog:team_policy_edit"), data))
+    answered(world.client.post(reverse("catalog:service_refill", args=[service.pk]), data))
 
 
 def _count(model: Any) -> Callable[[], int]:

@@ -13,6 +13,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from catalog.models import Service, ServicePriceChange
+from catalog.refill import refill_days_label
 
 register = template.Library()
 
@@ -35,6 +36,11 @@ def money(value: Decimal | None) -> str:
     exponent = value.normalize().as_tuple().exponent
     places = max(2, -exponent) if isinstance(exponent, int) else 2
     return f"{value:,.{places}f}"
+
+
+@register.filter
+def refill_label(days: int | None) -> str:
+    return refill_days_label(days)
 
 
 @register.filter

@@ -53,23 +53,35 @@ def _parse_cursor(value: str | None) -> tuple[datetime, int] | None:
 
 
 def keyset_page(
-    queryset: QuerySet[Any], *, field: str, older: str | None, newer: str | None, size: int = PAGE_SIZE
+    queryset: QuerySet[Any],
+    *,
+    field: str,
+    older: str | None,
+    newer: str | None,
+    size: int = PAGE_SIZE,
+    soonest_first: bool = False,
+    exact_count_limit: int = EXACT_COUNT_LIMIT,
 ) -> KeysetPage:
-    """The page after cursor `older` (or before `newer`), ordered by `field` then id, newest first.
+    """The page after cursor `older` (or before `newer`), ordered by `field` then id, newest
+    first (or soonest first: `older` is then further ahead, as "expiring soon first").
 
     `field <= x AND (field < x OR id < y)` rather than the plain OR: the first term is a range
     on the index, so a deep page costs what the first page costs (OFFSET would read every row
     before it).
     """
     before, after = _parse_cursor(older), _parse_cursor(newer)
-    ordered = queryset.order_by(f"-{field}", "-pk")
+    down, up = ("gt", "lt") if soonest_first else ("lt", "gt")
+    forward, backward = ((field, "pk"), (f"-{field}", "-pk"))[:: 1 if soonest_first else -1]
+    ordered = queryset.order_by(*forward)
     if before is not None:
         moment, pk = before
-        ordered = ordered.filter(Q(**{f"{field}__lt": moment}) | Q(pk__lt=pk), **{f"{field}__lte": moment})
+        ordered = ordered.filter(
+            Q(**{f"{field}__{down}": moment}) | Q(**{f"pk__{down}": pk}), **{f"{field}__{down}e": moment}
+        )
     elif after is not None:
         moment, pk = after
-        ordered = queryset.order_by(field, "pk").filter(
-            Q(**{f"{field}__gt": moment}) | Q(pk__gt=pk), **{f"{field}__gte": moment}
+        ordered = queryset.order_by(*backward).filter(
+            Q(**{f"{field}__{up}": moment}) | Q(**{f"pk__{up}": pk}), **{f"{field}__{up}e": moment}
         )
     rows = list(ordered[: size + 1])
     more = len(rows) > size
@@ -78,7 +90,7 @@ def keyset_page(
         rows.reverse()
     has_newer = more if after is not None else before is not None
     has_older = more if after is None else True
-    count, estimated = estimated_count(queryset)
+    count, estimated = estimated_count(queryset, exact_limit=exact_count_limit)
     return KeysetPage(
         rows=rows,
         newer=page_cursor(rows[0], field) if rows and has_newer else None,
@@ -88,11 +100,12 @@ def keyset_page(
     )
 
 
-def estimated_count(queryset: QuerySet[Any]) -> tuple[int, bool]:
+def estimated_count(queryset: QuerySet[Any], *, exact_limit: int = EXACT_COUNT_LIMIT) -> tuple[int, bool]:
     """How many rows `queryset` has, and whether that is the planner's estimate.
 
-    An exact count of a million rows costs more than the whole page; above EXACT_COUNT_LIMIT
-    PostgreSQL's estimate is close enough to say "≈ 1,000,000".
+    An exact count of a million rows costs more than the whole page; above `exact_limit`
+    PostgreSQL's estimate is close enough to say "≈ 1,000,000". A list whose rows each cost a
+    subquery (Refills due) counts exactly only up to a lower limit.
     """
     queryset = queryset.order_by()
     if connection.vendor == "postgresql":
@@ -101,7 +114,7 @@ def estimated_count(queryset: QuerySet[Any]) -> tuple[int, bool]:
             cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
             plan = cursor.fetchone()[0]
         estimate = int((json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]["Plan Rows"])
-        if estimate > EXACT_COUNT_LIMIT:
+        if estimate > exact_limit:
             return estimate, True
-    capped = queryset.values("pk")[: EXACT_COUNT_LIMIT + 1].count()
-    return capped, capped > EXACT_COUNT_LIMIT
+    capped = queryset.values("pk")[: exact_limit + 1].count()
+    return capped, capped > exact_limit

@@ -26,8 +26,10 @@ from orders.models import (
     refill_status_from_provider,
 )
 from orders.services.common import BATCH, REFILL_CHECK_EVERY, OrderActionError, User
+from orders.services.guarantees import refill_askable, refill_blocked_ids, refills_due
 from orders.services.lifecycle import order_event, person_or_none
 from orders.services.tracking import PollReport
+from orders.signals import refill_refused
 from providers.client import (
     ItemError,
     ProviderError,
@@ -37,8 +39,12 @@ from providers.client import (
 from providers.crypto import ApiKeyDecryptionError
 from providers.models import Provider
 from providers.services import provider_record_error
+from team.models import Campaign
 
 logger = logging.getLogger(__name__)
+
+# Refills one campaign's auto-refill asks per round at most (the next round takes the rest).
+AUTO_REFILL_MAX = 1000
 
 
 def _by_provider(orders: Iterable[Order]) -> dict[Provider, list[Order]]:
@@ -75,32 +81,38 @@ def _request_refills(client: Any, ids: list[int]) -> dict[int, Any]:
 
 
 def refills_request(
-    *, orders: Iterable[Order], user: User | None = None, ip: str | None = None
+    *,
+    orders: Iterable[Order],
+    user: User | None = None,
+    ip: str | None = None,
+    actor_name: str = "",
 ) -> list[Refill]:
     """Ask for a refill of every order whose service allows one; record each answer.
 
-    Orders that cannot be refilled (service without refill, not finished) are skipped.
+    Orders that cannot be refilled (service without refill, not finished) or whose last refill
+    is still pending are skipped: never a second refill at once. The panel's refusal ("Refill is
+    disabled for this service") is an outcome, `refused`; a call that failed is `failed` (not
+    sent), or `unconfirmed` when it may have reached the panel, and is never repeated by itself.
+    `actor_name` names the system acting when there is no `user` (auto-refill of a campaign).
     """
     eligible = [order for order in orders if order.can_refill()]
+    blocked = refill_blocked_ids(order.pk for order in eligible)
+    eligible = [order for order in eligible if order.pk not in blocked]
     now = timezone.now()
     refills, events = [], []
     for provider, items in _by_provider(eligible).items():
         for start in range(0, len(items), BATCH):
             chunk = items[start : start + BATCH]
-            answers, failure, _ = _multi_answers(provider, chunk, _request_refills)
+            answers, failure, maybe = _multi_answers(provider, chunk, _request_refills)
             for order in chunk:
-                answer = answers.get(order.provider_order_id)
-                refill = Refill(order=order, user=person_or_none(user), requested_at=now)
-                if isinstance(answer, int):
-                    refill.provider_refill_id = answer
-                    refill.next_check_at = now + REFILL_CHECK_EVERY
-                    message = f"Refill requested: provider refill #{answer}"
-                else:
-                    refill.status = RefillStatus.FAILED
-                    refill.error = str(answer) if answer is not None else failure
-                    refill.finished_at = now
-                    message = f"Refill not requested: {refill.error}"
+                refill = _refill_from_answer(order, answers.get(order.provider_order_id), failure, maybe, now)
+                refill.user = person_or_none(user)
                 refills.append(refill)
+                message = (
+                    f"Refill requested: provider refill #{refill.provider_refill_id}"
+                    if refill.provider_refill_id is not None
+                    else f"Refill {refill.get_status_display().lower()}: {refill.error}"
+                )
                 events.append(order_event(order, EventKind.REFILL, message, user=user, at=now))
     with transaction.atomic():
         Refill.objects.bulk_create(refills)
@@ -109,12 +121,30 @@ def refills_request(
             audit_record(
                 action=AuditAction.ORDER_REFILL,
                 actor=user,
+                actor_name=actor_name,
                 ip=ip,
                 target=refill.order,
                 after={"provider_refill_id": refill.provider_refill_id, "status": refill.status},
                 note=refill.error,
             )
+        refused = [refill for refill in refills if refill.status == RefillStatus.REFUSED]
+        if refused:
+            transaction.on_commit(lambda: refill_refused.send(sender=Refill, refills=refused), robust=True)
     return refills
+
+
+def _refill_from_answer(order: Order, answer: Any, failure: str, maybe: bool, now: datetime) -> Refill:
+    refill = Refill(order=order, requested_at=now)
+    if isinstance(answer, int):
+        refill.provider_refill_id = answer
+        refill.next_check_at = now + REFILL_CHECK_EVERY
+    elif isinstance(answer, ItemError):
+        refill.status, refill.error, refill.finished_at = RefillStatus.REFUSED, answer.message, now
+    elif maybe:
+        refill.status, refill.error = RefillStatus.UNCONFIRMED, failure
+    else:
+        refill.status, refill.error, refill.finished_at = RefillStatus.FAILED, failure, now
+    return refill
 
 
 def refill_request(*, order: Order, user: User | None = None, ip: str | None = None) -> Refill:
@@ -123,7 +153,34 @@ def refill_request(*, order: Order, user: User | None = None, ip: str | None = N
         if not order.service.refill:
             raise OrderActionError("This service has no refill.")
         raise OrderActionError("Only a completed or partial order can be refilled.")
+    if refill_blocked_ids([order.pk]):
+        raise OrderActionError("A refill of this order is still pending: the panel takes one at a time.")
     return refills_request(orders=[order], user=user, ip=ip)[0]
+
+
+def refills_auto_round(*, now: datetime | None = None) -> int:
+    """Ask the refills each campaign's auto-refill policy calls for; return how many were asked.
+
+    For a campaign refilling "every N days": each of its orders inside its window, a day past
+    completion, with no refill pending and none asked in the last N days. Through the same
+    service as a person's request, audited as the system acting for the campaign.
+    """
+    now = now or timezone.now()
+    asked = 0
+    campaigns = Campaign.objects.filter(active=True, auto_refill_every_days__isnull=False)
+    for campaign in campaigns.order_by("pk"):
+        due = refills_due(now=now, days=campaign.auto_refill_every_days, campaign_id=campaign.pk)
+        orders = [
+            order
+            for order in due.order_by("refill_until", "pk")[:AUTO_REFILL_MAX]
+            if refill_askable(order, now)
+        ]
+        if orders:
+            refills = refills_request(
+                orders=orders, actor_name=f"system: auto-refill of campaign {campaign.name}"
+            )
+            asked += len(refills)
+    return asked
 
 
 def refills_poll_round(*, now: datetime | None = None) -> PollReport:

@@ -31,6 +31,7 @@ from orders.models import (
     status_from_provider,
 )
 from orders.services.common import ACCURACY, BATCH, POLL_STEPS, User
+from orders.services.guarantees import refill_windows_open
 from orders.services.lifecycle import order_event
 from orders.services.links import orders_release_behind
 from providers.client import (
@@ -389,6 +390,7 @@ def order_batch_check(*, provider: Provider, rows: Sequence[Sequence[Any]]) -> P
     report.changed = _apply_changes(changes, timezone.now())
     # Orders waiting behind one that just finished go now (a change not applied frees nothing).
     orders_release_behind(order_ids=[change.id for change in changes if change.final])
+    refill_windows_open(order_ids=[change.id for change in changes if change.final])
     return report
 
 

@@ -34,6 +34,8 @@ STATUS_TONES = {
     OrderStatus.AWAITING_APPROVAL: "warn",
     OrderStatus.DECLINED: "bad",
     RefillStatus.FAILED: "bad",
+    RefillStatus.REFUSED: "warn",
+    RefillStatus.UNCONFIRMED: "bad",
 }
 FIELD_LABELS = {
     "runs": "Drip-feed runs",
@@ -56,6 +58,12 @@ CHART_PAD = 4
 def tone(status: str) -> str:
     """The badge class of an order or refill status."""
     return STATUS_TONES.get(status, "")
+
+
+@register.filter
+def refill_status_label(status: str) -> str:
+    """A refill status read from a query's values (no model instance to ask)."""
+    return RefillStatus(status).label if status in RefillStatus.values else status
 
 
 @register.simple_tag

@@ -9,18 +9,23 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db.models import F
 from django.utils import timezone
 
 from catalog.models import Service
 from catalog.platforms import platform_for
+from catalog.refill import refill_days_parse
 from orders.models import Order, OrderStatus
+from orders.services import orders_poll_round
 from providers.client import sandbox as client_sandbox
 from providers.models import Provider
+from providers.sandbox.clock import FrozenClock
 from providers.sandbox.models import Account
 from providers.sandbox.models import Service as SandboxService
 from providers.sandbox.protocol import request_params
 from providers.sandbox.services import order_add, sandbox_account_get, service_catalog_ensure
 from providers.sandbox.views import api_v2
+from team.models import Campaign
 
 # The sandbox answers from another thread (in process) or a server thread (live_server): both
 # must see what a test committed.
@@ -69,6 +74,7 @@ def catalog(sandbox) -> Callable[..., Service]:
                 "min_quantity": spec.min,
                 "max_quantity": spec.max,
                 "refill": spec.refill,
+                "refill_days": refill_days_parse(spec.name, spec.refill),
                 "cancel": spec.cancel,
                 "dripfeed": spec.dripfeed,
             },
@@ -119,6 +125,40 @@ def open_orders(account, sandbox) -> Callable[..., list[Order]]:
         return Order.objects.bulk_create(orders)
 
     return make
+
+
+@pytest.fixture
+def finish(open_orders, clock):
+    """`finish(service, n)`: orders the sandbox completed, polled by us (their windows open)."""
+
+    def make(
+        service: Service, count: int, *, first: int = 1, campaign: Campaign | None = None
+    ) -> list[Order]:
+        orders = open_orders(service, count, first=first)
+        if campaign is not None:
+            Order.objects.filter(pk__in=[o.pk for o in orders]).update(campaign=campaign)
+        clock.advance(simulated=True, hours=3)
+        orders_poll_round(ids=[o.pk for o in orders])
+        return list(Order.objects.filter(pk__in=[o.pk for o in orders]).select_related("service", "provider"))
+
+    return make
+
+
+def days_ago(orders: list[Order], days: float, clock: FrozenClock | None = None) -> list[Order]:
+    """As if our orders completed `days` ago (and, if given, the panel's clock moved that far)."""
+    shift = timedelta(days=days)
+    Order.objects.filter(pk__in=[o.pk for o in orders]).update(
+        finished_at=F("finished_at") - shift, refill_until=F("refill_until") - shift
+    )
+    if clock is not None:
+        clock.advance(simulated=True, days=days)
+    return list(Order.objects.filter(pk__in=[o.pk for o in orders]).select_related("service", "provider"))
+
+
+@pytest.fixture
+def thirty_days(catalog) -> Service:
+    """Instagram followers with a 30-day refill guarantee."""
+    return catalog("Default", name__contains="[Refill: 30D]", category__startswith="Instagram Followers")
 
 
 @dataclass

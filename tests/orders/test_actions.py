@@ -16,6 +16,8 @@ from orders.services import (
     refills_poll_round,
     refills_request,
 )
+from providers.sandbox.models import Order as SandboxOrder
+from providers.sandbox.services import refill_create
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -58,16 +60,30 @@ def test_a_refill_of_one_completed_order_is_requested_then_followed_to_its_end(
 
 def test_bulk_refills_use_one_call_and_record_each_orders_answer(completed, catalog, panel_calls):
     orders = completed(3)
-    refill_request(order=orders[0])  # a second refill so soon is refused by the panel
+    # Asked on the panel's own site: its refill runs, and the panel refuses another.
+    refill_create(order=SandboxOrder.objects.get(pk=orders[0].provider_order_id))
     panel_calls.calls.clear()
 
     refills = refills_request(orders=orders)
 
     assert panel_calls.calls == [("refill", 3)]
     by_order = {refill.order_id: refill for refill in refills}
-    assert by_order[orders[0].pk].status == RefillStatus.FAILED
+    assert by_order[orders[0].pk].status == RefillStatus.REFUSED
     assert by_order[orders[0].pk].error == "The refill task is not completed for this order"
     assert all(by_order[o.pk].provider_refill_id for o in orders[1:])
+
+
+def test_no_second_refill_is_asked_while_one_is_pending(completed, panel_calls):
+    orders = completed(2)
+    refill_request(order=orders[0])
+    panel_calls.calls.clear()
+
+    refills = refills_request(orders=orders)
+
+    assert [refill.order_id for refill in refills] == [orders[1].pk]
+    assert panel_calls.calls == [("refill", 0)]  # the single form, for the one order left
+    with pytest.raises(OrderActionError, match="still pending"):
+        refill_request(order=orders[0])
 
 
 def test_a_refill_is_refused_before_any_call_where_the_service_or_state_does_not_allow_it(

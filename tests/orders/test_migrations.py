@@ -68,3 +68,56 @@ def test_orders_followed_before_started_at_existed_start_at_their_first_progress
         "DONEATONCE": AT + timedelta(minutes=30),
         "STILLWAITS": None,
     }
+
+
+def test_services_and_orders_from_before_refill_guarantees_get_their_periods_and_windows(db):
+    before = [
+        ("catalog", "0007_catalog_change_events_and_visits"),
+        ("orders", "0008_order_started_at_from_first_progress"),
+    ]
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(before)
+    providers = [node for node in executor.loader.graph.leaf_nodes() if node[0] == "providers"]
+    apps = executor.loader.project_state([*before, *providers]).apps
+    Provider, Service = apps.get_model("providers", "Provider"), apps.get_model("catalog", "Service")
+    Order = apps.get_model("orders", "Order")
+    provider = Provider.objects.create(name="Old panel", api_url="https://old.example/api/v2")
+
+    def service(number: int, name: str, refill: bool):
+        return Service.objects.create(
+            provider=provider,
+            service_id=number,
+            name=name,
+            refill=refill,
+            rate=1,
+            min_quantity=1,
+            max_quantity=9,
+        )
+
+    thirty = service(1, "Followers [Refill: 30D]", True)
+    none = service(2, "Followers [No Refill]", True)
+    for code, svc, status, finished in [
+        ("DONE30", thirty, "completed", AT),
+        ("OPEN30", thirty, "in_progress", None),
+        ("DONENONE", none, "completed", AT),
+    ]:
+        Order.objects.create(
+            code=code,
+            provider=provider,
+            service=svc,
+            estimated_charge=1,
+            status=status,
+            submission_token=code,
+            finished_at=finished,
+        )
+
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+
+    from catalog.models import Service as NowService
+    from orders.models import Order as NowOrder
+
+    assert dict(NowService.objects.values_list("service_id", "refill_days")) == {1: 30, 2: 0}
+    windows = dict(NowOrder.objects.values_list("code", "refill_until"))
+    assert windows == {"DONE30": AT + timedelta(days=30), "OPEN30": None, "DONENONE": None}
