@@ -52,8 +52,8 @@ from orders.services import (
 from orders.services.approvals import decision_refusal
 from orders.services.budgets import order_waits_because
 from orders.services.common import PROVIDER_ID
-from orders.services.mass import mass_order_waiting
 from orders.services.guarantees import refill_askable, refill_outcomes_summary
+from orders.services.mass import mass_order_waiting
 from orders.templatetags.orders_tags import line_count
 from providers.client import SERVICE_TYPES
 from providers.models import Provider
