@@ -43,6 +43,7 @@ from team.services import team_currency
 KEY_PREFIX = "jpk_"
 PREFIX_LENGTH = 12
 RETRY_WINDOW = timedelta(seconds=60)
+RATE_WINDOW = timedelta(seconds=60)
 MAX_KEY_LENGTH = 200
 MAX_ORDER_ID = 2**63 - 1
 
@@ -136,19 +137,18 @@ def api_key_authenticate(*, token: str, now: datetime | None = None) -> ApiKey |
 
 def api_key_use(*, key: ApiKey, ip: str | None, now: datetime | None = None) -> bool:
     """Count one request against the key's limit and note when and whence it came; False when
-    the key has used up this minute's requests.
+    the key has used up its requests for the minute that began with its window's first one.
 
     One conditional UPDATE: two processes counting at once never both take the last request.
     """
     now = now or timezone.now()
-    minute = now.replace(second=0, microsecond=0)
-    limit = settings.API_RATE_LIMIT_PER_MINUTE
+    window_open = Q(window_start__gt=now - RATE_WINDOW)
     counted = (
         ApiKey.objects.filter(pk=key.pk)
-        .filter(~Q(window_start=minute) | Q(window_start__isnull=True) | Q(window_count__lt=limit))
+        .filter(~window_open | Q(window_count__lt=settings.API_RATE_LIMIT_PER_MINUTE))
         .update(
-            window_count=Case(When(window_start=minute, then=F("window_count") + 1), default=Value(1)),
-            window_start=minute,
+            window_count=Case(When(window_open, then=F("window_count") + 1), default=Value(1)),
+            window_start=Case(When(window_open, then=F("window_start")), default=Value(now)),
             last_used_at=now,
             last_used_ip=ip,
         )
