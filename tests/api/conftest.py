@@ -25,7 +25,7 @@ PANEL_KEY = "panel-key-0123456789abcdef"
 
 
 @pytest.fixture
-def key_of(people) -> Callable[[str], NewKey]:
+def key_of(people) -> Callable[[str], NewKey]:  # noqa: F811
     """`key_of("buyer")`: a fresh API key of that persona."""
 
     def make(name: str, **extra: object) -> NewKey:
@@ -53,7 +53,7 @@ def panel_url() -> str:
 
 
 @pytest.fixture
-def panel(sandbox, settings, panel_url) -> Provider:
+def panel(sandbox, settings, panel_url) -> Provider:  # noqa: F811
     """A provider of real money (its orders count in people's budgets) with the sandbox's key."""
     settings.SANDBOX_API_KEY = PANEL_KEY
     sandbox_account_get()
@@ -64,7 +64,7 @@ def panel(sandbox, settings, panel_url) -> Provider:
 
 
 @pytest.fixture
-def panel_followers(panel, catalog) -> Service:
+def panel_followers(panel, catalog) -> Service:  # noqa: F811
     return catalog(
         "Default", provider=panel, category__startswith="Instagram Followers", refill=True, cancel=True
     )

@@ -57,8 +57,9 @@ def test_services_are_the_active_catalog_with_our_ids_and_the_providers_currency
     assert [item["service"] for item in answer] == [panel_followers.pk]
     item = answer[0]
     assert list(item) == [
-        "service", "name", "type", "rate", "min", "max", "dripfeed", "refill", "cancel", "category", "currency"
-    ]  # fmt: skip
+        *("service", "name", "type", "rate", "min", "max"),
+        *("dripfeed", "refill", "cancel", "category", "currency"),
+    ]
     assert item["currency"] == "USD" and Decimal(item["rate"]) == panel_followers.rate
 
 
@@ -141,9 +142,10 @@ def test_an_idempotency_key_always_answers_its_order_and_refuses_other_fields(ca
 
     assert add(call, token, panel_followers, idempotency_key="run-7") == first
     other = add(call, token, panel_followers, number=2, idempotency_key="run-7")
-    assert other == {
-        "error": f"This idempotency_key placed order {first['order']} with other fields: nothing more was placed."
-    }
+    sentence = (
+        f"This idempotency_key placed order {first['order']} with other fields: nothing more was placed."
+    )
+    assert other == {"error": sentence}
     assert Order.objects.count() == 1
 
 
@@ -159,14 +161,12 @@ def test_status_maps_our_statuses_and_counts_the_charge_as_budgets_do(call, key_
 
     answer = call(token, "status", orders=",".join(map(str, [*ids, 0, "x"])))
 
-    assert answer[str(ids[0])] == {
-        "charge": f"{estimate:.5f}", "start_count": "", "status": "Pending", "remains": "100", "currency": "USD"
-    }  # fmt: skip
+    pending = {"charge": f"{estimate:.5f}", "start_count": "", "status": "Pending", "remains": "100"}
+    assert answer[str(ids[0])] == {**pending, "currency": "USD"}
     assert answer[str(ids[1])]["status"] == "Processing"
     assert (answer[str(ids[2])]["status"], answer[str(ids[2])]["charge"]) == ("Canceled", "0.00000")
-    assert answer[str(ids[3])] == {
-        "charge": "0.12000", "start_count": "40", "status": "Partial", "remains": "30", "currency": "USD"
-    }  # fmt: skip
+    partial = {"charge": "0.12000", "start_count": "40", "status": "Partial", "remains": "30"}
+    assert answer[str(ids[3])] == {**partial, "currency": "USD"}
     assert answer["0"] == answer["x"] == {"error": "Incorrect order ID"}
     assert call(token, "status", order=999999) == {"error": "Incorrect order ID"}
     too_many = call(token, "status", orders=",".join(str(n) for n in range(1, 102)))
