@@ -240,9 +240,8 @@ class TeamBackend:
             order = form.place(user=self.user, ip=self.ip) if form.is_valid() else None
             if order is None:
                 raise WireError(_form_sentence(form))
-            ApiOrder.objects.get_or_create(
-                order=order,
-                defaults={"key": self.key, "fingerprint": digest, "idempotency_key": idempotency_key},
+            ApiOrder.objects.create(
+                order=order, key=self.key, fingerprint=digest, idempotency_key=idempotency_key
             )
         return order.pk
 
