@@ -32,6 +32,8 @@ from providers.wire import (
 )
 
 TOO_LARGE = "Request too large"
+# Everyone's keys, newest first, for a manager: more than a team ever holds at once.
+LISTED = 200
 TOO_MANY = "Too many requests: the limit is {limit} a minute per key. Try again in a minute."
 
 
@@ -67,11 +69,14 @@ def key_list(request: HttpRequest) -> HttpResponse:
         )
         form = ApiKeyForm()
     keys = api_keys_visible_to(request.user)
+    others = keys.exclude(user=request.user) if may(request.user, "manage_people") else None
     context = {
         "form": form,
         "created": created,
         "own": keys.filter(user=request.user),
-        "everyone": keys.exclude(user=request.user) if may(request.user, "manage_people") else None,
+        "everyone": others[:LISTED] if others is not None else None,
+        "everyone_count": others.count() if others is not None else 0,
+        "listed": LISTED,
     }
     return render(request, "api/key_list.html", context)
 

@@ -283,3 +283,13 @@ def test_get_and_json_bodies_are_read_like_the_sandbox_reads_them(client, key_of
     ).json()
 
     assert "balance" in by_get and by_get == by_json
+
+
+def test_the_key_reaches_no_log_line_even_in_a_query_string(client, key_of, panel_followers, caplog):
+    token = key_of("buyer").token
+
+    with caplog.at_level("DEBUG"):
+        client.get("/api/v2", {"key": token, "action": "status", "order": 1})
+        client.post("/api/v2", {"key": token, "action": "add", "service": panel_followers.pk, "link": link()})
+
+    assert caplog.records and token not in caplog.text
