@@ -221,11 +221,10 @@ class TeamBackend:
         if not may(self.user, "place_order"):
             raise WireError(MAY_NOT_ORDER)
         service_id = _order_id(params.get("service", ""))
-        service = Service.objects.filter(pk=service_id, active=True, provider__active=True).first()
-        if service is None:
+        if service_id is None:
             raise WireError(INCORRECT_SERVICE)
         fields = {name: params[name] for name in ORDER_FIELD_NAMES if params.get(name, "") != ""}
-        digest = fingerprint({"service": service.pk, "fields": fields})
+        digest = fingerprint({"service": service_id, "fields": fields})
         idempotency_key = params.get("idempotency_key", "").strip()[:100]
         with transaction.atomic():
             # One add at a time per key: a retry waits for the first try, then finds its order.
@@ -234,9 +233,12 @@ class TeamBackend:
             if earlier is not None:
                 return earlier
             form = OrderForm(
-                {"service": str(service.pk), **fields, "submission_token": secrets.token_urlsafe(24)},
+                {"service": str(service_id), **fields, "submission_token": secrets.token_urlsafe(24)},
                 user=self.user,
             )
+            if not form.is_valid() and "service" in form.errors:
+                # The form offers active services only: unknown and retired ids alike.
+                raise WireError(INCORRECT_SERVICE)
             order = form.place(user=self.user, ip=self.ip) if form.is_valid() else None
             if order is None:
                 raise WireError(_form_sentence(form))
