@@ -71,6 +71,11 @@ STATUS_NAMES = {
     OrderStatus.REJECTED: "Canceled",
     OrderStatus.DECLINED: "Canceled",
 }
+# What a `status` answer reads of an order (and what `order_spend()` needs).
+STATUS_COLUMNS = (
+    *("status", "provider_status", "charge", "estimated_charge", "currency"),
+    *("quantity", "remains", "start_count"),
+)
 REFILL_STATUS_NAMES = {
     RefillStatus.PENDING: "Pending",
     RefillStatus.IN_PROGRESS: "In progress",
@@ -262,23 +267,24 @@ class TeamBackend:
 
     # status
 
-    def _orders(self, ids: list[str]) -> dict[str, Order | None]:
+    def _orders(self, ids: list[str], orders: QuerySet[Order]) -> dict[str, Order | None]:
+        """Each id's order among `orders`, if the owner may see orders at all."""
         numbers = {raw: _order_id(raw) for raw in ids}
         found: dict[int, Order] = {}
         if may(self.user, "view_orders"):
             wanted = [number for number in numbers.values() if number is not None]
-            orders = Order.objects.filter(pk__in=wanted).select_related("service", "provider")
-            found = {order.pk: order for order in orders.annotate(spend=order_spend())}
+            found = {order.pk: order for order in orders.filter(pk__in=wanted)}
         return {raw: found.get(number) if number else None for raw, number in numbers.items()}
 
     def statuses(self, ids: list[str]) -> dict[str, dict[str, object] | None]:
-        return {raw: _status(order) if order else None for raw, order in self._orders(ids).items()}
+        orders = Order.objects.only(*STATUS_COLUMNS).annotate(spend=order_spend())
+        return {raw: _status(order) if order else None for raw, order in self._orders(ids, orders).items()}
 
     # refill
 
     def _actionable(self, ids: list[str]) -> tuple[dict[str, Order], dict[str, WireError]]:
         orders, refused = {}, {}
-        for raw, order in self._orders(ids).items():
+        for raw, order in self._orders(ids, Order.objects.select_related("service", "provider")).items():
             if order is None:
                 refused[raw] = WireError("Incorrect order ID")
             elif not may_act_on(self.user, order, "act"):
