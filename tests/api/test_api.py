@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connections
+from django.test import Client
 from django.utils import timezone
 
 from api.models import ApiKey, ApiOrder
 from api.services import api_key_use
 from audit.models import AuditAction, AuditEntry
 from catalog.models import Service, ShortlistEntry
+from orders.forms import OrderForm
 from orders.models import Order, OrderStatus
 from team.models import ShortlistRule, TeamPolicy
 from tests.orders.conftest import link
@@ -133,6 +137,43 @@ def test_the_same_add_by_the_same_key_within_a_minute_returns_the_earlier_order(
     ApiOrder.objects.update(created_at=timezone.now() - timedelta(seconds=61))
     assert add(call, key.token, panel_followers) != first
     assert Order.objects.count() == 3
+
+
+def test_a_retry_sent_while_the_first_try_still_runs_waits_for_it_and_gets_its_order(
+    key_of, panel_followers, monkeypatch
+):
+    token = key_of("buyer").token
+    place = OrderForm.place
+
+    def slow_place(form, **kwargs):
+        threading.Event().wait(0.3)  # widen the race: the retry arrives while this one places
+        return place(form, **kwargs)
+
+    monkeypatch.setattr(OrderForm, "place", slow_place)
+    start = threading.Barrier(2)
+    answers: list[object] = []
+
+    def post() -> None:
+        try:
+            start.wait()
+            payload = {
+                "key": token,
+                "action": "add",
+                "service": panel_followers.pk,
+                "link": link(),
+                "quantity": 100,
+            }
+            answers.append(Client().post("/api/v2", payload).json())
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=post) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert len(answers) == 2 and answers[0] == answers[1] == {"order": Order.objects.get().pk}
 
 
 def test_an_idempotency_key_always_answers_its_order_and_refuses_other_fields(call, key_of, panel_followers):
