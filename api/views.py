@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, SuspiciousOperation
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
@@ -23,6 +23,7 @@ from api.services import (
 from audit.services import audit_through, client_ip
 from jappanel.web.access import may
 from providers.wire import (
+    INCORRECT_REQUEST,
     INVALID_KEY,
     MAX_IDS,
     api_answer,
@@ -42,9 +43,12 @@ TOO_MANY = "Too many requests: the limit is {limit} a minute per key. Try again 
 @require_http_methods(["GET", "POST"])
 def api_v2(request: HttpRequest) -> HttpResponse:
     """JAP API v2 for the team's own tools: a person's key, their role, our rules."""
-    if int(request.META.get("CONTENT_LENGTH") or 0) > settings.API_MAX_REQUEST_BYTES:
+    if _declared_length(request) > settings.API_MAX_REQUEST_BYTES:
         return error_response(TOO_LARGE, status=413)
-    params = request_params(request)
+    try:
+        params = request_params(request)
+    except SuspiciousOperation:  # more form fields than Django reads (DATA_UPLOAD_MAX_NUMBER_FIELDS)
+        return error_response(INCORRECT_REQUEST, status=400)
     key = api_key_authenticate(token=params.get("key", "").strip())
     if key is None:
         return error_response(INVALID_KEY)
@@ -55,6 +59,14 @@ def api_v2(request: HttpRequest) -> HttpResponse:
         return response
     with audit_through(f"API key {key}"):
         return json_response(api_answer(backend=TeamBackend(key, ip=ip), params=params))
+
+
+def _declared_length(request: HttpRequest) -> int:
+    # As Django reads it: a missing or malformed length is no body.
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
 
 
 @never_cache

@@ -334,3 +334,16 @@ def test_the_key_reaches_no_log_line_even_in_a_query_string(client, key_of, pane
         client.post("/api/v2", {"key": token, "action": "add", "service": panel_followers.pk, "link": link()})
 
     assert caplog.records and token not in caplog.text
+
+
+def test_a_malformed_length_or_too_many_fields_get_a_json_error_never_a_server_error(client, key_of):
+    token = key_of("buyer").token
+    many = "&".join(f"f{n}=1" for n in range(1500))
+
+    odd_length = client.post("/api/v2", {"key": token, "action": "balance"}, CONTENT_LENGTH="lots")
+    too_many = client.post(
+        "/api/v2", f"key={token}&action=balance&{many}", content_type="application/x-www-form-urlencoded"
+    )
+
+    assert odd_length.status_code == 200 and odd_length.json() == {"error": "Invalid API key"}
+    assert too_many.status_code == 400 and too_many.json() == {"error": "Incorrect request"}
