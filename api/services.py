@@ -36,7 +36,7 @@ from orders.services import (
 from orders.services.budgets import order_spend, shortlist_rule_for
 from orders.services.placing import fingerprint
 from providers.models import Provider
-from providers.wire import Params, WireError, service_shape, status_shape
+from providers.wire import INCORRECT_ORDER, Params, WireError, service_shape, status_shape
 from team.models import Budget, ShortlistRule
 from team.services import team_currency
 
@@ -286,7 +286,7 @@ class TeamBackend:
         orders, refused = {}, {}
         for raw, order in self._orders(ids, Order.objects.select_related("service", "provider")).items():
             if order is None:
-                refused[raw] = WireError("Incorrect order ID")
+                refused[raw] = WireError(INCORRECT_ORDER)
             elif not may_act_on(self.user, order, "act"):
                 refused[raw] = WireError(MAY_NOT_ACT)
             else:
