@@ -17,6 +17,7 @@ import smm as babismm
 import smmpy
 from django.utils import timezone
 
+from audit.models import AuditAction, AuditEntry
 from orders.models import Order, OrderStatus, Refill
 from orders.services import budget_spent, orders_poll_round
 from tests.orders.conftest import link
@@ -87,6 +88,10 @@ def test_a_jap_client_library_places_checks_refills_and_cancels_through_the_team
 
     order = Order.objects.get(pk=kept)
     assert (order.user, order.campaign, order.provider.name) == (buyer, None, "Panel")
+    money_actions = [AuditAction.ORDER_PLACED, AuditAction.ORDER_CANCEL, AuditAction.ORDER_REFILL]
+    entries = AuditEntry.objects.filter(action__in=money_actions)
+    assert {entry.action for entry in entries} == set(money_actions)
+    assert all(entry.actor == buyer and "Through API key “buyer's script”" in entry.note for entry in entries)
     spent = budget_spent(user=buyer, month=timezone.localdate(), currency="USD")
     assert spent == order.charge > 0
     assert Order.objects.get(pk=dropped).status == OrderStatus.CANCELED
