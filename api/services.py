@@ -237,9 +237,14 @@ class TeamBackend:
             earlier = self._earlier(digest, idempotency_key)
             if earlier is not None:
                 return earlier
+            # The client's idempotency key names the person's submission, as a form's token does.
+            token = (
+                f"api:{self.key.pk}:{fingerprint(idempotency_key)}"
+                if idempotency_key
+                else secrets.token_urlsafe(24)
+            )
             form = OrderForm(
-                {"service": str(service_id), **fields, "submission_token": secrets.token_urlsafe(24)},
-                user=self.user,
+                {"service": str(service_id), **fields, "submission_token": token}, user=self.user
             )
             if not form.is_valid() and "service" in form.errors:
                 # The form offers active services only: unknown and retired ids alike.

@@ -16,7 +16,7 @@ from api.services import api_key_use
 from audit.models import AuditAction, AuditEntry
 from catalog.models import Service, ShortlistEntry
 from orders.forms import OrderForm
-from orders.models import Order, OrderStatus
+from orders.models import Order, OrderStatus, Submission
 from team.models import ShortlistRule, TeamPolicy
 from tests.orders.conftest import link
 
@@ -182,6 +182,7 @@ def test_an_idempotency_key_always_answers_its_order_and_refuses_other_fields(ca
     ApiOrder.objects.update(created_at=timezone.now() - timedelta(days=1))
 
     assert add(call, token, panel_followers, idempotency_key="run-7") == first
+    assert Submission.objects.get().order_ids == [first["order"]]
     other = add(call, token, panel_followers, number=2, idempotency_key="run-7")
     sentence = (
         f"This idempotency_key placed order {first['order']} with other fields: nothing more was placed."
