@@ -66,6 +66,20 @@ def requester_set(request: HttpRequest) -> Iterator[None]:
         _requester.reset(token)
 
 
+# What a person acted through when it was not our pages (an API key), said in each entry's note.
+_through: ContextVar[str] = ContextVar("audit_through", default="")
+
+
+@contextmanager
+def audit_through(label: str) -> Iterator[None]:
+    """Entries recorded inside say `label` (e.g. `API key “Sheets” (jpk_AbCd1234…)`) in their note."""
+    token = _through.set(label)
+    try:
+        yield
+    finally:
+        _through.reset(token)
+
+
 def requester() -> Requester:
     return _requester.get() or Requester(None, None)
 
@@ -97,6 +111,9 @@ def audit_record(
     """Append one entry; `actor` None is the system (the worker), or the operator `actor_name`
     names (a shell user, who is no user of ours). Secret-looking keys are masked."""
     person = actor if actor is not None and actor.is_authenticated else None
+    through = _through.get()
+    if through:
+        note = f"Through {through}" + (f": {note}" if note else "")
     return AuditEntry.objects.create(
         action=action,
         actor=person,

@@ -45,7 +45,7 @@ def reset() -> None:
     """Start from no orders at all: a polling round claims every due order in the database."""
     tables = [Order, OrderEvent, Refill, CancelRequest, Submission, SandboxOrder, SandboxRefill]
     with connection.cursor() as cursor:
-        cursor.execute(f"TRUNCATE {', '.join(model._meta.db_table for model in tables)}")
+        cursor.execute(f"TRUNCATE {', '.join(model._meta.db_table for model in tables)} CASCADE")
 
 
 def sandbox() -> Provider:

@@ -80,7 +80,7 @@ def populate() -> tuple[dict[str, str], int]:
         users.get_or_create(username=f"bench-person-{n}")
     started = time.perf_counter()
     with connection.cursor() as cursor:
-        cursor.execute(f"TRUNCATE {TABLES}")
+        cursor.execute(f"TRUNCATE {TABLES} CASCADE")
         cursor.execute(INSERT_SQL, [timezone.now()])
         cursor.execute("VACUUM ANALYZE orders_order")
     seconds = time.perf_counter() - started
@@ -145,4 +145,4 @@ def run() -> None:
             worst < GOAL_MS and len(counts) == 1,
         )
     with connection.cursor() as cursor:
-        cursor.execute(f"TRUNCATE {TABLES}")
+        cursor.execute(f"TRUNCATE {TABLES} CASCADE")

@@ -55,5 +55,5 @@ def run() -> None:
             ms < GOAL_MS,
         )
     with connection.cursor() as cursor:
-        cursor.execute(f"TRUNCATE {TABLES}")
+        cursor.execute(f"TRUNCATE {TABLES} CASCADE")
     Campaign.objects.filter(pk__in=ids).delete()

@@ -50,6 +50,7 @@ BENCHES = [
     "bench.orders_page",
     "bench.refills_due_page",
     "bench.reports_page",
+    "bench.api",
 ]
 
 

@@ -86,7 +86,7 @@ JOIN catalog_service s ON s.id = (SELECT min(id) FROM catalog_service) + i %% 50
 def populate() -> float:
     started = time.perf_counter()
     with connection.cursor() as cursor:
-        cursor.execute(f"TRUNCATE {TABLES}, catalog_scorecard, catalog_catalogchange")
+        cursor.execute(f"TRUNCATE {TABLES}, catalog_scorecard, catalog_catalogchange CASCADE")
         cursor.execute("UPDATE catalog_service SET reliability = NULL WHERE reliability IS NOT NULL")
         cursor.execute(INSERT_ORDERS, [timezone.now()])
         cursor.execute(INSERT_REFILLS)
@@ -184,5 +184,5 @@ def run() -> None:
             ms < PAGE_GOAL_MS,
         )
     with connection.cursor() as cursor:
-        cursor.execute(f"TRUNCATE {TABLES}, catalog_scorecard, catalog_catalogchange")
+        cursor.execute(f"TRUNCATE {TABLES}, catalog_scorecard, catalog_catalogchange CASCADE")
         cursor.execute("UPDATE catalog_service SET reliability = NULL WHERE reliability IS NOT NULL")

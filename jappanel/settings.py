@@ -133,6 +133,7 @@ INSTALLED_APPS = [
     "team",
     "presets",
     "reports",
+    "api",
     "axes",
 ]
 
@@ -387,6 +388,10 @@ APPROVAL_THRESHOLD = Decimal(_threshold) if _threshold else None
 # The simulator serves a public order endpoint and a look-alike provider beside the real ones,
 # so it is on by default only in development.
 SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=DEBUG)
+
+# The team API (/api/v2): requests a minute per key, and the largest request body, in bytes.
+API_RATE_LIMIT_PER_MINUTE = max(1, env.int("API_RATE_LIMIT_PER_MINUTE", default=120))
+API_MAX_REQUEST_BYTES = max(1024, env.int("API_MAX_REQUEST_BYTES", default=65536))
 # Its API key. Empty: a random key made once per install and kept in the database (the sandbox's
 # own account), so web, worker and beat read the same one and it survives restarts. Development
 # uses the published key below; with DEBUG off that key would open the endpoint to anyone.

@@ -40,6 +40,7 @@ from providers.sandbox.simulation import (
     service_cost,
     subscription_child,
 )
+from providers.wire import INCORRECT_ORDER, WireError
 
 REFILL_REJECTED_SHARE = 0.2
 REFILL_COOLDOWN = timedelta(hours=24)
@@ -52,10 +53,7 @@ MAX_LINK_LENGTH = 500
 # Balances are DecimalField(max_digits=14, decimal_places=5): keep well clear of the limit.
 MAX_TOPUP = Decimal("100000000")
 
-INVALID_KEY = "Invalid API key"
-INCORRECT_REQUEST = "Incorrect request"
 INCORRECT_SERVICE = "Incorrect service ID"
-INCORRECT_ORDER = "Incorrect order ID"
 INCORRECT_LINK = "Incorrect link"
 NOT_ENOUGH_FUNDS = "Not enough funds on balance"
 LINK_DUPLICATE = "You have active order with this link. Please wait until order being completed."
@@ -64,7 +62,6 @@ REFILL_UNAVAILABLE = "Refill is not available for this order"
 REFILL_PENDING = "The refill task is not completed for this order"
 REFILL_TOO_EARLY = "The order was completed or refill was requested less than 24 hours ago"
 REFILL_DAYS_OVER = "Refill days are over"
-REFILL_NOT_FOUND = "Refill not found"
 CANCEL_DISABLED = "Cancel is disabled for this service"
 CANCEL_UNAVAILABLE = "This order cannot be canceled"
 DRIPFEED_DISABLED = "Drip-feed is disabled for this service"
@@ -92,12 +89,8 @@ LINE_COUNTED: dict[str, str] = {
 DRIPFEED_TYPES = (ServiceType.DEFAULT, ServiceType.WEB_TRAFFIC)
 
 
-class SandboxError(Exception):
+class SandboxError(WireError):
     """A refusal, answered as `{"error": sentence}` the way JAP does."""
-
-    def __init__(self, sentence: str) -> None:
-        super().__init__(sentence)
-        self.sentence = sentence
 
 
 def incorrect(name: str) -> SandboxError:

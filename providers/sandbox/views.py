@@ -9,8 +9,9 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from providers.sandbox.faults import fault_delay_after, fault_delay_before, fault_mode, fault_page
-from providers.sandbox.protocol import api_answer, json_response, request_params
+from providers.sandbox.protocol import SandboxBackend
 from providers.sandbox.services import account_authenticate
+from providers.wire import api_answer, json_response, request_params
 
 # Calls being answered, in any thread. A late answer goes on after its client gave up; a test
 # waits until none is left before it looks at what the sandbox holds or flushes the database.
@@ -51,6 +52,6 @@ def _answer(request: HttpRequest) -> HttpResponse:
     if page is not None:
         return page
     fault_delay_before(mode)
-    payload = api_answer(account=account, params=params)
+    payload = api_answer(backend=SandboxBackend(account) if account else None, params=params)
     fault_delay_after(mode, action=params.get("action", "").strip(), payload=payload)
     return json_response(payload)

@@ -11,13 +11,14 @@ from django.urls import URLPattern, URLResolver, get_resolver
 pytestmark = pytest.mark.django_db
 
 # Open to anyone: logging in (and Django's password-reset pages that belong with it), the
-# probes, the token-checked metrics, and the sandbox API, which authenticates by its key.
+# probes, the token-checked metrics, and the sandbox's and the team's JAP APIs, which
+# authenticate by their keys.
 OPEN = re.compile(
-    r"^/(accounts/(login|password_reset|reset)/|favicon\.ico$|healthz$|readyz$|metrics$|sandbox/)"
+    r"^/(accounts/(login|password_reset|reset)/|favicon\.ico$|healthz$|readyz$|metrics$|sandbox/|api/v2/?$)"
 )
-# The API of the built-in panel simulator is a machine endpoint, exempt from CSRF like JAP's own.
-CSRF_EXEMPT = re.compile(r"^/sandbox/")
-STATE_CHANGING = {"/accounts/logout/", "/services/1/favourite/", "/services/sync/"}
+# The JAP APIs (the simulator's, the team's) are machine endpoints, exempt from CSRF like JAP's own.
+CSRF_EXEMPT = re.compile(r"^/(sandbox/|api/v2/?$)")
+STATE_CHANGING = {"/accounts/logout/", "/services/1/favourite/", "/services/sync/", "/api/keys/1/revoke"}
 
 
 def _routes(patterns: list, prefix: str = "") -> list[str]:
