@@ -49,6 +49,7 @@ from orders.services.submitting import (
     order_resolve,
     order_submit,
     order_submit_now,
+    orders_submit,
     orders_sweep,
     submit_backoff,
 )
@@ -101,6 +102,7 @@ __all__ = [
     "orders_claim_due",
     "orders_create",
     "orders_poll_round",
+    "orders_submit",
     "orders_sweep",
     "refill_request",
     "refills_poll_round",

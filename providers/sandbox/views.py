@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -9,6 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from providers.sandbox.faults import fault_delay_after, fault_delay_before, fault_mode, fault_page
+from providers.sandbox.limits import answer_delay, rate_limited
 from providers.sandbox.protocol import api_answer, json_response, request_params
 from providers.sandbox.services import account_authenticate
 
@@ -39,12 +41,18 @@ def _answering_one() -> Iterator[None]:
 @login_not_required
 def api_v2(request: HttpRequest) -> HttpResponse:
     """JAP API v2: one endpoint, every action; callable directly with a RequestFactory request."""
+    arrived = time.monotonic()
     with _answering_one():
-        return _answer(request)
+        response = _answer(request)
+    answer_delay(arrived)
+    return response
 
 
 def _answer(request: HttpRequest) -> HttpResponse:
     params = request_params(request)
+    refused = rate_limited(params.get("key", "").strip())
+    if refused is not None:
+        return refused
     account = account_authenticate(key=params.get("key", "").strip())
     mode = fault_mode(account)
     page = fault_page(mode)
