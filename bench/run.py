@@ -46,6 +46,8 @@ BENCHES = [
     "bench.catalog_page",
     "bench.scorecards",
     "bench.orders",
+    "bench.polling",
+    "bench.placing",
     "bench.orders_page",
     "bench.reports_page",
 ]

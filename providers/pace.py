@@ -5,8 +5,8 @@ Every call of a provider's client first takes one of the provider's `CallSlot` r
 conditional UPDATE, and gives it back after. So PROVIDER_MAX_CONCURRENCY holds across every
 worker process and thread, on PostgreSQL and SQLite alike, without another server; a process
 killed mid-call loses its slot only until the slot's lease (the call deadline) runs out.
-Taking a slot also sets when that slot may be taken again: `60 × slots / per minute` later when
-PROVIDER_MAX_REQUESTS_PER_MINUTE is set, so no minute sees more calls than that. A 429 (or a
+Taking a slot also sets when that slot may be taken again, when PROVIDER_MAX_REQUESTS_PER_MINUTE
+is set, so that no minute sees more calls than that (`_slots`). A 429 (or a
 rate-limit sentence) puts every slot of the provider back: slot k reopens after (k + 1) × the
 back-off (the panel's Retry-After, else 10 s), so calls resume one at a time and widen again.
 """
@@ -93,9 +93,7 @@ class Pace:
                 clock.sleep(clock_wait)
 
     def _try_take(self, now: datetime) -> int | None:
-        slots = settings.PROVIDER_MAX_CONCURRENCY
-        per_minute = settings.PROVIDER_MAX_REQUESTS_PER_MINUTE
-        spacing = timedelta(seconds=60 * slots / per_minute) if per_minute else timedelta(0)
+        slots, spacing = _slots()
         lease = now + timedelta(seconds=settings.PROVIDER_CALL_DEADLINE + LEASE_MARGIN)
         quote = connection.ops.quote_name
         table = quote(CallSlot._meta.db_table)
@@ -114,7 +112,7 @@ class Pace:
 
     def _wait_for(self, now: datetime) -> float | None:
         """Seconds until a slot not in a call may be taken; None when every slot is in a call."""
-        slots = settings.PROVIDER_MAX_CONCURRENCY
+        slots, _ = _slots()
         rows = list(
             CallSlot.objects.filter(provider_id=self.provider_id, number__lt=slots).values_list(
                 "held_until", "free_at"
@@ -137,7 +135,7 @@ class Pace:
 
     def _back_off(self, seconds: float) -> None:
         now = clock.now()
-        slots = settings.PROVIDER_MAX_CONCURRENCY
+        slots, _ = _slots()
         CallSlot.objects.filter(provider_id=self.provider_id).update(
             free_at=Case(
                 *[
@@ -149,6 +147,20 @@ class Pace:
                 output_field=DateTimeField(),
             )
         )  # fmt: skip
+
+
+def _slots() -> tuple[int, timedelta]:
+    """How many slots are in use, and how long after it is taken a slot may be taken again.
+
+    With a limit of R calls a minute, k = min(slots, R) slots each taken at most R // k times
+    a minute make at most R calls in any minute, the first ones included.
+    """
+    slots = settings.PROVIDER_MAX_CONCURRENCY
+    per_minute = settings.PROVIDER_MAX_REQUESTS_PER_MINUTE
+    if not per_minute:
+        return slots, timedelta(0)
+    slots = min(slots, per_minute)
+    return slots, timedelta(seconds=60 / (per_minute // slots))
 
 
 def _db(value: datetime) -> Any:

@@ -385,8 +385,8 @@ def order_batch_check(
     answers: dict[int, ProviderOrderStatus | ItemError] = {}
     while True:
         try:
-            report.calls += 1
             with provider.client() as client:
+                report.calls += 1
                 answers = client.statuses(ids)
         except ProviderRateLimited as exc:
             if time.monotonic() < retry_until:
