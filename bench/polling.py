@@ -2,9 +2,9 @@
 500 ms, one full round with PROVIDER_MAX_CONCURRENCY = 4 calls in flight.
 
 The floor is 500 calls × 0.5 s ÷ 4 = 62.5 s. `BENCH_POLL_ORDERS=10000` runs a scaled round
-(the goal scales with it). Database time is measured in a first round at 1 in flight and no
-delay (in threads a query's wall time includes waiting for the interpreter), then the round is
-timed with every order due again.
+(the goal scales with it). Database time is measured first, over 5,000 of them at 1 in flight
+and no delay (in threads a query's wall time includes waiting for the interpreter); then the
+round is timed with every order due.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from providers.sandbox import clock
 from providers.sandbox.services import service_catalog_ensure
 
 LATENCY_MS = 500
+MEASURED = 5000
 IN_FLIGHT = 4
 
 
@@ -37,12 +38,22 @@ def polling_round(count: int) -> None:
         frozen.advance(simulated=True, minutes=30)
         # Database time first, in a round at 1 in flight and no delay: with threads, a query's
         # wall time would include waiting for the interpreter while other threads run.
-        settings.PROVIDER_MAX_CONCURRENCY = 1
-        with DatabaseTime().measuring() as db:
-            orders_poll_round()
-        db_ms = db.seconds * 1000 / (count / 100)
-        line(f"{label}: DB time per 100 orders (1 in flight)", f"{db_ms:.1f} ms", "<= 15 ms", db_ms <= 15)
-        line(f"{label}: queries per 100 orders", f"{db.queries / (count / 100):.2f}", "(informative)", True)
+        # The first MEASURED of them: the table is full, the sandbox's own time is not ours.
+        settings.PROVIDER_MAX_CONCURRENCY, settings.ORDERS_POLL_MAX_PER_ROUND = 1, min(MEASURED, count)
+        try:
+            with DatabaseTime().measuring() as db:
+                measured = orders_poll_round()
+        finally:
+            settings.ORDERS_POLL_MAX_PER_ROUND = 50_000
+        hundreds = measured.checked / 100
+        db_ms = db.seconds * 1000 / hundreds
+        line(
+            f"{label}: DB time per 100 orders (1 in flight, {measured.checked:,} of them)",
+            f"{db_ms:.1f} ms",
+            "<= 15 ms",
+            db_ms <= 15,
+        )
+        line(f"{label}: queries per 100 orders", f"{db.queries / hundreds:.2f}", "(informative)", True)
         line(f"{label}: status changes recorded", f"{OrderEvent.objects.count():,}", "(informative)", True)
         # Then the round timed: every order due again, the panel 30 simulated minutes further.
         Order.objects.update(next_check_at=timezone.now())
