@@ -35,6 +35,7 @@ from providers.crypto import ApiKeyDecryptionError
 from providers.models import Provider
 from providers.pace import fan_out
 from providers.services import BALANCE_EVERY, provider_balance_read_soon
+from providers.tasks import read_balance_soon
 
 logger = logging.getLogger(__name__)
 
@@ -203,14 +204,8 @@ def orders_submit(*, order_ids: Sequence[int], until: float | None = None) -> li
         # The last read must come after the last order: now, or as soon as reads are allowed.
         behind = provider.balance_checked_at is None or provider.balance_checked_at < last_sent[provider.pk]
         if behind and not provider_balance_read_soon(provider=provider):
-            _read_balance_later(provider.pk)
+            read_balance_soon.apply_async((provider.pk,), countdown=BALANCE_EVERY.total_seconds())
     return list(Order.objects.filter(pk__in=ids, status=OrderStatus.QUEUED))
-
-
-def _read_balance_later(provider_id: int) -> None:
-    from providers.tasks import read_balance_soon  # tasks import the services
-
-    read_balance_soon.apply_async((provider_id,), countdown=BALANCE_EVERY.total_seconds())
 
 
 def order_submit_now(*, order: Order, sleep: Callable[[float], None] = time.sleep) -> Order:
