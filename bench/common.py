@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -9,6 +10,7 @@ from typing import Any
 
 import responses
 from django.db import connection
+from django.db.backends.utils import CursorWrapper
 from django.test.utils import CaptureQueriesContext
 
 from providers.models import Provider
@@ -56,3 +58,78 @@ def bench_user(role: str = "Manager") -> Any:
     user, _ = get_user_model().objects.get_or_create(username=f"bench-{role.lower()}")
     user.groups.add(Group.objects.get(name=role))
     return user
+
+
+class DatabaseTime:
+    """Queries and their time in every thread of this process but the sandbox's: the polling
+    and sending code fans out over threads, each with its own connection, which
+    CaptureQueriesContext (one connection) would not see."""
+
+    def __init__(self) -> None:
+        self.queries = 0
+        self.seconds = 0.0
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def measuring(self) -> Iterator[DatabaseTime]:
+        original = CursorWrapper._execute
+
+        def timed(cursor: Any, sql: Any, params: Any, *ignored: Any) -> Any:
+            if threading.current_thread().name == "sandbox-request":
+                return original(cursor, sql, params, *ignored)
+            started = time.perf_counter()
+            try:
+                return original(cursor, sql, params, *ignored)
+            finally:
+                with self._lock:
+                    self.queries += 1
+                    self.seconds += time.perf_counter() - started
+
+        CursorWrapper._execute = timed
+        try:
+            yield self
+        finally:
+            CursorWrapper._execute = original
+
+
+class InFlight:
+    """Calls answered by the in-process sandbox: how many in all, by action, and at most at once."""
+
+    def __init__(self, view: Callable[[Any], Any]) -> None:
+        self.view = view
+        self.by_action: dict[str, int] = {}
+        self.now = self.most = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, request: Any) -> Any:
+        from providers.sandbox.protocol import request_params
+
+        action = request_params(request).get("action", "")
+        with self._lock:
+            self.by_action[action] = self.by_action.get(action, 0) + 1
+            self.now += 1
+            self.most = max(self.most, self.now)
+        try:
+            return self.view(request)
+        finally:
+            with self._lock:
+                self.now -= 1
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_action.values())
+
+
+@contextmanager
+def sandbox_counted() -> Iterator[InFlight]:
+    """Every call to the in-process sandbox goes through an InFlight counter."""
+    from providers.client import sandbox as client_sandbox
+    from providers.sandbox.views import api_v2
+
+    counter = InFlight(api_v2)
+    original = client_sandbox._sandbox_view
+    client_sandbox._sandbox_view = lambda: counter
+    try:
+        yield counter
+    finally:
+        client_sandbox._sandbox_view = original

@@ -47,6 +47,8 @@ BENCHES = [
     "bench.scorecards",
     "bench.orders",
     "bench.single_order",
+    "bench.polling",
+    "bench.placing",
     "bench.orders_page",
     "bench.refills_due_page",
     "bench.reports_page",

@@ -313,7 +313,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # only (Procfile, docker-compose.yml); the main worker consumes both.
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_ROUTES = {
-    "orders.tasks.submit_order": {"queue": "interactive"},
+    "orders.tasks.submit_orders": {"queue": "interactive"},
     "orders.tasks.check_orders_now": {"queue": "interactive"},
 }
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
@@ -343,6 +343,11 @@ PROVIDER_CALL_DEADLINE = env.float("PROVIDER_CALL_DEADLINE", default=60.0)
 # answer (status of 100 orders, balance, ...) a few kB. A larger answer is not read.
 PROVIDER_MAX_SERVICES_MB = env.float("PROVIDER_MAX_SERVICES_MB", default=64.0)
 PROVIDER_MAX_ANSWER_MB = env.float("PROVIDER_MAX_ANSWER_MB", default=2.0)
+# Calls in flight to one provider at once, counted across every worker process and thread
+# (providers.pace); polling rounds and mass orders fan out up to this many. And, when set, the
+# most calls a minute to one provider (panels publish 60-120); empty: only the panel's 429s slow us.
+PROVIDER_MAX_CONCURRENCY = max(env.int("PROVIDER_MAX_CONCURRENCY", default=4), 1)
+PROVIDER_MAX_REQUESTS_PER_MINUTE = env.int("PROVIDER_MAX_REQUESTS_PER_MINUTE", default=0) or None
 # Provider URLs reaching inside the network (loopback, private ranges, link-local such as the
 # cloud metadata address 169.254.169.254) are refused, checked on the address actually connected
 # to; 1 allows them (a panel on the local network, the tests' local servers). `sandbox://` is
@@ -408,6 +413,11 @@ SANDBOX_SEED = env.int("SANDBOX_SEED", default=2026)
 # none | slow | html_503 | cloudflare | late_accept (accept the order, answer after the client gave up)
 SANDBOX_FAULT_MODE = env.str("SANDBOX_FAULT_MODE", default="none")
 SANDBOX_SLOW_SECONDS = env.float("SANDBOX_SLOW_SECONDS", default=3.0)
+# Benchmarks and tests: the sandbox answers each call this many milliseconds after it arrived,
+# as a real panel does (0.3-1 s); and it refuses (HTTP 429) calls beyond this many a minute per
+# account, counted by its own clock in each process (0: no limit).
+SANDBOX_LATENCY_MS = max(env.int("SANDBOX_LATENCY_MS", default=0), 0)
+SANDBOX_RATE_LIMIT_PER_MINUTE = max(env.int("SANDBOX_RATE_LIMIT_PER_MINUTE", default=0), 0)
 
 # Health ---------------------------------------------------------------------------------------
 

@@ -3,57 +3,44 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from celery import shared_task
 
-from orders.models import OrderStatus
 from orders.services import (
-    order_batch_check,
-    order_submit,
-    orders_claim_due,
     orders_poll_round,
+    orders_submit,
     orders_sweep,
     refills_poll_round,
     submit_backoff,
 )
 from orders.services.actions import refills_auto_round
 from orders.services.scorecards import scorecards_refresh
-from providers.models import Provider
+from orders.services.tracking import round_seconds
 
 logger = logging.getLogger(__name__)
 
-# A batch still waiting after this long is dropped: its orders are claimed again when due.
-STATUS_BATCH_EXPIRES = 300
-
 
 @shared_task(bind=True)
-def submit_order(self: Any, order_id: int) -> None:
-    """Send one queued order; when the panel was unreachable (nothing sent), try again later.
+def submit_orders(self: Any, order_ids: list[int]) -> None:
+    """Send queued orders (a person's submission), several at a time; those the panel provably
+    never got (or refused for its rate limit) are tried again later, with backoff.
 
     No other retry: an order that may have reached the panel is never sent again.
     """
-    order = order_submit(order_id=order_id)
-    if order is not None and order.status == OrderStatus.QUEUED:
-        raise self.retry(countdown=submit_backoff(order.submit_attempts), max_retries=None)
+    again = orders_submit(order_ids=order_ids, until=time.monotonic() + round_seconds())
+    if again:
+        countdown = submit_backoff(min(order.submit_attempts for order in again))
+        raise self.retry(args=([order.pk for order in again],), countdown=countdown, max_retries=None)
 
 
 @shared_task
 def poll_orders() -> None:
-    """Periodic: claim the orders due for a status check and start one task per 100 of them."""
-    batches = orders_claim_due()
-    for batch in batches:
-        check_orders.apply_async((batch.provider_id, batch.rows), expires=STATUS_BATCH_EXPIRES)
-    if batches:
-        logger.info("poll: %d orders in %d batches", sum(len(b.rows) for b in batches), len(batches))
-
-
-@shared_task
-def check_orders(provider_id: int, rows: list[list[Any]]) -> None:
-    """Check up to 100 claimed orders of one provider with one `status` call."""
-    provider = Provider.objects.filter(pk=provider_id).first()
-    if provider is not None:
-        order_batch_check(provider=provider, rows=rows)
+    """Periodic: check every order due, PROVIDER_MAX_CONCURRENCY calls at a time per provider."""
+    report = orders_poll_round()
+    if report.due:
+        logger.info("poll: %s", report.as_dict())
 
 
 @shared_task

@@ -138,6 +138,37 @@ class Provider(models.Model):
                 f"the API key was entered for {host_of(self.api_key_origin) or 'another URL'} and is not "
                 f"sent to {host_of(self.api_url)}: enter the key again with the new API URL"
             )
+        from providers.pace import Pace  # it imports the models
+
         return JapClient(
-            self.api_url, self._api_key(), connect_timeout=connect_timeout, read_timeout=read_timeout
+            self.api_url,
+            self._api_key(),
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            pace=Pace(self.pk),
         )
+
+
+class CallSlot(models.Model):
+    """One of a provider's PROVIDER_MAX_CONCURRENCY places for a call in flight (providers.pace).
+
+    Taking a slot is one conditional UPDATE, so every worker process and thread shares the bound.
+    `held_until` is a lease (a process that dies mid-call frees its slot when it runs out);
+    `free_at` is when the slot may be taken again: spacing for PROVIDER_MAX_REQUESTS_PER_MINUTE,
+    or a back-off after the panel said we were too fast.
+    """
+
+    provider = models.ForeignKey(
+        Provider, on_delete=models.CASCADE, related_name="call_slots", db_index=False
+    )
+    number = models.PositiveSmallIntegerField()
+    held_until = models.DateTimeField(null=True, blank=True)
+    free_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "number"], name="providers_one_slot_number")
+        ]
+
+    def __str__(self) -> str:
+        return f"slot {self.number} of provider {self.provider_id}"

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import DEFAULT_DB_ALIAS, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from audit.models import AuditAction
@@ -19,6 +21,10 @@ from providers.sandbox.services import sandbox_account_get
 from providers.signals import provider_configured
 
 logger = logging.getLogger(__name__)
+
+# After orders were sent, the balance is read at most this often per provider (and after the
+# last order of each batch): a 2,000-line mass order makes 2,000 calls, not 4,000.
+BALANCE_EVERY = timedelta(seconds=5)
 
 # Said wherever a URL on another host is saved without the key.
 API_KEY_AGAIN = (
@@ -243,6 +249,26 @@ def provider_refresh_balance(*, provider: Provider) -> Balance:
         last_error_at=None,
     )
     return balance
+
+
+def provider_balance_read_soon(*, provider: Provider) -> bool:
+    """Read the balance after orders were sent, at most once per BALANCE_EVERY per provider;
+    True if it was read now (or tried).
+
+    Taking the read is a conditional UPDATE of `balance_checked_at`, so that of several batches
+    sending to one panel (threads, processes) only one reads it; a failed read puts the time back.
+    """
+    now = timezone.now()
+    stale = Q(balance_checked_at__isnull=True) | Q(balance_checked_at__lt=now - BALANCE_EVERY)
+    previous = Provider.objects.filter(pk=provider.pk).values_list("balance_checked_at", flat=True).first()
+    if not Provider.objects.filter(stale, pk=provider.pk).update(balance_checked_at=now):
+        return False
+    try:
+        provider_refresh_balance(provider=provider)
+    except ProviderError as exc:
+        Provider.objects.filter(pk=provider.pk, balance_checked_at=now).update(balance_checked_at=previous)
+        logger.warning("provider %s: balance not refreshed after orders: %s", provider.name, exc)
+    return True
 
 
 def provider_rotate_api_keys() -> int:

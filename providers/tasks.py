@@ -6,7 +6,7 @@ from celery import shared_task
 
 from providers.client import ProviderError
 from providers.models import Provider
-from providers.services import provider_refresh_balance
+from providers.services import provider_balance_read_soon, provider_refresh_balance
 
 logger = logging.getLogger(__name__)
 
@@ -22,3 +22,11 @@ def refresh_balances() -> None:
             provider_refresh_balance(provider=provider)
         except ProviderError as exc:
             logger.warning("provider %s: balance not refreshed: %s", provider.name, exc)
+
+
+@shared_task
+def read_balance_soon(provider_id: int) -> None:
+    """Read a provider's balance after a batch of orders, unless read since (BALANCE_EVERY)."""
+    provider = Provider.objects.filter(pk=provider_id).first()
+    if provider is not None:
+        provider_balance_read_soon(provider=provider)

@@ -56,6 +56,7 @@ from orders.services.submitting import (
     order_resolve,
     order_submit,
     order_submit_now,
+    orders_submit,
     orders_sweep,
     submit_backoff,
 )
@@ -114,6 +115,7 @@ __all__ = [
     "orders_create",
     "orders_poll_round",
     "orders_release_behind",
+    "orders_submit",
     "orders_sweep",
     "refill_request",
     "refills_poll_round",

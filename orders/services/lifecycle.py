@@ -73,7 +73,7 @@ def order_transition(
 
 
 def orders_send_on_commit(order_ids: Iterable[int]) -> None:
-    """Once the transaction in progress commits, start one task per order to send it.
+    """Once the transaction in progress commits, start one task to send them (several at a time).
 
     A task only claims a queued order (`order_submit`), so sending twice is harmless.
     """
@@ -84,7 +84,6 @@ def orders_send_on_commit(order_ids: Iterable[int]) -> None:
 
 def _enqueue(order_ids: list[int]) -> None:
     # Imported here: the tasks module imports the services.
-    from orders.tasks import submit_order
+    from orders.tasks import submit_orders
 
-    for order_id in order_ids:
-        submit_order.delay(order_id)
+    submit_orders.delay(order_ids)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -33,14 +33,16 @@ from orders.services.links import (
 )
 from providers.client import (
     OrderFieldError,
-    ProviderError,
     ProviderOutcomeUnknown,
+    ProviderRateLimited,
     ProviderRejected,
     ProviderUnreachable,
 )
 from providers.crypto import ApiKeyDecryptionError
 from providers.models import Provider
-from providers.services import provider_refresh_balance
+from providers.pace import fan_out
+from providers.services import BALANCE_EVERY, provider_balance_read_soon
+from providers.tasks import read_balance_soon
 
 logger = logging.getLogger(__name__)
 
@@ -124,7 +126,6 @@ def _send(order: Order) -> Order:
         return order
     else:
         _accept(order, provider_order_id)
-    _refresh_balance(order.provider)
     return order
 
 
@@ -142,7 +143,18 @@ def _reject(order: Order, message: str) -> None:
 
 
 def _submit_unreachable(order: Order, exc: ProviderUnreachable) -> None:
-    if order.submit_attempts < settings.ORDERS_SUBMIT_ATTEMPTS:
+    if isinstance(exc, ProviderRateLimited):
+        # The panel did nothing and will take it later: not an attempt that failed.
+        order_transition(
+            order,
+            OrderStatus.QUEUED,
+            kind=EventKind.RETRY,
+            allowed_from=[OrderStatus.SUBMITTING],
+            message=f"{exc} (sent again later)",
+            last_error=str(exc),
+            submit_attempts=order.submit_attempts - 1,
+        )
+    elif order.submit_attempts < settings.ORDERS_SUBMIT_ATTEMPTS:
         order_transition(
             order,
             OrderStatus.QUEUED,
@@ -187,11 +199,33 @@ def _accept(order: Order, provider_order_id: int) -> None:
         order_event(order, EventKind.ERROR, message).save()
 
 
-def _refresh_balance(provider: Provider) -> None:
-    try:
-        provider_refresh_balance(provider=provider)
-    except ProviderError as exc:
-        logger.warning("provider %s: balance not refreshed after an order: %s", provider.name, exc)
+def orders_submit(*, order_ids: Sequence[int], until: float | None = None) -> list[Order]:
+    """Send queued orders, each once, PROVIDER_MAX_CONCURRENCY at a time per provider (the
+    provider's pace holds the bound across processes), reading each provider's balance every
+    BALANCE_EVERY while they go and once at the end, instead of once per order.
+
+    Returns the orders still queued: nothing of them reached the panel (unreachable, refused
+    for its rate limit, or not tried before `until`, a time.monotonic()), to be sent again later.
+    """
+    providers = dict(Order.objects.filter(pk__in=list(order_ids)).values_list("pk", "provider_id"))
+    last_sent: dict[int, datetime] = {}
+
+    def send(order_id: int) -> None:
+        if until is not None and time.monotonic() >= until:
+            return
+        order = order_submit(order_id=order_id)
+        if order is not None and order.status != OrderStatus.QUEUED:
+            last_sent[order.provider_id] = timezone.now()
+            provider_balance_read_soon(provider=order.provider)
+
+    ids = [order_id for order_id in order_ids if order_id in providers]
+    fan_out(send, ids, threads=settings.PROVIDER_MAX_CONCURRENCY * len(set(providers.values())))
+    for provider in Provider.objects.filter(pk__in=list(last_sent)):
+        # The last read must come after the last order: now, or as soon as reads are allowed.
+        behind = provider.balance_checked_at is None or provider.balance_checked_at < last_sent[provider.pk]
+        if behind and not provider_balance_read_soon(provider=provider):
+            read_balance_soon.apply_async((provider.pk,), countdown=BALANCE_EVERY.total_seconds())
+    return list(Order.objects.filter(pk__in=ids, status=OrderStatus.QUEUED))
 
 
 def order_submit_now(*, order: Order, sleep: Callable[[float], None] = time.sleep) -> Order:
@@ -199,7 +233,9 @@ def order_submit_now(*, order: Order, sleep: Callable[[float], None] = time.slee
     while True:
         result = order_submit(order_id=order.pk)
         if result is None or result.status != OrderStatus.QUEUED:
-            return result or Order.objects.get(pk=order.pk)
+            result = result or Order.objects.get(pk=order.pk)
+            provider_balance_read_soon(provider=result.provider)
+            return result
         sleep(submit_backoff(result.submit_attempts))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -37,12 +38,14 @@ from orders.services.links import orders_release_behind
 from providers.client import (
     ItemError,
     ProviderError,
+    ProviderRateLimited,
 )
 from providers.client import (
     OrderStatus as ProviderOrderStatus,
 )
 from providers.crypto import ApiKeyDecryptionError
 from providers.models import Provider
+from providers.pace import fan_out
 from providers.services import provider_record_error
 
 logger = logging.getLogger(__name__)
@@ -96,17 +99,23 @@ def _db_datetime(value: datetime) -> Any:
 
 
 def orders_claim_due(
-    *, now: datetime | None = None, limit: int | None = None, ids: Sequence[int] | None = None
+    *,
+    now: datetime | None = None,
+    limit: int | None = None,
+    ids: Sequence[int] | None = None,
+    provider_id: int | None = None,
 ) -> list[StatusBatch]:
-    """Claim the orders due for a status check (only those of `ids` if given), in batches of 100
-    per provider.
+    """Claim the orders due by `now` for a status check (only those of `ids`, of `provider_id`,
+    if given), in batches of 100 per provider.
 
     One UPDATE … RETURNING sets each claimed order's next check (soon for young orders, later
-    for old ones) before anything is asked, so a second poller running at the same time skips
+    for old ones; from the moment of the claim, so a long round's late claims are not due again
+    at once) before anything is asked, so a second poller running at the same time skips
     them: on PostgreSQL through `FOR UPDATE SKIP LOCKED`, on SQLite because a write holds the
     database lock.
     """
-    now = now or timezone.now()
+    due_by = now or timezone.now()
+    now = max(due_by, timezone.now())
     limit = limit or settings.ORDERS_POLL_MAX_PER_ROUND
     quote = connection.ops.quote_name
     table = quote(Order._meta.db_table)
@@ -117,12 +126,15 @@ def orders_claim_due(
         params += [_db_datetime(now - age), _db_datetime(now + every)]
     params += [
         _db_datetime(now + timedelta(minutes=settings.ORDERS_POLL_MAX_INTERVAL_MINUTES)),
-        _db_datetime(now),
+        _db_datetime(due_by),
     ]
     only = ""
     if ids is not None:
         only = f" AND {quote('id')} IN ({', '.join(['%s'] * len(ids))})" if ids else " AND 1 = 0"
         params += list(ids)
+    if provider_id is not None:
+        only += f" AND {quote('provider_id')} = %s"
+        params.append(provider_id)
     params.append(limit)
     lock = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
     columns = ", ".join(quote(name) for name in ("provider_id", *SNAPSHOT))
@@ -359,24 +371,39 @@ def _apply_changes(changes: Sequence[_Change], now: datetime) -> int:
         return len(changed)
 
 
-def order_batch_check(*, provider: Provider, rows: Sequence[Sequence[Any]]) -> PollReport:
+def order_batch_check(
+    *, provider: Provider, rows: Sequence[Sequence[Any]], retry_until: float | None = None
+) -> PollReport:
     """Ask the panel for up to 100 claimed orders in one `status` call and record what changed.
 
     A per-order error (`Incorrect order ID`) marks that order for attention; a failed call is
-    recorded on the provider, and the orders wait for their next check.
+    recorded on the provider, and the orders wait for their next check. A panel saying we call
+    too often is no failure: the same call is made again when the provider's pace allows, until
+    `retry_until` (time.monotonic()); past it the orders are made due again for the next round.
     """
     report = PollReport()
     ids = [row[1] for row in rows]
-    try:
-        with provider.client() as client:
-            report.calls = -(-len(ids) // BATCH)
-            answers = client.statuses(ids)
-    except (ProviderError, ApiKeyDecryptionError) as exc:
-        answers = getattr(exc, "partial_results", {})
-        report.errors += len(rows) - len(answers)
-        if isinstance(exc, ProviderError):
-            provider_record_error(provider=provider, error=exc)
-        logger.warning("provider %s: status of %d orders not read: %s", provider.name, len(rows), exc)
+    retry_until = time.monotonic() + round_seconds() if retry_until is None else retry_until
+    answers: dict[int, ProviderOrderStatus | ItemError] = {}
+    while True:
+        try:
+            with provider.client() as client:
+                report.calls += 1
+                answers = client.statuses(ids)
+        except ProviderRateLimited as exc:
+            if time.monotonic() < retry_until:
+                continue  # the pace holds the next call back
+            logger.info(
+                "provider %s: status of %d orders left for the next round: %s", provider.name, len(rows), exc
+            )
+            _make_due([row[0] for row in rows])
+        except (ProviderError, ApiKeyDecryptionError) as exc:
+            answers = getattr(exc, "partial_results", {})
+            report.errors += len(rows) - len(answers)
+            if isinstance(exc, ProviderError):
+                provider_record_error(provider=provider, error=exc)
+            logger.warning("provider %s: status of %d orders not read: %s", provider.name, len(rows), exc)
+        break
     changes = []
     for row in rows:
         answer = answers.get(row[1])
@@ -394,15 +421,56 @@ def order_batch_check(*, provider: Provider, rows: Sequence[Sequence[Any]]) -> P
     return report
 
 
+def _make_due(order_ids: Sequence[int]) -> None:
+    Order.objects.filter(pk__in=order_ids, next_check_at__isnull=False).update(next_check_at=timezone.now())
+
+
+def round_seconds() -> float:
+    """How long a round may go on claiming: it ends within its task's soft time limit, its last
+    calls included."""
+    return max(settings.CELERY_TASK_SOFT_TIME_LIMIT - settings.PROVIDER_CALL_DEADLINE - 10, 30)
+
+
 def orders_poll_round(*, now: datetime | None = None, ids: Sequence[int] | None = None) -> PollReport:
-    """One polling round in this process: claim every due order (of `ids` if given), check each
-    batch, report."""
+    """One polling round in this process: check every order due by `now` (of `ids` if given).
+
+    Each provider's orders are checked by PROVIDER_MAX_CONCURRENCY threads at once, each
+    claiming 100 orders, asking, writing, and claiming again, so that a panel answering in
+    0.5 s still gets its calls back to back; the provider's pace keeps the calls in flight
+    within the bound across processes. Claims are small and made as the calls go: an order is
+    claimed just before it is asked, and a round cut short leaves the rest due, not claimed.
+    """
     started = time.perf_counter()
-    batches = orders_claim_due(now=now, ids=ids)
-    providers = Provider.objects.in_bulk({batch.provider_id for batch in batches})
-    report = PollReport(due=sum(len(batch.rows) for batch in batches))
-    for batch in batches:
-        report.add(order_batch_check(provider=providers[batch.provider_id], rows=batch.rows))
+    due_by = now or timezone.now()
+    deadline = time.monotonic() + round_seconds()
+    due = Order.objects.filter(next_check_at__lte=due_by)
+    if ids is not None:
+        due = due.filter(pk__in=list(ids))
+    providers = Provider.objects.in_bulk(set(due.values_list("provider_id", flat=True).distinct()))
+    report = PollReport()
+    left = [len(ids) if ids is not None else settings.ORDERS_POLL_MAX_PER_ROUND]
+    lock = threading.Lock()
+
+    def take(wanted: int) -> int:
+        with lock:
+            taken = min(wanted, left[0])
+            left[0] -= taken
+            return taken
+
+    def poll(provider: Provider) -> None:
+        while time.monotonic() < deadline and (wanted := take(BATCH)):
+            batches = orders_claim_due(now=due_by, limit=wanted, ids=ids, provider_id=provider.pk)
+            if not batches:
+                return
+            result = order_batch_check(provider=provider, rows=batches[0].rows, retry_until=deadline)
+            with lock:
+                report.due += len(batches[0].rows)
+                report.add(result)
+            if not result.checked:
+                return  # the panel failed: the rest of its orders wait for their next check
+
+    workers = [provider for provider in providers.values() for _ in range(settings.PROVIDER_MAX_CONCURRENCY)]
+    fan_out(poll, workers, threads=len(workers))
     report.seconds = round(time.perf_counter() - started, 3)
     return report
 

@@ -6,6 +6,7 @@ from providers.client.client import MAX_IDS_PER_CALL, JapClient
 from providers.client.errors import (
     ProviderError,
     ProviderOutcomeUnknown,
+    ProviderRateLimited,
     ProviderRejected,
     ProviderUnreachable,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "OrderStatus",
     "ProviderError",
     "ProviderOutcomeUnknown",
+    "ProviderRateLimited",
     "ProviderRejected",
     "ProviderUnreachable",
     "SandboxAdapter",

@@ -9,8 +9,9 @@ import re
 import ssl
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from urllib.parse import quote, quote_plus, urlsplit
 
 import requests
@@ -20,6 +21,7 @@ from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConn
 from providers.client.errors import (
     ProviderError,
     ProviderOutcomeUnknown,
+    ProviderRateLimited,
     ProviderRejected,
     ProviderUnreachable,
 )
@@ -53,6 +55,33 @@ MEGABYTE = 1024 * 1024
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title", re.IGNORECASE | re.DOTALL)
 # Cloudflare answers these itself when it cannot open a connection to the origin.
 CLOUDFLARE_ORIGIN_UNREACHABLE = frozenset({521, 522, 523, 525, 526})
+# How panels word "too fast" in `{"error": ...}` when they do not answer HTTP 429.
+_RATE_LIMIT_SENTENCE = re.compile(r"too many (requests|attempts|calls)|rate.?limit|slow down", re.IGNORECASE)
+
+
+class Ticket(Protocol):
+    def slow_down(self, seconds: float | None = None) -> None: ...
+
+
+class Pacer(Protocol):
+    """Bounds the calls in flight to one panel (providers.pace): `slot()` is held for each call."""
+
+    def slot(self) -> AbstractContextManager[Ticket]: ...
+
+
+class _NoTicket:
+    def slow_down(self, seconds: float | None = None) -> None:
+        """Nobody to tell: an unpaced client (tests, the `jap` command without a provider)."""
+
+
+class _Unpaced:
+    def slot(self) -> AbstractContextManager[Ticket]:
+        return nullcontext(_NoTicket())
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    value = response.headers.get("Retry-After", "").strip()
+    return float(value) if value.isdigit() else None
 
 
 def _causes(exc: BaseException) -> Iterator[BaseException]:
@@ -141,6 +170,7 @@ class JapClient:
         connect_timeout: float | None = None,
         read_timeout: float | None = None,
         deadline: float | None = None,
+        pace: Pacer | None = None,
     ) -> None:
         if api_key and api_key in urlsplit(api_url).query:
             # The key travels only in the POST body: a URL ends up in logs and tracebacks.
@@ -152,6 +182,7 @@ class JapClient:
         )
         self.read_timeout = settings.PROVIDER_READ_TIMEOUT if read_timeout is None else read_timeout
         self.deadline = settings.PROVIDER_CALL_DEADLINE if deadline is None else deadline
+        self.pace = pace or _Unpaced()
         self.session = requests.Session()
         # Proxies from the environment would connect for us, to addresses we could not check;
         # and a .netrc must not add credentials to a panel's requests.
@@ -325,25 +356,31 @@ class JapClient:
     def _call(self, action: str, **params: str) -> Any:
         """POST one action and return the decoded JSON; raise the ProviderError that fits.
 
-        Every call, whatever its end, is reported through `signals.call_finished`.
+        Every call, whatever its end, is reported through `signals.call_finished`. It waits for
+        a slot of the provider's pace first; a rate-limit answer tells the pace to slow down.
         """
-        started = time.monotonic()
-        outcome = "outcome_unknown"
-        try:
-            data = self._post(action, started, **params)
-        except ProviderRejected:
-            outcome = "rejected"
-            raise
-        except ProviderUnreachable:
-            outcome = "unreachable"
-            raise
-        else:
-            outcome = "ok"
-            return data
-        finally:
-            call_finished.send(
-                sender=JapClient, action=action, outcome=outcome, seconds=time.monotonic() - started
-            )
+        with self.pace.slot() as ticket:
+            started = time.monotonic()
+            outcome = "outcome_unknown"
+            try:
+                data = self._post(action, started, **params)
+            except ProviderRateLimited as exc:
+                outcome = "rate_limited"
+                ticket.slow_down(exc.retry_after)
+                raise
+            except ProviderRejected:
+                outcome = "rejected"
+                raise
+            except ProviderUnreachable:
+                outcome = "unreachable"
+                raise
+            else:
+                outcome = "ok"
+                return data
+            finally:
+                call_finished.send(
+                    sender=JapClient, action=action, outcome=outcome, seconds=time.monotonic() - started
+                )
 
     def _post(self, action: str, started: float, **params: str) -> Any:
         with call_deadline(self.deadline) as deadline:
@@ -432,6 +469,13 @@ class JapClient:
     def _decode(self, action: str, response: requests.Response, body: bytes) -> Any:
         response._content, response._content_consumed = body, True
         text = response.text
+        if response.status_code == 429:
+            # Refused before anything was done, whatever the page says (a Cloudflare limit too).
+            raise ProviderRateLimited(
+                f"{action}: {self._host} says we call it too often (HTTP 429); calling it slower",
+                action=action,
+                retry_after=_retry_after(response),
+            )
         if _is_cloudflare_block(response, text) or (
             response.status_code in CLOUDFLARE_ORIGIN_UNREACHABLE
             and response.headers.get("Server", "").lower() == "cloudflare"
@@ -448,6 +492,10 @@ class JapClient:
         except ValueError:
             raise self._outcome_unknown(action, response, text, "an answer that is not JSON") from None
         message = error_of(data)
+        if message is not None and _RATE_LIMIT_SENTENCE.search(message):
+            raise ProviderRateLimited(
+                self._sentence(message), action=action, retry_after=_retry_after(response)
+            )
         if message is not None:
             raise ProviderRejected(self._sentence(message), action=action)
         if response.status_code >= 400:

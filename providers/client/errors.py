@@ -32,6 +32,17 @@ class ProviderUnreachable(ProviderError):
     """The request provably never reached the panel: safe to send again."""
 
 
+class ProviderRateLimited(ProviderUnreachable):
+    """The panel refused the call for its rate limit (HTTP 429, or a sentence saying so): it did
+    nothing, so the call may be sent again, later and slower. `retry_after` is the panel's
+    Retry-After in seconds, if it said.
+    """
+
+    def __init__(self, message: str, *, action: str = "", retry_after: float | None = None) -> None:
+        super().__init__(message, action=action)
+        self.retry_after = retry_after
+
+
 class ProviderOutcomeUnknown(ProviderError):
     """The panel may have processed the request; for `add`, money may have been spent.
 

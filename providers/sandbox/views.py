@@ -1,14 +1,17 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.contrib.auth.decorators import login_not_required
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from providers.sandbox.faults import fault_delay_after, fault_delay_before, fault_mode, fault_page
+from providers.sandbox.limits import answer_delay, rate_limited
 from providers.sandbox.protocol import SandboxBackend
 from providers.sandbox.services import account_authenticate
 from providers.wire import api_answer, json_response, request_params
@@ -40,18 +43,27 @@ def _answering_one() -> Iterator[None]:
 @login_not_required
 def api_v2(request: HttpRequest) -> HttpResponse:
     """JAP API v2: one endpoint, every action; callable directly with a RequestFactory request."""
+    arrived = time.monotonic()
     with _answering_one():
-        return _answer(request)
+        response = _answer(request)
+    answer_delay(arrived)
+    return response
 
 
 def _answer(request: HttpRequest) -> HttpResponse:
     params = request_params(request)
+    refused = rate_limited(params.get("key", "").strip())
+    if refused is not None:
+        return refused
     account = account_authenticate(key=params.get("key", "").strip())
     mode = fault_mode(account)
     page = fault_page(mode)
     if page is not None:
         return page
     fault_delay_before(mode)
-    payload = api_answer(backend=SandboxBackend(account) if account else None, params=params)
+    # One transaction per answer: a status of 100 orders moves up to 100 of them, and one
+    # commit each would make the sandbox, not the caller, what a benchmark measures.
+    with transaction.atomic():
+        payload = api_answer(backend=SandboxBackend(account) if account else None, params=params)
     fault_delay_after(mode, action=params.get("action", "").strip(), payload=payload)
     return json_response(payload)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 import threading
+from contextlib import contextmanager
 
 import pytest
 
 from providers.client import (
     JapClient,
     ProviderOutcomeUnknown,
+    ProviderRateLimited,
     ProviderRejected,
     ProviderUnreachable,
 )
@@ -226,3 +229,62 @@ def test_the_key_never_appears_in_a_transport_error(caplog):
 def test_an_api_url_holding_the_key_is_refused_because_urls_end_up_in_logs():
     with pytest.raises(ValueError, match="must not contain the API key"):
         JapClient(f"https://panel.example/api/v2?key={API_KEY}", API_KEY)
+
+
+# Rate limits ----------------------------------------------------------------------------------
+
+
+class Tickets:
+    """A pace that records what the client told it."""
+
+    def __init__(self) -> None:
+        self.slowed: list[float | None] = []
+        self.taken = 0
+
+    @contextmanager
+    def slot(self):
+        self.taken += 1
+        ticket = self
+
+        class Ticket:
+            def slow_down(self, seconds: float | None = None) -> None:
+                ticket.slowed.append(seconds)
+
+        yield Ticket()
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [("<html><title>Too Many Requests</title></html>", "text/html"), ("", "text/plain")],
+)
+def test_an_http_429_means_slow_down_nothing_was_done(panel_socket, body, content_type):
+    server = panel_socket(answering(429, body, content_type, retry_after="30"))
+    tickets = Tickets()
+    client = JapClient(server.url, API_KEY, connect_timeout=0.5, read_timeout=2, pace=tickets)
+    with pytest.raises(ProviderRateLimited, match="too often") as caught:
+        client.add(1, link="https://x", quantity=10)
+    assert isinstance(caught.value, ProviderUnreachable)  # safe to send again, later
+    assert caught.value.retry_after == 30
+    assert (tickets.taken, tickets.slowed) == (1, [30])
+
+
+@pytest.mark.parametrize(
+    "sentence", ["Too many requests", "Rate limit exceeded, slow down", "API rate-limit"]
+)
+def test_a_rate_limit_sentence_means_slow_down_not_a_refusal(panel_socket, sentence):
+    server = panel_socket(answering(200, json.dumps({"error": sentence})))
+    tickets = Tickets()
+    client = JapClient(server.url, API_KEY, connect_timeout=0.5, read_timeout=2, pace=tickets)
+    with pytest.raises(ProviderRateLimited, match=sentence):
+        client.balance()
+    assert tickets.slowed == [None]
+
+
+def test_another_error_sentence_is_still_a_refusal_and_does_not_slow_down(panel_socket):
+    server = panel_socket(answering(200, '{"error": "Not enough funds on balance"}'))
+    tickets = Tickets()
+    client = JapClient(server.url, API_KEY, connect_timeout=0.5, read_timeout=2, pace=tickets)
+    with pytest.raises(ProviderRejected) as caught:
+        client.add(1, link="https://x", quantity=10)
+    assert not isinstance(caught.value, ProviderRateLimited)
+    assert (tickets.taken, tickets.slowed) == (1, [])

@@ -14,6 +14,7 @@ from orders.services import (
     order_resolve,
     order_submit,
     order_submit_now,
+    orders_submit,
     orders_sweep,
     submit_backoff,
 )
@@ -41,8 +42,9 @@ def test_an_accepted_order_is_pending_with_the_panels_id_and_the_balance_is_refr
     assert order.status == OrderStatus.QUEUED
     assert order.estimated_charge == Decimal("0.09000")
 
-    order = order_submit(order_id=order.pk)
+    assert orders_submit(order_ids=[order.pk]) == []
 
+    order.refresh_from_db()
     assert order.status == OrderStatus.PENDING
     sent = SandboxOrder.objects.get()
     assert order.provider_order_id == sent.pk
