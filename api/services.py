@@ -233,6 +233,8 @@ class TeamBackend:
         idempotency_key = params.get("idempotency_key", "").strip()[:100]
         with transaction.atomic():
             # One add at a time per key: a retry waits for the first try, then finds its order.
+            # Two queries, not one: a lookup inside the locking SELECT would read the snapshot
+            # taken before the wait, and miss the order the first try just committed.
             ApiKey.objects.select_for_update().filter(pk=self.key.pk).values_list("pk").first()
             earlier = self._earlier(digest, idempotency_key)
             if earlier is not None:
