@@ -256,7 +256,7 @@ def needing_attention() -> QuerySet[Order]:
     )
 
 
-def awaiting_decision_of(user: Any) -> QuerySet[Order]:
+def orders_to_decide(user: Any) -> QuerySet[Order]:
     """Orders waiting for approval that `user` may decide on (the four-eyes rule), oldest first."""
     waiting = Order.objects.filter(status=OrderStatus.AWAITING_APPROVAL)
     return (
@@ -267,7 +267,7 @@ def awaiting_decision_of(user: Any) -> QuerySet[Order]:
     )
 
 
-def decisions_for(user: Any) -> QuerySet[Order]:
+def own_orders_awaiting_decision(user: Any) -> QuerySet[Order]:
     """`user`'s orders waiting for approval, and those declined this week, newest first."""
     week_ago = timezone.now() - timedelta(days=7)
     return (

@@ -18,7 +18,7 @@ from audit.services import client_ip
 from catalog.models import Scorecard, Service
 from catalog.platforms import Platform
 from jappanel.web.access import allowed, may
-from jappanel.web.htmx import go, render_page, wants_partial
+from jappanel.web.htmx import location_or_redirect, render_page, wants_partial
 from orders.export import orders_csv
 from orders.filters import MOVING_STATUSES, OrderFilter, RefillFilter, keyset_page, order_page
 from orders.forms import LINES_FIELDS, MASS_FORMAT, ORDER_FIELD_NAMES, MassOrderForm, OrderForm
@@ -124,7 +124,7 @@ def order_bulk(request: HttpRequest) -> HttpResponse:
         messages.info(request, _summary(len(orders), checked, "order checked now", "orders checked now"))
     else:
         messages.error(request, "Choose refill, cancel or check now.")
-    return go(request, _next_url(request, reverse("orders:order_list")))
+    return location_or_redirect(request, _next_url(request, reverse("orders:order_list")))
 
 
 def _summary(selected: int, done: int, one: str, many: str) -> str:
@@ -200,7 +200,7 @@ def order_create(request: HttpRequest) -> HttpResponse:
         form = OrderForm(request.POST, user=request.user)
         order = form.place(user=request.user, ip=client_ip(request)) if form.is_valid() else None
         if order is not None:
-            return go(request, reverse("orders:order_detail", args=[order.code]))
+            return location_or_redirect(request, reverse("orders:order_detail", args=[order.code]))
         service = _service_from(request.POST)
     else:
         service = _service_from(request.GET)
@@ -276,7 +276,7 @@ def mass_order(request: HttpRequest) -> HttpResponse:
             if orders:
                 messages.success(request, f"{len(orders)} order{pluralize(len(orders))} queued.")
                 codes = ",".join(order.code for order in orders)
-                return go(request, f"{reverse('orders:order_list')}?codes={codes}")
+                return location_or_redirect(request, f"{reverse('orders:order_list')}?codes={codes}")
         if form.lines and (action == "drop" or request.FILES):
             form = _mass_form_of_lines(request, form, drop_bad=action == "drop")
     good = sum(1 for line in form.lines if line.ok)
@@ -358,7 +358,7 @@ def _order_action(
         messages.error(request, refusal)
     else:
         messages.success(request, done)
-    return go(request, reverse("orders:order_detail", args=[order.code]))
+    return location_or_redirect(request, reverse("orders:order_detail", args=[order.code]))
 
 
 @require_POST
@@ -390,7 +390,7 @@ def order_check(request: HttpRequest, code: str) -> HttpResponse:
         messages.success(request, "Status check started.")
     else:
         messages.error(request, "Only an order in progress at the provider can be checked.")
-    return go(request, reverse("orders:order_detail", args=[order.code]))
+    return location_or_redirect(request, reverse("orders:order_detail", args=[order.code]))
 
 
 @require_POST
@@ -450,7 +450,9 @@ def _order_decision(
         messages.success(request, f"{order.code}: {done}")
     except OrderActionError as exc:
         messages.error(request, f"{order.code}: {exc}")
-    return go(request, _next_url(request, reverse("orders:order_detail", args=[order.code])))
+    return location_or_redirect(
+        request, _next_url(request, reverse("orders:order_detail", args=[order.code]))
+    )
 
 
 # Refills -------------------------------------------------------------------------------------------

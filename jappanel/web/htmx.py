@@ -34,7 +34,7 @@ def render_page(
     return response
 
 
-def go(request: HttpRequest, url: str) -> HttpResponse:
+def location_or_redirect(request: HttpRequest, url: str) -> HttpResponse:
     """After a change: the page at `url`, fetched by htmx (HX-Location) or by a redirect."""
     if request.htmx:
         response = HttpResponse(status=204)

@@ -35,9 +35,7 @@ from orders.services.lifecycle import order_event
 from providers.client import (
     ItemError,
     ProviderError,
-)
-from providers.client import (
-    OrderStatus as ProviderOrderStatus,
+    ProviderOrderStatus,
 )
 from providers.crypto import ApiKeyDecryptionError
 from providers.models import Provider

@@ -15,7 +15,7 @@ from providers.client.results import (
     FINAL_REFILL_STATUSES,
     Balance,
     ItemError,
-    OrderStatus,
+    ProviderOrderStatus,
     ServiceInfo,
     ServicesResult,
 )
@@ -31,7 +31,7 @@ __all__ = [
     "JapClient",
     "OrderFieldError",
     "OrderRequest",
-    "OrderStatus",
+    "ProviderOrderStatus",
     "ProviderError",
     "ProviderOutcomeUnknown",
     "ProviderRejected",

@@ -15,7 +15,7 @@ from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
 
-from orders.filters import awaiting_decision_of
+from orders.filters import orders_to_decide
 from orders.models import Order, OrderStatus
 from orders.services import OrderActionError, order_place
 from orders.services.approvals import may_decide, order_approve, order_decline, requesters_barred_for
@@ -88,7 +88,7 @@ def test_an_approver_whose_password_a_manager_reset_cannot_decide_on_that_manage
     page = client_of(approver).get(reverse("orders:order_detail", args=[theirs.code])).content.decode()
     assert "so you cannot decide on their orders" in page
     assert reverse("orders:order_approve", args=[theirs.code]) not in page
-    assert list(awaiting_decision_of(approver)) == [other]
+    assert list(orders_to_decide(approver)) == [other]
     dashboard = client_of(approver).get(reverse("dashboard")).content.decode()
     to_decide = dashboard.split('id="to-decide-title"')[1].split("</section>")[0]
     assert other.code in to_decide and theirs.code not in to_decide
