@@ -11,14 +11,14 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.services import client_ip
 from catalog.models import Scorecard, Service
 from catalog.platforms import Platform
+from jappanel.templatetags.web import line_count
 from jappanel.web.access import allowed, may
-from jappanel.web.htmx import location_or_redirect, render_page, wants_partial
+from jappanel.web.htmx import location_or_redirect, next_url, render_page, wants_partial
 from orders.export import orders_csv
 from orders.filters import MOVING_STATUSES, OrderFilter, RefillFilter, keyset_page, order_page
 from orders.forms import LINES_FIELDS, MASS_FORMAT, ORDER_FIELD_NAMES, MassOrderForm, OrderForm
@@ -39,7 +39,6 @@ from orders.services import (
 from orders.services.approvals import decision_refusal
 from orders.services.budgets import order_waits_because
 from orders.services.common import PROVIDER_ID
-from orders.templatetags.orders_tags import line_count
 from providers.client import SERVICE_TYPES
 from providers.models import Provider
 from team.models import Campaign
@@ -48,13 +47,6 @@ from team.models import Campaign
 LIVE_REFRESH_SECONDS = 5
 # Most codes one bulk action or one status refresh takes: a page of the list.
 MAX_CODES = 100
-
-
-def _next_url(request: HttpRequest, default: str) -> str:
-    next_url = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure()):
-        return next_url
-    return default
 
 
 def _codes(raw: str) -> list[str]:
@@ -124,7 +116,7 @@ def order_bulk(request: HttpRequest) -> HttpResponse:
         messages.info(request, _summary(len(orders), checked, "order checked now", "orders checked now"))
     else:
         messages.error(request, "Choose refill, cancel or check now.")
-    return location_or_redirect(request, _next_url(request, reverse("orders:order_list")))
+    return location_or_redirect(request, next_url(request, reverse("orders:order_list")))
 
 
 def _summary(selected: int, done: int, one: str, many: str) -> str:
@@ -450,9 +442,7 @@ def _order_decision(
         messages.success(request, f"{order.code}: {done}")
     except OrderActionError as exc:
         messages.error(request, f"{order.code}: {exc}")
-    return location_or_redirect(
-        request, _next_url(request, reverse("orders:order_detail", args=[order.code]))
-    )
+    return location_or_redirect(request, next_url(request, reverse("orders:order_detail", args=[order.code])))
 
 
 # Refills -------------------------------------------------------------------------------------------

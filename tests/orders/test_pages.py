@@ -16,9 +16,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from catalog.platforms import Platform
-from catalog.templatetags.catalog_tags import money
 from jappanel.web import csv as web_csv
 from jappanel.web.csv import CsvExportAborted
+from jappanel.web.money import money
 from jappanel.web.pagination import PAGE_SIZE
 from orders.models import EventKind, Order, OrderStatus, Refill
 from orders.services import order_place, order_submit, orders_poll_round

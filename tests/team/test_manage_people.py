@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from audit.models import AuditAction, AuditEntry
 from catalog.models import Service
-from catalog.templatetags.catalog_tags import money
+from jappanel.web.money import money
 from orders.models import Order, OrderStatus
 from orders.services.budgets import budget_spent
 from team.models import Budget
