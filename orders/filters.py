@@ -18,22 +18,18 @@ from django.utils import timezone
 
 from catalog.platforms import Platform
 from jappanel.web.pagination import KeysetPage, keyset_page
-from orders.models import CODE_ALPHABET, CODE_LENGTH, Order, OrderStatus, Refill, RefillStatus
-from orders.services.approvals import requesters_barred_for
-from orders.services.budgets import real_money
-
-# Orders that move by themselves (a worker or the poller changes them): the pages refresh these.
-MOVING_STATUSES = frozenset(
-    {
-        OrderStatus.QUEUED,
-        OrderStatus.SUBMITTING,
-        OrderStatus.PENDING,
-        OrderStatus.IN_PROGRESS,
-        OrderStatus.PROCESSING,
-        OrderStatus.OTHER,
-    }
+from orders.models import (
+    CODE_ALPHABET,
+    CODE_LENGTH,
+    OPEN_STATUSES,
+    Order,
+    OrderStatus,
+    Refill,
+    RefillStatus,
 )
-OPEN_STATUSES = MOVING_STATUSES | {OrderStatus.UNCONFIRMED, OrderStatus.AWAITING_APPROVAL}
+from orders.services.policy import requesters_barred_for
+from orders.services.spend import real_money
+
 STATUS_GROUPS = {
     "open": ("Open (not finished)", Q(status__in=OPEN_STATUSES)),
     "attention": (

@@ -20,9 +20,9 @@ from jappanel.templatetags.web import line_count
 from jappanel.web.access import allowed, may
 from jappanel.web.htmx import location_or_redirect, next_url, render_page, wants_partial
 from orders.export import orders_csv
-from orders.filters import MOVING_STATUSES, OrderFilter, RefillFilter, keyset_page, order_page
+from orders.filters import OrderFilter, RefillFilter, keyset_page, order_page
 from orders.forms import LINES_FIELDS, MASS_FORMAT, ORDER_FIELD_NAMES, MassOrderForm, OrderForm
-from orders.models import Order, OrderStatus, Refill
+from orders.models import MOVING_STATUSES, Order, OrderStatus, Refill
 from orders.permissions import may_act_on, order_for, orders_for
 from orders.services import (
     OrderActionError,
@@ -36,9 +36,8 @@ from orders.services import (
     refill_request,
     refills_request,
 )
-from orders.services.approvals import decision_refusal
-from orders.services.budgets import order_waits_because
 from orders.services.common import PROVIDER_ID
+from orders.services.policy import decision_refusal, order_waits_because
 from providers.client import SERVICE_TYPES
 from providers.models import Provider
 from team.models import Campaign

@@ -31,7 +31,7 @@ from orders.services import (
     orders_create,
     uncharged_total,
 )
-from orders.services.budgets import approvals_needed, off_shortlist
+from orders.services.policy import approvals_needed, off_shortlist
 from presets.models import Preset, PresetLine
 from providers.client import SERVICE_TYPES
 from team.models import Campaign, ShortlistRule

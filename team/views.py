@@ -17,8 +17,8 @@ from audit.services import client_ip
 from catalog.models import Scorecard
 from jappanel.web.access import ROLES, allowed
 from jappanel.web.htmx import render_page
-from orders.services.budgets import spent_by
 from orders.services.common import ZERO
+from orders.services.spend import spent_by
 from providers.client import ProviderError
 from providers.forms import ProviderForm
 from providers.models import Provider

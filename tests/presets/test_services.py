@@ -137,7 +137,7 @@ def test_a_budget_refuses_the_whole_batch_and_nothing_is_placed():
     preset = a_preset((a_service(9100, provider=a_real_provider()), 1000))
     with pytest.raises(OrderInvalid) as refused:
         preset_apply(preset=preset, links=links(3), campaign=None, token=TOKEN, user=buyer, enqueue=False)
-    # The whole batch is weighed at once (budgets.py words it, "costs" and all).
+    # The whole batch is weighed at once (spend.py words it, "costs" and all).
     assert refused.value.errors["__all__"].startswith("These 3 orders cost $")
     assert "$3.70368; your budget for" in refused.value.errors["__all__"]
     assert not Order.objects.exists()

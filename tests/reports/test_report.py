@@ -9,7 +9,7 @@ import pytest
 
 from catalog.platforms import Platform
 from orders.models import OrderStatus
-from orders.services.budgets import budget_spent
+from orders.services.spend import budget_spent
 from providers.models import Provider
 from reports.services import STATUS_GROUPS, report_build
 from team.models import Campaign

@@ -14,8 +14,8 @@ from django.utils.formats import date_format
 from catalog.models import Service
 from orders.models import Order, OrderStatus
 from orders.services import OrderInvalid, order_place
-from orders.services import budgets as budgets_module
-from orders.services.budgets import budget_spent, spent_by
+from orders.services import spend as budgets_module
+from orders.services.spend import budget_spent, spent_by
 from providers.models import Provider
 from team.models import Budget, Campaign
 from tests.team.conftest import a_real_provider, person

@@ -16,7 +16,7 @@ from audit.models import AuditAction, AuditEntry
 from catalog.models import Service
 from jappanel.web.money import money
 from orders.models import Order, OrderStatus
-from orders.services.budgets import budget_spent
+from orders.services.spend import budget_spent
 from team.models import Budget
 from team.services import PersonInvalid, person_update
 from tests.team.conftest import PASSWORD, a_real_provider, client_of, person
