@@ -23,8 +23,8 @@ from presets.services import (
 )
 from providers.models import Provider
 from team.models import Campaign, ShortlistRule, TeamPolicy
-from tests.presets.conftest import a_preset, a_service, links
-from tests.team.conftest import a_real_provider, person
+from tests.factories import a_real_provider, links, person
+from tests.presets.conftest import a_preset, a_service
 
 pytestmark = pytest.mark.django_db
 

@@ -19,12 +19,15 @@ from orders.services import OrderInvalid, order_place
 from orders.services.mass import mass_order_parse, mass_order_place
 from providers.models import Provider
 from team.models import ShortlistRule, TeamPolicy
-from tests.team.conftest import client_of, person
+from tests.factories import client_of, person
 
 NEW_ORDER_URL = reverse("orders:order_create")
 CATALOG_URL = reverse("catalog:service_list")
 SHORTLIST_URL = reverse("catalog:shortlist")
 HTMX = {"HX-Request": "true"}
+
+# Orders placed here go to the sandbox, on the settings of the order tests.
+pytestmark = pytest.mark.usefixtures("order_settings")
 
 
 def a_service(service_id: int, rate: str, name: str = "Followers") -> Service:

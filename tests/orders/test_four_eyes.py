@@ -22,8 +22,7 @@ from orders.services.approvals import order_approve, order_decline
 from orders.services.policy import may_decide, requesters_barred_for
 from team.models import CredentialsSetBy
 from team.services import person_create, person_update
-from tests.orders.conftest import link
-from tests.team.conftest import PASSWORD, client_of, person
+from tests.factories import PASSWORD, client_of, link, person
 
 NEW_PASSWORD = "plum-kettle-orbit-42"
 OWN_PASSWORD = "my-very-own-secret-77"
