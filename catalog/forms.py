@@ -2,8 +2,7 @@ from __future__ import annotations
 
 from django import forms
 
-from catalog.models import MAX_QUANTITY, ShortlistEntry
-from team.models import SHORTLIST_RULE_HELP, ShortlistRule, TeamPolicy
+from catalog.models import MAX_QUANTITY, SHORTLIST_RULE_HELP, ShortlistEntry, ShortlistRule, TeamPolicy
 
 PAGE_SIZES = (25, 50, 100)
 

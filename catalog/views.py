@@ -22,7 +22,15 @@ from catalog.changes import (
 )
 from catalog.filters import ServiceFilter, ShortlistFirst, first_synced_at
 from catalog.forms import CatalogDisplayForm, ShortlistEntryForm, TeamPolicyForm
-from catalog.models import CatalogChange, CatalogSync, ChangeKind, Scorecard, Service, ShortlistEntry
+from catalog.models import (
+    CatalogChange,
+    CatalogSync,
+    ChangeKind,
+    Scorecard,
+    Service,
+    ShortlistEntry,
+    TeamPolicy,
+)
 from catalog.services import (
     catalog_sync_request,
     favourite_set,
@@ -36,7 +44,6 @@ from jappanel.web.htmx import next_url, render_page, wants_partial
 from jappanel.web.pagination import keyset_page
 from providers.client import SERVICE_TYPES
 from providers.models import Provider
-from team.models import TeamPolicy
 
 PRICE_HISTORY_LENGTH = 50
 # Some panels describe a service in `desc`, `description` or `description_<lang>`; JAP sends none.

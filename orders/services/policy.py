@@ -9,11 +9,11 @@ from decimal import Decimal
 
 from django.conf import settings
 
-from catalog.models import ShortlistEntry
+from catalog.models import ShortlistEntry, ShortlistRule, TeamPolicy
 from jappanel.web.access import may
 from orders.models import Order
 from orders.services.common import ZERO, OrderInvalid, User
-from team.models import Campaign, CredentialsSetBy, ShortlistRule, TeamPolicy
+from team.models import Campaign, CredentialsSetBy
 
 # Why an order waits for an approver, as its CREATED event says.
 ABOVE_THRESHOLD = "above the approval threshold"

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 
 from audit.models import AuditAction, AuditEntry
+from catalog.models import ShortlistRule, TeamPolicy
 from catalog.services import shortlist_add, team_policy_save
 from orders.models import Order, OrderStatus
 from orders.services import OrderInvalid
@@ -22,7 +23,7 @@ from presets.services import (
     preset_save,
 )
 from providers.models import Provider
-from team.models import Campaign, ShortlistRule, TeamPolicy
+from team.models import Campaign
 from tests.factories import a_real_provider, links, person
 from tests.presets.conftest import a_preset, a_service
 
