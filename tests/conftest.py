@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 import pytest
 from celery import signals
 from django.contrib.auth import get_user_model
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.urls import clear_url_caches
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
@@ -319,3 +321,11 @@ def email_configured(settings, mailoutbox):
     yield
     settings.EMAIL_ENABLED = False
     reload_urls()
+
+
+@pytest.fixture
+def back_to_the_latest():
+    """Whatever a test migrated to, the database ends at the latest migrations, for the tests after it."""
+    yield
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())

@@ -9,17 +9,9 @@ from django.db.migrations.executor import MigrationExecutor
 
 from catalog.models import ShortlistRule, TeamPolicy
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("back_to_the_latest")]
 # The leaves of the two apps before the move (as main had them).
 BEFORE = [("team", "0005_campaign_members"), ("catalog", "0007_catalog_change_events_and_visits")]
-
-
-@pytest.fixture(autouse=True)
-def back_to_the_latest():
-    """Whatever a test migrated to, the database ends at the latest migrations, for the tests after it."""
-    yield
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
 
 
 def test_the_team_policy_saved_before_the_move_is_the_one_in_force_after_it(db):
