@@ -20,7 +20,7 @@ from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from api.models import ApiKey, ApiOrder
-from catalog.models import Service, ShortlistEntry
+from catalog.models import Service, ShortlistEntry, ShortlistRule
 from jappanel.web.access import may
 from orders.forms import ORDER_FIELD_NAMES, OrderForm
 from orders.models import Order, OrderStatus, Refill, RefillStatus
@@ -33,11 +33,12 @@ from orders.services import (
     refill_request,
     refills_request,
 )
-from orders.services.budgets import order_spend, shortlist_rule_for
 from orders.services.placing import fingerprint
+from orders.services.policy import shortlist_rule_for
+from orders.services.spend import order_spend
 from providers.models import Provider
 from providers.wire import INCORRECT_ORDER, Params, WireError, service_shape, status_shape
-from team.models import Budget, ShortlistRule
+from team.models import Budget
 from team.services import team_currency
 
 KEY_PREFIX = "jpk_"

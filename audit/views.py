@@ -10,14 +10,13 @@ from django.contrib.auth import get_user_model
 from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
-from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from audit.models import AuditAction, AuditEntry
 from jappanel.web.access import allowed
 from jappanel.web.csv import csv_response
-from jappanel.web.htmx import wants_partial
+from jappanel.web.htmx import render_page
 
 PAGE_SIZE = 50
 CSV_COLUMNS = ("at", "action", "who", "ip", "target_type", "target_id", "target", "before", "after", "note")
@@ -60,8 +59,7 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     form = AuditFilterForm(request.GET)
     page = Paginator(audit_entries(form), PAGE_SIZE).get_page(request.GET.get("page"))
     context = {"form": form, "page": page, "actions": AuditAction.choices}
-    partial = wants_partial(request)
-    return render(request, "audit/audit_list.html#table" if partial else "audit/audit_list.html", context)
+    return render_page(request, "audit/audit_list.html", "table", context)
 
 
 def _csv_rows(entries: QuerySet[AuditEntry]) -> Iterator[list[object]]:

@@ -8,10 +8,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
 from audit.services import client_ip
-from catalog.models import CatalogSync, Service, ServicePriceChange, ShortlistEntry
+from catalog.models import CatalogSync, Service, ServicePriceChange, ShortlistEntry, TeamPolicy
 from catalog.services import shortlist_remove, shortlist_save, team_policy_save
 from jappanel.web.access import may
-from team.models import TeamPolicy
 
 
 class ServicePriceChangeInline(admin.TabularInline):
@@ -138,7 +137,7 @@ class TeamPolicyAdmin(admin.ModelAdmin):
     ) -> HttpResponse:
         # A list of one row: straight to the row, made on first visit.
         policy, _ = TeamPolicy.objects.get_or_create(pk=TeamPolicy.SINGLETON_ID)
-        return redirect("admin:team_teampolicy_change", policy.pk)
+        return redirect("admin:catalog_teampolicy_change", policy.pk)
 
     def save_model(self, request: HttpRequest, obj: TeamPolicy, form: Any, change: bool) -> None:
         team_policy_save(policy=obj, user=request.user, ip=client_ip(request))

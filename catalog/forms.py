@@ -2,9 +2,15 @@ from __future__ import annotations
 
 from django import forms
 
-from catalog.models import MAX_QUANTITY, Service, ShortlistEntry
+from catalog.models import (
+    MAX_QUANTITY,
+    SHORTLIST_RULE_HELP,
+    Service,
+    ShortlistEntry,
+    ShortlistRule,
+    TeamPolicy,
+)
 from catalog.refill import LIFETIME, refill_days_label
-from team.models import SHORTLIST_RULE_HELP, ShortlistRule, TeamPolicy
 
 PAGE_SIZES = (25, 50, 100)
 

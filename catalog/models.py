@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -370,7 +371,7 @@ class ShortlistEntry(models.Model):
     """A service the team approved, under the name the team knows it by.
 
     The catalog and the order form list shortlisted services first; the team policy
-    (`team.TeamPolicy.shortlist_rule`) decides whether a person who cannot approve orders may
+    (`TeamPolicy.shortlist_rule`) decides whether a person who cannot approve orders may
     order a service off the list freely, only after approval, or not at all.
     """
 
@@ -410,3 +411,55 @@ class ShortlistEntry(models.Model):
             if tag and tag not in tags:
                 tags.append(tag)
         return ", ".join(tags)
+
+
+class ShortlistRule(models.TextChoices):
+    OPEN = "open", "Open"
+    APPROVAL = "approval", "Approval outside the shortlist"
+    ONLY = "only", "Shortlist only"
+
+
+# One sentence per rule, shown beside its radio button and in the messages that cite it.
+SHORTLIST_RULE_HELP = {
+    ShortlistRule.OPEN: "Anyone who may order can order any service; the shortlist only comes first "
+    "and carries the team's names.",
+    ShortlistRule.APPROVAL: "An order for a service off the shortlist, by someone who cannot approve "
+    "orders, waits for an approver before it is sent.",
+    ShortlistRule.ONLY: "Someone who cannot approve orders can order shortlisted services only; "
+    "approvers and managers can still order anything.",
+}
+
+
+class TeamPolicy(models.Model):
+    """The team-wide settings managers change in our pages: one row, id 1 (see `current()`)."""
+
+    SINGLETON_ID = 1
+
+    shortlist_rule = models.CharField(
+        "who may order off the shortlist",
+        max_length=10,
+        choices=ShortlistRule.choices,
+        default=ShortlistRule.OPEN,
+    )
+
+    class Meta:
+        # Moved from the team app (team 0007, catalog 0009): the table kept its name.
+        db_table = "team_teampolicy"
+        verbose_name = "team policy"
+        verbose_name_plural = "team policy"
+
+    def __str__(self) -> str:
+        return "Team policy"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.pk = self.SINGLETON_ID
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def current(cls) -> TeamPolicy:
+        """The policy in force: the saved row, or the defaults until a manager first saves one."""
+        return cls.objects.filter(pk=cls.SINGLETON_ID).first() or cls(pk=cls.SINGLETON_ID)
+
+    @property
+    def shortlist_rule_help(self) -> str:
+        return SHORTLIST_RULE_HELP[ShortlistRule(self.shortlist_rule)]

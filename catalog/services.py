@@ -19,7 +19,7 @@ from django.utils import timezone
 from audit.models import AuditAction
 from audit.services import audit_record
 from catalog.changes import catalog_changes_record
-from catalog.models import CatalogSync, Favourite, Service, ServicePriceChange, ShortlistEntry
+from catalog.models import CatalogSync, Favourite, Service, ServicePriceChange, ShortlistEntry, TeamPolicy
 from catalog.platforms import platform_for
 from catalog.refill import LIFETIME, refill_days_label, refill_days_parse
 from catalog.signals import refill_period_corrected
@@ -28,7 +28,6 @@ from providers.client import ProviderError
 from providers.client.results import ServiceInfo
 from providers.models import Provider
 from providers.services import provider_record_error
-from team.models import TeamPolicy
 
 logger = logging.getLogger(__name__)
 

@@ -8,8 +8,6 @@ from django.db.models import OuterRef, Subquery
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.services import client_ip
@@ -24,7 +22,15 @@ from catalog.changes import (
 )
 from catalog.filters import ServiceFilter, ShortlistFirst, first_synced_at
 from catalog.forms import CatalogDisplayForm, RefillPeriodForm, ShortlistEntryForm, TeamPolicyForm
-from catalog.models import CatalogChange, CatalogSync, ChangeKind, Scorecard, Service, ShortlistEntry
+from catalog.models import (
+    CatalogChange,
+    CatalogSync,
+    ChangeKind,
+    Scorecard,
+    Service,
+    ShortlistEntry,
+    TeamPolicy,
+)
 from catalog.services import (
     catalog_sync_request,
     favourite_set,
@@ -35,11 +41,10 @@ from catalog.services import (
 )
 from jappanel.web.access import allowed
 from jappanel.web.csv import csv_response
-from jappanel.web.htmx import go, render_page, wants_partial
+from jappanel.web.htmx import location_or_redirect, next_url, render_page, wants_partial
 from jappanel.web.pagination import keyset_page
 from providers.client import SERVICE_TYPES
 from providers.models import Provider
-from team.models import TeamPolicy
 
 PRICE_HISTORY_LENGTH = 50
 # Some panels describe a service in `desc`, `description` or `description_<lang>`; JAP sends none.
@@ -89,13 +94,6 @@ class _FullPagePaginator(Paginator):
         return self._get_page(self.object_list[bottom : bottom + self.per_page], number, self)
 
 
-def _render_page(request: HttpRequest, template: str, partial: str, context: dict[str, Any]) -> HttpResponse:
-    """The whole page, or only its `partial` for htmx; the browser caches the two apart."""
-    response = render(request, f"{template}#{partial}" if wants_partial(request) else template, context)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
-
-
 def _sync_state() -> dict[str, Any]:
     """The active providers, each with its latest sync run (or None)."""
     latest = CatalogSync.objects.filter(provider=OuterRef("pk")).order_by("-started_at", "-pk")
@@ -143,7 +141,7 @@ def service_list(request: HttpRequest) -> HttpResponse:
             .distinct()
         )
         context["types"] = sorted(SERVICE_TYPES)
-    return _render_page(request, "catalog/service_list.html", "table", context)
+    return render_page(request, "catalog/service_list.html", "table", context)
 
 
 def _order_url(service: Service) -> str:
@@ -194,7 +192,7 @@ def provider_record(request: HttpRequest, pk: int) -> HttpResponse:
 @allowed("view_services")
 def service_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = _detail_context(_service_of(pk))
-    return _render_page(request, "catalog/service_detail.html", "panel", context)
+    return render_page(request, "catalog/service_detail.html", "panel", context)
 
 
 def _shortlist_box(request: HttpRequest, service: Service, form: ShortlistEntryForm | None) -> HttpResponse:
@@ -239,7 +237,7 @@ def service_refill(request: HttpRequest, pk: int) -> HttpResponse:
         return render(request, "catalog/service_detail.html", _detail_context(service, refill_form=form))
     service_refill_correct(service=service, days=form.override, user=request.user, ip=client_ip(request))
     messages.success(request, f"Refill guarantee: {service.refill_period_label}.")
-    return go(request, reverse("catalog:service_detail", args=[service.pk]))
+    return location_or_redirect(request, reverse("catalog:service_detail", args=[service.pk]))
 
 
 @require_POST
@@ -303,12 +301,10 @@ def service_favourite(request: HttpRequest, pk: int) -> HttpResponse:
     service = get_object_or_404(Service, pk=pk)
     service.is_favourite = request.POST.get("starred") == "1"
     favourite_set(user=request.user, service=service, starred=service.is_favourite)
-    next_url = request.POST.get("next", "")
-    if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure()):
-        next_url = reverse("catalog:service_list")
+    back = next_url(request, reverse("catalog:service_list"))
     if request.htmx:
-        return render(request, "catalog/service_list.html#star", {"service": service, "list_url": next_url})
-    return redirect(next_url)
+        return render(request, "catalog/service_list.html#star", {"service": service, "list_url": back})
+    return redirect(back)
 
 
 def _sync_status(request: HttpRequest) -> HttpResponse:

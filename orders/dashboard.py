@@ -10,10 +10,10 @@ from catalog.changes import changes_digest
 from jappanel.heartbeat import heartbeat_states
 from jappanel.web.access import allowed, may
 from orders.filters import (
-    awaiting_decision_of,
-    decisions_for,
     needing_attention,
     open_by_status,
+    orders_to_decide,
+    own_orders_awaiting_decision,
     recent_orders,
     spend_by_window,
     spend_per_day,
@@ -35,8 +35,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "open_statuses": open_by_status(),
         "attention": needing_attention(),
         "recent": recent_orders(),
-        "mine_waiting": decisions_for(request.user),
-        "to_decide": awaiting_decision_of(request.user) if may(request.user, "approve_order") else None,
+        "mine_waiting": own_orders_awaiting_decision(request.user),
+        "to_decide": orders_to_decide(request.user) if may(request.user, "approve_order") else None,
         "catalog_changes": changes_digest(user=request.user),
     }
     return render(request, "orders/dashboard.html", context)

@@ -18,24 +18,19 @@ from django.utils import timezone
 
 from catalog.platforms import Platform
 from jappanel.web.pagination import KeysetPage, keyset_page
-from orders.models import CODE_ALPHABET, CODE_LENGTH, Order, OrderStatus, Refill, RefillStatus
-from orders.services.approvals import requesters_barred_for
-from orders.services.budgets import real_money
-from orders.services.guarantees import DUE_AFTER_DAYS, MAX_DUE_AFTER_DAYS, refills_due
-
-# Orders that move by themselves (a worker or the poller changes them): the pages refresh these.
-MOVING_STATUSES = frozenset(
-    {
-        OrderStatus.QUEUED,
-        OrderStatus.WAITING_FOR_LINK,
-        OrderStatus.SUBMITTING,
-        OrderStatus.PENDING,
-        OrderStatus.IN_PROGRESS,
-        OrderStatus.PROCESSING,
-        OrderStatus.OTHER,
-    }
+from orders.models import (
+    CODE_ALPHABET,
+    CODE_LENGTH,
+    OPEN_STATUSES,
+    Order,
+    OrderStatus,
+    Refill,
+    RefillStatus,
 )
-OPEN_STATUSES = MOVING_STATUSES | {OrderStatus.UNCONFIRMED, OrderStatus.AWAITING_APPROVAL}
+from orders.services.guarantees import DUE_AFTER_DAYS, MAX_DUE_AFTER_DAYS, refills_due
+from orders.services.policy import requesters_barred_for
+from orders.services.spend import real_money
+
 STATUS_GROUPS = {
     "open": ("Open (not finished)", Q(status__in=OPEN_STATUSES)),
     "attention": (
@@ -359,7 +354,7 @@ def needing_attention() -> QuerySet[Order]:
     )
 
 
-def awaiting_decision_of(user: Any) -> QuerySet[Order]:
+def orders_to_decide(user: Any) -> QuerySet[Order]:
     """Orders waiting for approval that `user` may decide on (the four-eyes rule), oldest first."""
     waiting = Order.objects.filter(status=OrderStatus.AWAITING_APPROVAL)
     return (
@@ -370,7 +365,7 @@ def awaiting_decision_of(user: Any) -> QuerySet[Order]:
     )
 
 
-def decisions_for(user: Any) -> QuerySet[Order]:
+def own_orders_awaiting_decision(user: Any) -> QuerySet[Order]:
     """`user`'s orders waiting for approval, and those declined this week, newest first."""
     week_ago = timezone.now() - timedelta(days=7)
     return (

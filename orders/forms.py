@@ -10,7 +10,7 @@ from typing import Any
 from django import forms
 from django.contrib.auth.models import AbstractBaseUser
 
-from catalog.models import MAX_QUANTITY, Service, ShortlistEntry
+from catalog.models import MAX_QUANTITY, Service, ShortlistEntry, TeamPolicy
 from orders.models import Order
 from orders.services import (
     OrderDraft,
@@ -29,7 +29,7 @@ from orders.services.mass import (
 )
 from providers.client.orders import WEB_TRAFFIC_DEVICES, WEB_TRAFFIC_TYPES
 from providers.models import Provider
-from team.models import Campaign, TeamPolicy
+from team.models import Campaign
 
 # Fields holding one item per line.
 LINES_FIELDS = ("comments", "usernames", "hashtags", "groups", "keywords")

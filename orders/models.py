@@ -72,6 +72,59 @@ TRACKED_STATUSES = frozenset(
 STARTED_STATUSES = frozenset(
     {OrderStatus.IN_PROGRESS, OrderStatus.PROCESSING, OrderStatus.PARTIAL, OrderStatus.COMPLETED}
 )
+# Orders whose money is spent or promised: their charge once the provider reports it, the
+# estimate until then. Unconfirmed ones count: the panel may have taken them.
+SPENDING_STATUSES = frozenset(
+    {
+        OrderStatus.AWAITING_APPROVAL,
+        OrderStatus.QUEUED,
+        OrderStatus.WAITING_FOR_LINK,
+        OrderStatus.SUBMITTING,
+        OrderStatus.UNCONFIRMED,
+        OrderStatus.PENDING,
+        OrderStatus.IN_PROGRESS,
+        OrderStatus.PROCESSING,
+        OrderStatus.OTHER,
+        OrderStatus.COMPLETED,
+    }
+)
+# Final statuses whose charge, if the panel reported one, came back in full.
+REFUNDED_STATUSES = frozenset(OrderStatus) - SPENDING_STATUSES - {OrderStatus.PARTIAL}
+# Orders still on their way, with no charge reported yet: their estimate is promised, not charged.
+COMMITTED_STATUSES = SPENDING_STATUSES - {OrderStatus.COMPLETED}
+# Orders that move by themselves (a worker or the poller changes them): the pages refresh these.
+MOVING_STATUSES = frozenset(
+    {
+        OrderStatus.QUEUED,
+        OrderStatus.WAITING_FOR_LINK,
+        OrderStatus.SUBMITTING,
+        OrderStatus.PENDING,
+        OrderStatus.IN_PROGRESS,
+        OrderStatus.PROCESSING,
+        OrderStatus.OTHER,
+    }
+)
+# Not finished: moving, or waiting for a person (an approver, or someone to resolve it).
+OPEN_STATUSES = MOVING_STATUSES | {OrderStatus.UNCONFIRMED, OrderStatus.AWAITING_APPROVAL}
+# Delivered, in full or in part.
+DELIVERED_STATUSES = frozenset({OrderStatus.COMPLETED, OrderStatus.PARTIAL})
+# Orders the panel was asked to take: the local states before sending (waiting for approval,
+# queued, submitting, declined) say nothing of a service.
+SENT_STATUSES = frozenset(
+    {
+        OrderStatus.PENDING,
+        OrderStatus.IN_PROGRESS,
+        OrderStatus.PROCESSING,
+        OrderStatus.OTHER,
+        OrderStatus.PARTIAL,
+        OrderStatus.COMPLETED,
+        OrderStatus.CANCELED,
+        OrderStatus.REJECTED,
+        OrderStatus.UNCONFIRMED,
+    }
+)
+# Orders whose delivery is over: the base of the delivered share of quantity.
+DELIVERY_OVER_STATUSES = frozenset({OrderStatus.COMPLETED, OrderStatus.PARTIAL, OrderStatus.CANCELED})
 # How far along an order is: a status answer never moves an order to a lower rank, so an older
 # answer that arrives late cannot undo a newer one. Equal ranks may replace each other.
 STATUS_RANK = {

@@ -12,17 +12,16 @@ from django.shortcuts import render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.services import client_ip
 from catalog.models import Scorecard, Service
 from catalog.platforms import Platform
+from jappanel.templatetags.web import line_count
 from jappanel.web.access import allowed, may
-from jappanel.web.htmx import go, render_page, wants_partial
+from jappanel.web.htmx import location_or_redirect, next_url, render_page, wants_partial
 from orders.export import orders_csv, refills_due_csv
 from orders.filters import (
-    MOVING_STATUSES,
     OrderFilter,
     RefillDueFilter,
     RefillFilter,
@@ -31,7 +30,7 @@ from orders.filters import (
     refills_due_page,
 )
 from orders.forms import LINES_FIELDS, MASS_FORMAT, ORDER_FIELD_NAMES, MassOrderForm, OrderForm
-from orders.models import Order, OrderStatus, Refill
+from orders.models import MOVING_STATUSES, Order, OrderStatus, Refill
 from orders.permissions import may_act_on, order_for, orders_for
 from orders.services import (
     OrderActionError,
@@ -49,12 +48,10 @@ from orders.services import (
     refill_request,
     refills_request,
 )
-from orders.services.approvals import decision_refusal
-from orders.services.budgets import order_waits_because
 from orders.services.common import PROVIDER_ID
 from orders.services.guarantees import refill_askable, refill_outcomes_summary
 from orders.services.mass import mass_order_waiting
-from orders.templatetags.orders_tags import line_count
+from orders.services.policy import decision_refusal, order_waits_because
 from providers.client import SERVICE_TYPES
 from providers.models import Provider
 from team.models import Campaign
@@ -63,13 +60,6 @@ from team.models import Campaign
 LIVE_REFRESH_SECONDS = 5
 # Most codes one bulk action or one status refresh takes: a page of the list.
 MAX_CODES = 100
-
-
-def _next_url(request: HttpRequest, default: str) -> str:
-    next_url = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure()):
-        return next_url
-    return default
 
 
 def _codes(raw: str) -> list[str]:
@@ -129,7 +119,7 @@ def order_bulk(request: HttpRequest) -> HttpResponse:
     if action in ("approve", "decline"):
         # Deciding is not acting on an order as its owner: the approval rules choose what is decided.
         _decide(request, list(selected.select_related("service", "provider", "user")), action, ip)
-        return go(request, _next_url(request, reverse("orders:order_list")))
+        return location_or_redirect(request, next_url(request, reverse("orders:order_list")))
     orders = orders_for(request, selected.select_related("service", "provider"), "act")
     if not orders:
         messages.error(request, "Select at least one order.")
@@ -146,7 +136,7 @@ def order_bulk(request: HttpRequest) -> HttpResponse:
         messages.info(request, _summary(len(orders), checked, "order checked now", "orders checked now"))
     else:
         messages.error(request, "Choose refill, cancel or check now.")
-    return go(request, _next_url(request, reverse("orders:order_list")))
+    return location_or_redirect(request, next_url(request, reverse("orders:order_list")))
 
 
 def _decide(request: HttpRequest, orders: list[Order], action: str, ip: str | None) -> None:
@@ -241,7 +231,7 @@ def order_create(request: HttpRequest) -> HttpResponse:
         form = OrderForm(request.POST, user=request.user)
         order = form.place(user=request.user, ip=client_ip(request)) if form.is_valid() else None
         if order is not None:
-            return go(request, reverse("orders:order_detail", args=[order.code]))
+            return location_or_redirect(request, reverse("orders:order_detail", args=[order.code]))
         service = _service_from(request.POST)
     else:
         service = _service_from(request.GET)
@@ -318,7 +308,7 @@ def mass_order(request: HttpRequest) -> HttpResponse:
             if orders:
                 messages.success(request, f"{len(orders)} order{pluralize(len(orders))} queued.")
                 codes = ",".join(order.code for order in orders)
-                return go(request, f"{reverse('orders:order_list')}?codes={codes}")
+                return location_or_redirect(request, f"{reverse('orders:order_list')}?codes={codes}")
         if form.lines and (action == "drop" or request.FILES):
             form = _mass_form_of_lines(request, form, drop_bad=action == "drop")
     good = sum(1 for line in form.lines if line.ok)
@@ -402,7 +392,7 @@ def _order_action(
         messages.error(request, refusal)
     else:
         messages.success(request, done)
-    return go(request, reverse("orders:order_detail", args=[order.code]))
+    return location_or_redirect(request, reverse("orders:order_detail", args=[order.code]))
 
 
 @require_POST
@@ -444,7 +434,7 @@ def order_check(request: HttpRequest, code: str) -> HttpResponse:
         messages.success(request, "Status check started.")
     else:
         messages.error(request, "Only an order in progress at the provider can be checked.")
-    return go(request, reverse("orders:order_detail", args=[order.code]))
+    return location_or_redirect(request, reverse("orders:order_detail", args=[order.code]))
 
 
 @require_POST
@@ -504,7 +494,7 @@ def _order_decision(
         messages.success(request, f"{order.code}: {done}")
     except OrderActionError as exc:
         messages.error(request, f"{order.code}: {exc}")
-    return go(request, _next_url(request, reverse("orders:order_detail", args=[order.code])))
+    return location_or_redirect(request, next_url(request, reverse("orders:order_detail", args=[order.code])))
 
 
 # Refills -------------------------------------------------------------------------------------------
@@ -574,4 +564,4 @@ def refill_due_request(request: HttpRequest) -> HttpResponse:
     else:
         refills = refills_request(orders=askable, user=request.user, ip=client_ip(request))
         messages.info(request, refill_outcomes_summary(len(orders), refills))
-    return go(request, _next_url(request, reverse("orders:refill_due_list")))
+    return location_or_redirect(request, next_url(request, reverse("orders:refill_due_list")))

@@ -19,7 +19,7 @@ from django.utils.text import capfirst
 
 from audit.models import AuditAction
 from audit.services import audit_record
-from catalog.models import Service
+from catalog.models import Service, ShortlistRule
 from orders.models import Order
 from orders.services import (
     ZERO,
@@ -31,11 +31,11 @@ from orders.services import (
     orders_create,
     uncharged_total,
 )
-from orders.services.budgets import approvals_needed, off_shortlist
 from orders.services.links import lines_waiting
+from orders.services.policy import approvals_needed, off_shortlist
 from presets.models import Preset, PresetLine
 from providers.client import SERVICE_TYPES
-from team.models import Campaign, ShortlistRule
+from team.models import Campaign
 
 # One apply makes at most MAX_ORDERS orders, for at most MAX_LINKS links: a preview larger than
 # that is no longer something a person reads before paying for it.

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from audit.services import client_ip
 from jappanel.web.access import allowed, may
-from jappanel.web.htmx import go, render_page
+from jappanel.web.htmx import location_or_redirect, render_page
 from orders.models import OrderStatus
 from orders.services import ZERO, OrderInvalid, submission_orders
 from presets.forms import MAX_LINES, ApplyForm, PresetForm, kept_lines, line_formset
@@ -59,7 +59,7 @@ def preset_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     if valid and action == "save":
         preset_save(preset=form.instance, lines=kept_lines(formset), user=request.user, ip=client_ip(request))
         messages.success(request, f"Preset “{preset.name}” saved.")
-        return go(request, reverse("presets:preset_list"))
+        return location_or_redirect(request, reverse("presets:preset_list"))
     context = {
         "form": form,
         "formset": formset,
@@ -76,7 +76,7 @@ def preset_archive_view(request: HttpRequest, pk: int) -> HttpResponse:
     preset = get_object_or_404(Preset, pk=pk, active=True)
     preset_archive(preset=preset, user=request.user, ip=client_ip(request))
     messages.success(request, f"Preset “{preset.name}” archived.")
-    return go(request, reverse("presets:preset_list"))
+    return location_or_redirect(request, reverse("presets:preset_list"))
 
 
 @require_http_methods(["GET", "POST"])
@@ -99,7 +99,9 @@ def preset_apply_view(request: HttpRequest, pk: int) -> HttpResponse:
                     user=request.user,
                     ip=client_ip(request),
                 )
-                return go(request, f"{reverse('presets:preset_applied', args=[preset.pk])}?form={token}")
+                return location_or_redirect(
+                    request, f"{reverse('presets:preset_applied', args=[preset.pk])}?form={token}"
+                )
             except OrderInvalid as exc:
                 for message in exc.errors.values():
                     form.add_error(None, message)

@@ -2,7 +2,7 @@
 per currency, in one aggregate query.
 
 Net spend is `budget_spent`'s definition written as one SQL expression, `order_spend()` (both
-in orders/services/budgets.py), so a report and a budget check never disagree about what a campaign
+in orders/services/spend.py), so a report and a budget check never disagree about what a campaign
 spent; tests/reports/test_report.py holds them to it.
 """
 
@@ -32,33 +32,23 @@ from django.utils import timezone
 from django.utils.formats import date_format
 
 from catalog.platforms import Platform
-from orders.models import Order, OrderStatus
-from orders.services.budgets import AMOUNT, SPENDING_STATUSES, order_spend, real_money
+from orders.models import (
+    COMMITTED_STATUSES,
+    DELIVERED_STATUSES,
+    MOVING_STATUSES,
+    REFUNDED_STATUSES,
+    Order,
+    OrderStatus,
+)
 from orders.services.common import ACCURACY, ZERO
+from orders.services.spend import AMOUNT, order_spend, real_money
 from providers.models import Provider, is_sandbox_url
 from team.models import Campaign
 
-# Final statuses whose charge, if the panel reported one, came back in full.
-REFUNDED_STATUSES = frozenset(OrderStatus) - SPENDING_STATUSES - {OrderStatus.PARTIAL}
-# Orders still on their way, with no charge reported yet: their estimate is promised, not charged.
-COMMITTED_STATUSES = SPENDING_STATUSES - {OrderStatus.COMPLETED}
 # The status columns of a report, and the status filter: every status is in exactly one.
 STATUS_GROUPS: dict[str, tuple[str, frozenset[str]]] = {
-    "completed": ("Completed", frozenset({OrderStatus.COMPLETED, OrderStatus.PARTIAL})),
-    "in_progress": (
-        "In progress",
-        frozenset(
-            {
-                OrderStatus.QUEUED,
-                OrderStatus.WAITING_FOR_LINK,
-                OrderStatus.SUBMITTING,
-                OrderStatus.PENDING,
-                OrderStatus.IN_PROGRESS,
-                OrderStatus.PROCESSING,
-                OrderStatus.OTHER,
-            }
-        ),
-    ),
+    "completed": ("Completed", DELIVERED_STATUSES),
+    "in_progress": ("In progress", MOVING_STATUSES),
     "failed": ("Failed or canceled", REFUNDED_STATUSES),
     "waiting": ("Waiting for approval", frozenset({OrderStatus.AWAITING_APPROVAL})),
     "unconfirmed": ("Unconfirmed", frozenset({OrderStatus.UNCONFIRMED})),

@@ -4,12 +4,11 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 
 from jappanel.web.access import allowed
 from jappanel.web.csv import csv_response
-from jappanel.web.htmx import wants_partial
+from jappanel.web.htmx import render_page
 from reports.forms import ReportForm
 from reports.services import Report, report_build, report_csv_rows
 
@@ -28,10 +27,7 @@ def report_page(request: HttpRequest) -> HttpResponse:
     form, report = _report(request, daily=True)
     context: dict[str, Any] = {"form": form, "report": report}
     # A control changed: only the results, unless htmx restores history or follows a boost.
-    partial = wants_partial(request)
-    response = render(request, f"{TEMPLATE}#results" if partial else TEMPLATE, context)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return render_page(request, TEMPLATE, "results", context)
 
 
 @require_GET

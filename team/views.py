@@ -15,16 +15,17 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from audit.services import client_ip
 from catalog.models import Scorecard
-from jappanel.web.access import ROLES, allowed, may
-from jappanel.web.htmx import wants_partial
-from orders.services.budgets import spent_by
+from jappanel.web.access import ROLES, allowed
+from jappanel.web.htmx import render_page
 from orders.services.common import ZERO
+from orders.services.spend import spent_by
 from providers.client import ProviderError
 from providers.forms import ProviderForm
 from providers.models import Provider
 from providers.services import provider_refresh_balance, provider_save
 from team.forms import BudgetForm, CampaignForm, PersonCreateForm, PersonEditForm, add_service_errors
 from team.models import Budget, Campaign
+from team.navigation import tabs_for
 from team.services import (
     SUPERUSER,
     BudgetUse,
@@ -38,22 +39,15 @@ from team.services import (
 )
 
 PAGE_SIZE = 50
-# The team pages, in the order of their tabs: (action, URL name).
-TABS = [
-    ("manage_people", "team:person_list"),
-    ("manage_budgets", "team:budget_list"),
-    ("manage_providers", "team:provider_list"),
-    ("manage_campaigns", "team:campaign_list"),
-]
 
 
 @require_GET
 def team_index(request: HttpRequest) -> HttpResponse:
     """The nav's "Team": the first team page the person may use."""
-    for action, name in TABS:
-        if may(request.user, action):
-            return redirect(name)
-    raise PermissionDenied
+    tabs = tabs_for(request.user)
+    if not tabs:
+        raise PermissionDenied
+    return redirect(tabs[0].url_name)
 
 
 # Campaigns --------------------------------------------------------------------------------------
@@ -127,8 +121,7 @@ def person_list(request: HttpRequest) -> HttpResponse:
     for person in people:
         _with_use(person, spent, currency)
     context = {"page": page, "role": role, "q": query, "roles": list(ROLES), "superuser": SUPERUSER}
-    partial = wants_partial(request)
-    return render(request, "team/person_list.html#table" if partial else "team/person_list.html", context)
+    return render_page(request, "team/person_list.html", "table", context)
 
 
 @require_http_methods(["GET", "POST"])

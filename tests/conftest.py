@@ -1,7 +1,9 @@
-"""Fixtures shared by the whole suite: Celery isolation, a real worker, and headless Chromium."""
+"""Fixtures shared by the whole suite: Celery isolation, a real worker, headless Chromium, the
+sandbox as the orders' provider, personas. Test data builders are in tests/factories.py."""
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import shutil
@@ -10,17 +12,37 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import pytest
 from celery import signals
 from django.contrib.auth import get_user_model
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+from django.urls import clear_url_caches
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
+import jappanel.urls
+from catalog.models import Service
+from catalog.platforms import platform_for
+from catalog.refill import refill_days_parse
 from jappanel.celery import app as celery_app
+from providers.models import Provider
 from providers.sandbox import clock as sandbox_clock
+from providers.sandbox.models import Account
+from providers.sandbox.models import Service as SandboxService
+from providers.sandbox.services import sandbox_account_get, service_catalog_ensure
+from tests.factories import PERSONAS, ROLE_OF, person
 from tests.waiting import PATIENCE, wait_for
+
+WATCH_VIOLATIONS = """
+window.cspViolations = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.cspViolations.push(`${event.violatedDirective} ${event.blockedURI}`);
+});
+"""
 
 if TYPE_CHECKING:
     from celery.worker import WorkController
@@ -203,3 +225,111 @@ def logged_in_page(page, admin_user):
     page.click("button[type=submit]")
     page.wait_for_url("**/")
     return page
+
+
+@pytest.fixture
+def order_settings(settings) -> None:
+    """Ordering from the sandbox: a balance, no faults, fast retries (autouse in the order suites)."""
+    settings.SANDBOX_START_BALANCE = Decimal("1000")
+    settings.SANDBOX_FAULT_MODE = "none"
+    settings.SANDBOX_TIME_SCALE = 60.0
+    settings.PROVIDER_CONNECT_TIMEOUT = 1.0
+    # An in-process sandbox answer of 100 orders can take seconds on a busy 2-core machine: a
+    # test that wants a timeout sets its own.
+    settings.PROVIDER_READ_TIMEOUT = 60.0
+    settings.ORDERS_SUBMIT_ATTEMPTS = 3
+    settings.ORDERS_SUBMIT_BACKOFF_SECONDS = 0.0
+
+
+@pytest.fixture
+def sandbox(transactional_db, clock) -> Provider:
+    """The Sandbox provider that migrate (and every flush) creates."""
+    return Provider.objects.get(name="Sandbox")
+
+
+@pytest.fixture
+def account(sandbox) -> Account:
+    return sandbox_account_get()
+
+
+@pytest.fixture
+def catalog(sandbox) -> Callable[..., Service]:
+    """`catalog("Default", refill=True)`: the first such sandbox service, as our catalog row."""
+    service_catalog_ensure()
+
+    def copy(service_type: str = "Default", provider: Provider | None = None, **filters: object) -> Service:
+        spec = SandboxService.objects.filter(type=service_type, active=True, **filters).order_by("id").first()
+        assert spec is not None, (service_type, filters)
+        service, _ = Service.objects.update_or_create(
+            provider=provider or sandbox,
+            service_id=spec.id,
+            defaults={
+                "name": spec.name,
+                "type": spec.type,
+                "category": spec.category,
+                "platform": platform_for(spec.category, spec.name),
+                "rate": spec.rate,
+                "min_quantity": spec.min,
+                "max_quantity": spec.max,
+                "refill": spec.refill,
+                "refill_days": refill_days_parse(spec.name, spec.refill),
+                "cancel": spec.cancel,
+                "dripfeed": spec.dripfeed,
+            },
+        )
+        return service
+
+    return copy
+
+
+@pytest.fixture
+def followers(catalog) -> Service:
+    """Instagram followers with refill and cancel: the everyday order."""
+    return catalog("Default", category__startswith="Instagram Followers", refill=True, cancel=True)
+
+
+@pytest.fixture
+def people(db) -> dict[str, object]:
+    """One user per persona (anonymous is None)."""
+    users: dict[str, object] = {name: person(name, ROLE_OF.get(name)) for name in PERSONAS[:-1]}
+    users["anonymous"] = None
+    return users
+
+
+@pytest.fixture
+def manager(db):
+    return person("boss", "Manager")
+
+
+@pytest.fixture
+def watched(logged_in_page):
+    """The signed-in page, recording CSP violations and console lines (see assert_no_violation)."""
+    page = logged_in_page
+    console: list[str] = []
+    page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
+    page.context.add_init_script(WATCH_VIOLATIONS)
+    page.console_messages = console
+    return page
+
+
+def reload_urls() -> None:
+    importlib.reload(jappanel.urls)
+    clear_url_caches()
+
+
+@pytest.fixture
+def email_configured(settings, mailoutbox):
+    """An email server is configured (EMAIL_URL): the URLs are built again with it."""
+    settings.EMAIL_ENABLED = True
+    reload_urls()
+    yield
+    settings.EMAIL_ENABLED = False
+    reload_urls()
+
+
+@pytest.fixture
+def back_to_the_latest():
+    """Whatever a test migrated to, the database ends at the latest migrations, for the tests after it."""
+    yield
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())

@@ -35,11 +35,10 @@ from orders.services import order_place, order_submit
 from presets.models import Preset
 from providers.models import Provider
 from team.models import Budget, Campaign
-from tests.orders.conftest import account, catalog, order_settings, sandbox  # noqa: F401 (fixtures)
+from tests.factories import PASSWORD, person
 from tests.presets.conftest import a_preset, a_service
-from tests.team.conftest import PASSWORD, person
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("order_settings")]
 EXAMPLES = 20
 
 NUMBERS = st.one_of(

@@ -1,4 +1,4 @@
-"""Money, elapsed time, shares and durations of the scorecards, and the price chart of the catalog pages."""
+"""Costs, limits, elapsed time, the scorecards' shares and durations, and the catalog's price chart."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from django.utils.safestring import SafeString
 
 from catalog.models import Service, ServicePriceChange
 from catalog.refill import refill_days_label
+from jappanel.web.money import money
 
 register = template.Library()
 
@@ -22,20 +23,6 @@ UNLIMITED = 2_147_483_647
 CHART_WIDTH = 320
 CHART_HEIGHT = 96
 CHART_PAD = 6
-
-
-@register.filter
-def money(value: Decimal | None) -> str:
-    """`value` exactly, with at least two decimals and no trailing zeros beyond them.
-
-    Rates are quoted to five decimals and a cost can have eight: rounding would show a price
-    that is not the one charged.
-    """
-    if value is None:
-        return ""
-    exponent = value.normalize().as_tuple().exponent
-    places = max(2, -exponent) if isinstance(exponent, int) else 2
-    return f"{value:,.{places}f}"
 
 
 @register.filter

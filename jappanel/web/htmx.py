@@ -8,6 +8,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.cache import patch_vary_headers
+from django.utils.http import url_has_allowed_host_and_scheme
 
 
 def wants_partial(request: HttpRequest, target: str | None = None) -> bool:
@@ -25,19 +26,31 @@ def wants_partial(request: HttpRequest, target: str | None = None) -> bool:
 
 
 def render_page(
-    request: HttpRequest, template: str, partial: str, context: dict[str, Any], *, target: str
+    request: HttpRequest, template: str, partial: str, context: dict[str, Any], *, target: str | None = None
 ) -> HttpResponse:
-    """The whole page, or only its `partial` when htmx asks for `target`; cached apart."""
+    """The whole page, or only its `partial` when htmx asks for `target` (any region when None).
+
+    The two answers are cached apart (`Vary`), so that the back button never shows the bare
+    partial where the page was.
+    """
     name = f"{template}#{partial}" if wants_partial(request, target) else template
     response = render(request, name, context)
     patch_vary_headers(response, ["HX-Request", "HX-Target"])
     return response
 
 
-def go(request: HttpRequest, url: str) -> HttpResponse:
+def location_or_redirect(request: HttpRequest, url: str) -> HttpResponse:
     """After a change: the page at `url`, fetched by htmx (HX-Location) or by a redirect."""
     if request.htmx:
         response = HttpResponse(status=204)
         response["HX-Location"] = json.dumps({"path": url, "target": "body"})
         return response
     return redirect(url)
+
+
+def next_url(request: HttpRequest, default: str) -> str:
+    """The posted `next` when it points into this site, else `default` (no open redirect)."""
+    candidate = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(candidate, {request.get_host()}, request.is_secure()):
+        return candidate
+    return default

@@ -16,7 +16,6 @@ from orders.services.actions import (
     refills_request,
 )
 from orders.services.approvals import order_approve, order_decline, orders_decide
-from orders.services.budgets import budget_spent, budgets_check
 from orders.services.common import (
     ACCURACY,
     BATCH,
@@ -51,6 +50,7 @@ from orders.services.placing import (
     submission_orders,
     uncharged_total,
 )
+from orders.services.spend import budget_spent, budgets_check
 from orders.services.submitting import (
     max_countdown,
     order_resolve,

@@ -11,39 +11,9 @@ from jappanel.web.access import may
 from orders.models import EventKind, Order, OrderStatus
 from orders.services.common import OrderActionError, User
 from orders.services.lifecycle import order_transition, orders_send_on_commit
-from team.models import CredentialsSetBy
+from orders.services.policy import decision_refusal, requesters_barred_for
 
 REASON_MAX = 500
-
-
-def requesters_barred_for(user: User) -> set[int]:
-    """Whose orders `user` may not approve or decline: the four-eyes rule, decided here only.
-
-    Their own (a second pair of eyes is the point; superusers excepted, for a team of one), and
-    those of whoever set their password (who may know it and sign in as them) or gave them their
-    role (until they set a password of their own): see team.models.CredentialsSetBy.
-    """
-    barred = set() if user.is_superuser else {user.pk}
-    setters = CredentialsSetBy.objects.filter(person_id=user.pk).values_list("password_by", "role_by").first()
-    return barred | {pk for pk in setters or () if pk is not None}
-
-
-def decision_refusal(user: User, order: Order) -> str | None:
-    """Why `user` may not approve or decline `order`, in a sentence; None when they may."""
-    if not may(user, "approve_order"):
-        return "You may not approve or decline orders."
-    if order.user_id not in requesters_barred_for(user):
-        return None
-    if order.user_id == user.pk:
-        return "Nobody decides on their own order: ask another approver."
-    return (
-        f"{order.user.get_username()} set your password or your role, so you cannot decide on their "
-        "orders: ask another approver."
-    )
-
-
-def may_decide(user: User, order: Order) -> bool:
-    return decision_refusal(user, order) is None
 
 
 def _check_may_decide(order: Order, user: User) -> None:

@@ -34,7 +34,6 @@ from orders.models import (
     OrderStatus,
     Submission,
 )
-from orders.services.budgets import ABOVE_THRESHOLD, approvals_needed, budgets_check, shortlist_check
 from orders.services.common import (
     ACCURACY,
     LINE_COUNTED,
@@ -46,6 +45,8 @@ from orders.services.common import (
     sentence,
 )
 from orders.services.lifecycle import order_event, orders_send_on_commit, person_or_none
+from orders.services.policy import ABOVE_THRESHOLD, approvals_needed, shortlist_check
+from orders.services.spend import budgets_check
 from providers.client import (
     OrderFieldError,
     validate_order_fields,

@@ -23,26 +23,19 @@ from django.utils import timezone
 
 from catalog.models import Scorecard, Service
 from jappanel.db import Percentile, Seconds, bulk_insert, bulk_set
-from orders.models import Order, OrderStatus, Refill, RefillStatus
+from orders.models import (
+    DELIVERED_STATUSES,
+    DELIVERY_OVER_STATUSES,
+    SENT_STATUSES,
+    Order,
+    OrderStatus,
+    Refill,
+    RefillStatus,
+)
 
 logger = logging.getLogger(__name__)
 
-# Orders the panel was asked to take: the local states before sending (waiting for approval,
-# queued, submitting, declined, or waiting for another order) say nothing of a service.
-SENT_STATUSES = (
-    OrderStatus.PENDING,
-    OrderStatus.IN_PROGRESS,
-    OrderStatus.PROCESSING,
-    OrderStatus.OTHER,
-    OrderStatus.PARTIAL,
-    OrderStatus.COMPLETED,
-    OrderStatus.CANCELED,
-    OrderStatus.REJECTED,
-    OrderStatus.UNCONFIRMED,
-)
 OUTCOMES = ("completed", "partial", "canceled", "rejected", "unconfirmed")
-# Orders whose delivery is over: the base of the delivered share of quantity.
-DELIVERY_OVER = (OrderStatus.COMPLETED, OrderStatus.PARTIAL, OrderStatus.CANCELED)
 RELIABILITY_PLACES = Decimal("0.0001")
 
 
@@ -77,11 +70,11 @@ def _order_figures(now: datetime) -> dict[str, Any]:
     finish = Seconds(F("finished_at"), F("submitted_at"))
     started = Q(started_at__isnull=False, submitted_at__isnull=False)
     finished = Q(
-        status__in=(OrderStatus.COMPLETED, OrderStatus.PARTIAL),
+        status__in=DELIVERED_STATUSES,
         finished_at__isnull=False,
         submitted_at__isnull=False,
     )
-    over = Q(status__in=DELIVERY_OVER, quantity__gt=0)
+    over = Q(status__in=DELIVERY_OVER_STATUSES, quantity__gt=0)
     for days in Scorecard.WINDOWS:
         inside = Q(created_at__gte=now - timedelta(days=days))
         figures[f"orders_{days}"] = Count("pk", filter=inside)

@@ -38,10 +38,8 @@ from orders.services.links import orders_release_behind
 from providers.client import (
     ItemError,
     ProviderError,
+    ProviderOrderStatus,
     ProviderRateLimited,
-)
-from providers.client import (
-    OrderStatus as ProviderOrderStatus,
 )
 from providers.crypto import ApiKeyDecryptionError
 from providers.models import Provider

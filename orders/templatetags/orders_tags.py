@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Any
 from urllib.parse import urlsplit
 
 from django import template
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from catalog.templatetags.catalog_tags import money
+from jappanel.web.money import money
 from orders.models import Order, OrderStatus, RefillStatus
 from providers.client.urls import host_of
 from providers.models import Provider
@@ -109,12 +108,6 @@ def spend_chart(days: Sequence[tuple[date, Decimal]], currency: str) -> SafeStri
         currency,
         f"{last:%d %b}" if last else "",
     )
-
-
-@register.filter
-def line_count(data: Mapping[str, Any], name: str) -> int:
-    """The non-blank lines of field `name` in posted form data: what a line-counted order counts."""
-    return sum(1 for line in str(data.get(name, "")).splitlines() if line.strip())
 
 
 @register.filter

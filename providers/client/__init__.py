@@ -16,7 +16,7 @@ from providers.client.results import (
     FINAL_REFILL_STATUSES,
     Balance,
     ItemError,
-    OrderStatus,
+    ProviderOrderStatus,
     ServiceInfo,
     ServicesResult,
 )
@@ -32,7 +32,7 @@ __all__ = [
     "JapClient",
     "OrderFieldError",
     "OrderRequest",
-    "OrderStatus",
+    "ProviderOrderStatus",
     "ProviderError",
     "ProviderOutcomeUnknown",
     "ProviderRateLimited",

@@ -30,7 +30,7 @@ from providers.client.results import (
     STATUS_LENGTH,
     Balance,
     ItemError,
-    OrderStatus,
+    ProviderOrderStatus,
     ServiceInfo,
     ServicesResult,
     error_of,
@@ -246,10 +246,12 @@ class JapClient:
             raise self._unrecognised("add", data, "the order may have been placed and charged")
         return order_id
 
-    def status(self, order_id: int) -> OrderStatus:
-        return self._parse("status", self._call("status", order=str(to_int(order_id))), OrderStatus.from_json)
+    def status(self, order_id: int) -> ProviderOrderStatus:
+        return self._parse(
+            "status", self._call("status", order=str(to_int(order_id))), ProviderOrderStatus.from_json
+        )
 
-    def statuses(self, ids: Iterable[int]) -> dict[int, OrderStatus | ItemError]:
+    def statuses(self, ids: Iterable[int]) -> dict[int, ProviderOrderStatus | ItemError]:
         """Order states (or per-order errors), keyed by order id."""
         return self._multi("status", "orders", ids, self._parse_statuses)
 
@@ -308,17 +310,17 @@ class JapClient:
                 raise
         return results
 
-    def _parse_statuses(self, data: Any) -> dict[int, OrderStatus | ItemError]:
+    def _parse_statuses(self, data: Any) -> dict[int, ProviderOrderStatus | ItemError]:
         if not isinstance(data, dict):
             raise ValueError(f"expected a JSON object keyed by order id, got {type(data).__name__}")
-        results: dict[int, OrderStatus | ItemError] = {}
+        results: dict[int, ProviderOrderStatus | ItemError] = {}
         for key, value in data.items():
             message = error_of(value)
             if message is not None:
                 results[to_int(key)] = ItemError(self._sentence(message))
                 continue
             try:
-                results[to_int(key)] = OrderStatus.from_json(value)
+                results[to_int(key)] = ProviderOrderStatus.from_json(value)
             except ValueError as exc:
                 # One order's answer not understood is that order's error, not the batch's.
                 results[to_int(key)] = ItemError(f"unrecognised status answer: {self._sentence(str(exc))}")

@@ -181,7 +181,7 @@ class ServicesResult:
 
 
 @dataclass(frozen=True)
-class OrderStatus:
+class ProviderOrderStatus:
     """The state of one order.
 
     A plain order carries charge/start_count/remains/currency. A drip-feed parent carries
@@ -209,7 +209,7 @@ class OrderStatus:
         return self.status in FINAL_ORDER_STATUSES
 
     @classmethod
-    def from_json(cls, data: Any) -> OrderStatus:
+    def from_json(cls, data: Any) -> ProviderOrderStatus:
         data = _require_dict(data, "an order status")
         if "status" not in data or not isinstance(data["status"], str):
             raise ValueError("the order status has no `status` string")

@@ -94,7 +94,7 @@ class Service(models.Model):
         return self.type in (ServiceType.PACKAGE, ServiceType.CUSTOM_COMMENTS_PACKAGE)
 
 
-class OrderStatus(models.TextChoices):
+class SandboxOrderStatus(models.TextChoices):
     PENDING = "Pending"
     IN_PROGRESS = "In progress"
     COMPLETED = "Completed"
@@ -106,10 +106,10 @@ class OrderStatus(models.TextChoices):
 
 
 FINAL_ORDER_STATUSES = (
-    OrderStatus.COMPLETED,
-    OrderStatus.PARTIAL,
-    OrderStatus.CANCELED,
-    OrderStatus.EXPIRED,
+    SandboxOrderStatus.COMPLETED,
+    SandboxOrderStatus.PARTIAL,
+    SandboxOrderStatus.CANCELED,
+    SandboxOrderStatus.EXPIRED,
 )
 
 
@@ -142,7 +142,9 @@ class Order(models.Model):
     params = models.JSONField(default=dict, blank=True)
     charge = models.DecimalField(max_digits=14, decimal_places=5, default=Decimal("0"))
     refunded = models.DecimalField(max_digits=14, decimal_places=5, default=Decimal("0"))
-    status = models.CharField(max_length=20, choices=OrderStatus.choices, default=OrderStatus.PENDING)
+    status = models.CharField(
+        max_length=20, choices=SandboxOrderStatus.choices, default=SandboxOrderStatus.PENDING
+    )
     start_count = models.PositiveIntegerField(null=True, blank=True)
     remains = models.PositiveIntegerField(default=0)
     # The plan, in real time (the time scale is applied when the order is created).

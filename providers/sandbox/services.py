@@ -24,9 +24,9 @@ from providers.sandbox.models import (
     Account,
     Order,
     OrderKind,
-    OrderStatus,
     Refill,
     RefillStatus,
+    SandboxOrderStatus,
     Service,
     ServiceType,
 )
@@ -394,7 +394,7 @@ def _subscription_build(
         kind=OrderKind.SUBSCRIPTION,
         plan_key=key,
         params=request.params,
-        status=OrderStatus.ACTIVE,
+        status=SandboxOrderStatus.ACTIVE,
         created_at=now,
         starts_at=now,
         finishes_at=now,
@@ -453,13 +453,15 @@ def order_cancel(*, order: Order) -> None:
         unstarted = order.charge - service_cost(
             service=order.service, quantity=order.quantity, runs=order.progress
         )
-        done = order_finish(order=order, status=OrderStatus.CANCELED, remains=0, at=now, refund=unstarted)
+        done = order_finish(
+            order=order, status=SandboxOrderStatus.CANCELED, remains=0, at=now, refund=unstarted
+        )
     elif order.kind == OrderKind.SUBSCRIPTION:
-        done = order_finish(order=order, status=OrderStatus.CANCELED, remains=0, at=now)
-    elif order.status == OrderStatus.PENDING:
-        done = order_finish(order=order, status=OrderStatus.CANCELED, remains=order.quantity, at=now)
+        done = order_finish(order=order, status=SandboxOrderStatus.CANCELED, remains=0, at=now)
+    elif order.status == SandboxOrderStatus.PENDING:
+        done = order_finish(order=order, status=SandboxOrderStatus.CANCELED, remains=order.quantity, at=now)
     else:
-        done = order_finish(order=order, status=OrderStatus.PARTIAL, remains=order.remains, at=now)
+        done = order_finish(order=order, status=SandboxOrderStatus.PARTIAL, remains=order.remains, at=now)
     if not done:
         raise SandboxError(CANCEL_UNAVAILABLE)
 
@@ -471,7 +473,10 @@ def refill_create(*, order: Order) -> Refill:
     """Request a refill of a completed order, within its refill window and cooldown."""
     if not order.service.refill:
         raise SandboxError(REFILL_DISABLED)
-    if order.kind != OrderKind.ORDER or order.status not in (OrderStatus.COMPLETED, OrderStatus.PARTIAL):
+    if order.kind != OrderKind.ORDER or order.status not in (
+        SandboxOrderStatus.COMPLETED,
+        SandboxOrderStatus.PARTIAL,
+    ):
         raise SandboxError(REFILL_UNAVAILABLE)
     now = clock.now()
     days = order.service.refill_days

@@ -25,9 +25,9 @@ from providers.sandbox.models import (
     Account,
     Order,
     OrderKind,
-    OrderStatus,
     Refill,
     RefillStatus,
+    SandboxOrderStatus,
     Service,
 )
 
@@ -131,14 +131,14 @@ def order_advance(*, order: Order) -> Order:
     elif order.kind == OrderKind.SUBSCRIPTION:
         _subscription_advance(order, now)
     elif now >= order.finishes_at:
-        status = OrderStatus.PARTIAL if order.planned_remains else OrderStatus.COMPLETED
+        status = SandboxOrderStatus.PARTIAL if order.planned_remains else SandboxOrderStatus.COMPLETED
         order_finish(order=order, status=status, remains=order.planned_remains, at=order.finishes_at)
     elif now >= order.starts_at:
         target = order.quantity - order.planned_remains
         done = (now - order.starts_at) / (order.finishes_at - order.starts_at)
         _order_update(
             order,
-            status=OrderStatus.IN_PROGRESS,
+            status=SandboxOrderStatus.IN_PROGRESS,
             start_count=order.planned_start_count,
             remains=order.quantity - int(target * done),
         )
@@ -170,9 +170,11 @@ def order_finish(
     """Move `order` to a final status and credit its refund, exactly once; False if already final."""
     if refund is None:
         refund = (
-            order_refund(order=order, remains=remains) if status != OrderStatus.COMPLETED else Decimal("0")
+            order_refund(order=order, remains=remains)
+            if status != SandboxOrderStatus.COMPLETED
+            else Decimal("0")
         )
-    started = status != OrderStatus.CANCELED or remains < order.quantity
+    started = status != SandboxOrderStatus.CANCELED or remains < order.quantity
     with transaction.atomic():
         # The status filter is the guard: of two concurrent finishers only one row update happens.
         finished = _order_update(
@@ -197,7 +199,7 @@ def _dripfeed_advance(parent: Order, now: datetime) -> None:
         with transaction.atomic():
             # Claim the run first so that concurrent readers never create it twice.
             claimed = Order.objects.filter(pk=parent.pk, progress=parent.progress).update(
-                progress=F("progress") + 1, status=OrderStatus.IN_PROGRESS
+                progress=F("progress") + 1, status=SandboxOrderStatus.IN_PROGRESS
             )
             if claimed:
                 order_build(
@@ -215,7 +217,7 @@ def _dripfeed_advance(parent: Order, now: datetime) -> None:
     children = list(parent.children.all())
     orders_advance(orders=children)
     if parent.progress == parent.runs and all(child.is_final for child in children):
-        order_finish(order=parent, status=OrderStatus.COMPLETED, remains=0, at=now)
+        order_finish(order=parent, status=SandboxOrderStatus.COMPLETED, remains=0, at=now)
 
 
 def _simulated_date(order: Order, moment: datetime) -> date:
@@ -247,13 +249,13 @@ def _subscription_advance(parent: Order, now: datetime) -> None:
             if claimed:
                 if not paid:
                     # Like a panel whose customer ran dry: the post is skipped, nothing charged.
-                    child.status, child.charge, child.finished_at = OrderStatus.CANCELED, 0, process_at
+                    child.status, child.charge, child.finished_at = SandboxOrderStatus.CANCELED, 0, process_at
                 child.save()
         parent.refresh_from_db()
     if params["posts"] is not None and parent.progress >= params["posts"]:
-        order_finish(order=parent, status=OrderStatus.COMPLETED, remains=0, at=now)
+        order_finish(order=parent, status=SandboxOrderStatus.COMPLETED, remains=0, at=now)
     elif expiry and _simulated_date(parent, now) > expiry:
-        order_finish(order=parent, status=OrderStatus.EXPIRED, remains=0, at=now)
+        order_finish(order=parent, status=SandboxOrderStatus.EXPIRED, remains=0, at=now)
 
 
 def refills_advance(*, refills: Iterable[Refill]) -> None:

@@ -12,7 +12,7 @@ from django.template.defaultfilters import truncatechars
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from catalog.templatetags.catalog_tags import money
+from jappanel.web.money import money
 from reports.services import ReportRow, percent
 
 register = template.Library()

@@ -14,10 +14,9 @@ from django.utils import timezone
 from api.models import ApiKey, ApiOrder
 from api.services import api_key_use
 from audit.models import AuditAction, AuditEntry
-from catalog.models import Service, ShortlistEntry
+from catalog.models import Service, ShortlistEntry, ShortlistRule, TeamPolicy
 from orders.forms import OrderForm
 from orders.models import Order, OrderStatus, Submission
-from team.models import ShortlistRule, TeamPolicy
 from tests.orders.conftest import link
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -18,7 +18,7 @@ from catalog.models import CatalogSync, Favourite, Service
 from catalog.platforms import Platform
 from catalog.tasks import sync_provider_catalog
 from providers.models import Provider
-from tests.catalog.conftest import CatalogSyncFactory, PriceChangeFactory, ProviderFactory, ServiceFactory
+from tests.factories import CatalogSyncFactory, PriceChangeFactory, ProviderFactory, ServiceFactory
 
 pytestmark = pytest.mark.django_db
 LIST_URL = reverse("catalog:service_list")

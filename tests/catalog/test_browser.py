@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from catalog.platforms import Platform
 from providers.models import Provider
-from tests.catalog.conftest import PriceChangeFactory, ProviderFactory, ServiceFactory
+from tests.factories import PriceChangeFactory, ProviderFactory, ServiceFactory
 
 pytestmark = pytest.mark.browser
 

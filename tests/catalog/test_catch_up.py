@@ -15,7 +15,7 @@ from catalog.services import catalog_stale_providers
 from catalog.tasks import consumes_default_queue
 from providers.models import Provider
 from providers.services import provider_save
-from tests.catalog.conftest import CatalogSyncFactory, ProviderFactory
+from tests.factories import CatalogSyncFactory, ProviderFactory
 from tests.waiting import wait_for
 
 

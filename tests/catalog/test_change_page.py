@@ -16,7 +16,7 @@ from django.utils import timezone
 from catalog.changes import seen_param
 from catalog.models import CatalogChange, CatalogChangesVisit, ChangeKind, ShortlistEntry
 from jappanel.web.pagination import PAGE_SIZE
-from tests.catalog.conftest import PriceChangeFactory, ProviderFactory, ServiceFactory
+from tests.factories import PriceChangeFactory, ProviderFactory, ServiceFactory
 from tests.presets.conftest import a_preset
 
 pytestmark = pytest.mark.django_db

@@ -15,8 +15,8 @@ from django.utils import timezone
 from catalog.changes import price_jumps
 from catalog.models import CatalogChange, ChangeKind, Service, ShortlistEntry
 from catalog.services import catalog_sync
-from tests.catalog.conftest import PriceChangeFactory, ProviderFactory, ServiceFactory
 from tests.catalog.test_sync import API_URL
+from tests.factories import PriceChangeFactory, ProviderFactory, ServiceFactory
 
 pytestmark = pytest.mark.django_db
 FOLLOWERS = {

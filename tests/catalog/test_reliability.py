@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from catalog.models import Scorecard
-from tests.catalog.conftest import ProviderFactory, ServiceFactory
+from tests.factories import ProviderFactory, ServiceFactory
 
 pytestmark = pytest.mark.django_db
 LIST_URL = reverse("catalog:service_list")

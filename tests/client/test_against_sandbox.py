@@ -12,7 +12,7 @@ from providers.client import (
     ItemError,
     JapClient,
     OrderRequest,
-    OrderStatus,
+    ProviderOrderStatus,
     ProviderOutcomeUnknown,
     ProviderRejected,
     ProviderUnreachable,
@@ -108,7 +108,7 @@ def test_an_order_is_charged_followed_refilled_and_cancelled_through_the_client(
     assert before.amount - after.amount == service.rate * service.min / 1000
 
     status = sandbox.status(order_id)
-    assert isinstance(status, OrderStatus)
+    assert isinstance(status, ProviderOrderStatus)
     assert status.currency == before.currency
     statuses = sandbox.statuses([order_id, 999999999])
     assert statuses[order_id].status == status.status
@@ -146,7 +146,7 @@ def test_drip_feed_and_subscription_parents_report_their_own_shapes(sandbox):
     drip = first_of_type(services, "Default", dripfeed=True)
     parent = sandbox.status(sandbox.add(drip.id, link=POST + "drip", quantity=drip.min, runs=2, interval=5))
     assert (parent.runs, parent.charge) == (2, None)
-    assert all(isinstance(child, OrderStatus) for child in sandbox.statuses(parent.orders).values())
+    assert all(isinstance(child, ProviderOrderStatus) for child in sandbox.statuses(parent.orders).values())
     subscription = first_of_type(services, "Subscriptions")
     fields = FIELDS_BY_TYPE["Subscriptions"](subscription)
     status = sandbox.status(sandbox.add(subscription.id, **fields))

@@ -15,7 +15,7 @@ from providers.client import (
     Balance,
     ItemError,
     OrderFieldError,
-    OrderStatus,
+    ProviderOrderStatus,
     ProviderOutcomeUnknown,
     ProviderRejected,
     ServiceInfo,
@@ -269,7 +269,7 @@ DOC_STATUS = {
 def test_a_single_status_has_decimal_charge_and_int_counts(panel, jap):
     answer(panel, DOC_STATUS, action="status", order="1")
     status = jap.status(1)
-    assert status == OrderStatus(
+    assert status == ProviderOrderStatus(
         status="Partial", charge=Decimal("0.27819"), start_count=3572, remains=157, currency="USD"
     )
     assert status.is_final

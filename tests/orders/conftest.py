@@ -1,4 +1,4 @@
-"""The sandbox as the panel: its provider, catalog services copied into ours, a frozen clock."""
+"""The order suites' fixtures: orders the sandbox has taken, and the calls that reach the panel."""
 
 from __future__ import annotations
 
@@ -6,92 +6,31 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from decimal import Decimal
 
 import pytest
 from django.db.models import F
 from django.utils import timezone
 
 from catalog.models import Service
-from catalog.platforms import platform_for
-from catalog.refill import refill_days_parse
 from orders.models import Order, OrderStatus
 from orders.services import orders_poll_round
 from providers.client import sandbox as client_sandbox
-from providers.models import Provider
 from providers.sandbox.clock import FrozenClock
-from providers.sandbox.models import Account
-from providers.sandbox.models import Service as SandboxService
 from providers.sandbox.protocol import request_params
-from providers.sandbox.services import order_add, sandbox_account_get, service_catalog_ensure
+from providers.sandbox.services import order_add
 from providers.sandbox.views import api_v2
 from team.models import Campaign
+from tests.factories import link
+
+
+@pytest.fixture(autouse=True)
+def _sandbox_settings(order_settings) -> None:
+    """Every test here orders from the sandbox, on the settings of the order tests."""
+
 
 # The sandbox answers from another thread (in process) or a server thread (live_server): both
 # must see what a test committed.
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def order_settings(settings) -> None:
-    settings.SANDBOX_START_BALANCE = Decimal("1000")
-    settings.SANDBOX_FAULT_MODE = "none"
-    settings.SANDBOX_TIME_SCALE = 60.0
-    settings.PROVIDER_CONNECT_TIMEOUT = 1.0
-    settings.PROVIDER_READ_TIMEOUT = 5.0
-    settings.ORDERS_SUBMIT_ATTEMPTS = 3
-    settings.ORDERS_SUBMIT_BACKOFF_SECONDS = 0.0
-
-
-@pytest.fixture
-def sandbox(transactional_db, clock) -> Provider:
-    """The Sandbox provider that migrate (and every flush) creates."""
-    return Provider.objects.get(name="Sandbox")
-
-
-@pytest.fixture
-def account(sandbox) -> Account:
-    return sandbox_account_get()
-
-
-@pytest.fixture
-def catalog(sandbox) -> Callable[..., Service]:
-    """`catalog("Default", refill=True)`: the first such sandbox service, as our catalog row."""
-    service_catalog_ensure()
-
-    def copy(service_type: str = "Default", provider: Provider | None = None, **filters: object) -> Service:
-        spec = SandboxService.objects.filter(type=service_type, active=True, **filters).order_by("id").first()
-        assert spec is not None, (service_type, filters)
-        service, _ = Service.objects.update_or_create(
-            provider=provider or sandbox,
-            service_id=spec.id,
-            defaults={
-                "name": spec.name,
-                "type": spec.type,
-                "category": spec.category,
-                "platform": platform_for(spec.category, spec.name),
-                "rate": spec.rate,
-                "min_quantity": spec.min,
-                "max_quantity": spec.max,
-                "refill": spec.refill,
-                "refill_days": refill_days_parse(spec.name, spec.refill),
-                "cancel": spec.cancel,
-                "dripfeed": spec.dripfeed,
-            },
-        )
-        return service
-
-    return copy
-
-
-@pytest.fixture
-def followers(catalog) -> Service:
-    """Instagram followers with refill and cancel: the everyday order."""
-    return catalog("Default", category__startswith="Instagram Followers", refill=True, cancel=True)
-
-
-def link(number: int = 1) -> str:
-    return f"https://instagram.com/p/post{number}"
 
 
 @pytest.fixture

@@ -16,8 +16,8 @@ from orders.services import OrderInvalid, order_place
 from orders.services.mass import mass_order_parse
 from presets.services import preset_preview
 from providers.models import Provider
+from tests.factories import client_of, person
 from tests.presets.conftest import a_preset, a_service
-from tests.team.conftest import client_of, person
 
 pytestmark = pytest.mark.django_db
 HUGE = 10**30

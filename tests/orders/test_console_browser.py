@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.catalog.conftest import ServiceFactory
+from tests.factories import ServiceFactory
 
 pytestmark = pytest.mark.browser
 

@@ -36,9 +36,8 @@ from presets.models import Preset
 from presets.services import preset_apply
 from providers.models import Provider
 from providers.sandbox.models import Order as SandboxOrder
-from tests.orders.conftest import link
-from tests.presets.conftest import a_preset, links
-from tests.team.conftest import client_of, person
+from tests.factories import client_of, link, links, person
+from tests.presets.conftest import a_preset
 
 pytestmark = pytest.mark.django_db(transaction=True)
 MASS_URL = reverse("orders:mass_order")

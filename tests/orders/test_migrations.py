@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("back_to_the_latest")]
 BEFORE = ("orders", "0007_submissions")
 AFTER = ("orders", "0008_order_started_at_from_first_progress")
 AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -22,14 +22,6 @@ def migrate(target: tuple[str, str]):
     # rolled back): the rows made here must fit the tables as the database has them.
     others = [node for node in executor.loader.graph.leaf_nodes() if node[0] in ("providers", "catalog")]
     return executor.loader.project_state([target, *others]).apps
-
-
-@pytest.fixture(autouse=True)
-def back_to_the_latest():
-    """Whatever a test migrated to, the database ends at the latest migrations, for the tests after it."""
-    yield
-    executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
 
 
 def test_orders_followed_before_started_at_existed_start_at_their_first_progress_event(db):

@@ -16,17 +16,17 @@ from django.urls import reverse
 from django.utils import timezone
 
 from catalog.platforms import Platform
-from catalog.templatetags.catalog_tags import money
 from jappanel.web import csv as web_csv
 from jappanel.web.csv import CsvExportAborted
+from jappanel.web.money import money
 from jappanel.web.pagination import PAGE_SIZE
 from orders.models import EventKind, Order, OrderStatus, Refill
 from orders.services import order_place, order_submit, orders_poll_round
 from providers.models import Provider
 from team.models import Campaign
-from tests.orders.conftest import link
+from tests.factories import a_provider, link
 from tests.presets.conftest import a_preset
-from tests.reports.conftest import a_provider, a_service
+from tests.reports.conftest import a_service
 
 pytestmark = pytest.mark.django_db(transaction=True)
 LIST_URL = reverse("orders:order_list")

@@ -21,8 +21,8 @@ from orders.services import (
     orders_sweep,
     uncharged_total,
 )
-from orders.services.budgets import budget_spent
 from orders.services.links import lines_waiting, order_stop_waiting, order_waits_behind
+from orders.services.spend import budget_spent
 from providers.sandbox.models import Order as SandboxOrder
 from providers.sandbox.services import order_add
 from tests.orders.conftest import link

@@ -15,7 +15,8 @@ from catalog.models import Scorecard, Service
 from orders.models import Order, OrderStatus, Refill, RefillStatus
 from orders.services.scorecards import scorecards_refresh
 from orders.tasks import refresh_scorecards
-from tests.reports.conftest import a_provider, a_service
+from tests.factories import a_provider
+from tests.reports.conftest import a_service
 
 pytestmark = pytest.mark.django_db
 NOW = timezone.now()

@@ -10,8 +10,8 @@ from django.urls import reverse
 
 from catalog.models import Scorecard
 from orders.models import Order, OrderStatus
-from tests.reports.conftest import a_provider, a_service
-from tests.team.conftest import client_of, person
+from tests.factories import a_provider, client_of, person
+from tests.reports.conftest import a_service
 
 pytestmark = pytest.mark.django_db
 

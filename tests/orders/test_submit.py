@@ -21,7 +21,7 @@ from orders.services import (
 from providers.models import Provider
 from providers.sandbox.models import Order as SandboxOrder
 from providers.sandbox.views import answers_in_progress
-from tests.orders.conftest import link
+from tests.factories import link
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)

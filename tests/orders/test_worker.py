@@ -14,7 +14,7 @@ from orders.services import order_place, orders_check_now, orders_sweep
 from orders.tasks import poll_orders
 from providers.sandbox.models import Order as SandboxOrder
 from tests.conftest import purge
-from tests.orders.conftest import link
+from tests.factories import link
 from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]

@@ -1,21 +1,15 @@
-"""Catalog rows and presets made directly, plus the order and persona fixtures of the other suites."""
+"""Catalog rows and presets made directly; the order fixtures are tests/conftest.py's."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
+
 from catalog.models import Service
 from presets.models import Preset, PresetLine
 from presets.services import preset_save
 from providers.models import Provider
-from tests.orders.conftest import (  # noqa: F401 (fixtures)
-    account,
-    catalog,
-    followers,
-    order_settings,
-    sandbox,
-)
-from tests.team.conftest import people  # noqa: F401 (fixture)
 
 
 def a_service(service_id: int = 9100, provider: Provider | None = None, **fields: object) -> Service:
@@ -50,5 +44,6 @@ def a_preset(*lines: tuple, name: str = "Launch", **fields: object) -> Preset:
     return preset_save(preset=preset, lines=made, user=None, ip=None)
 
 
-def links(count: int, first: int = 1) -> list[str]:
-    return [f"https://instagram.com/p/post{number}" for number in range(first, first + count)]
+@pytest.fixture(autouse=True)
+def _sandbox_settings(order_settings) -> None:
+    """Every test here orders from the sandbox, on the settings of the order tests."""

@@ -10,8 +10,8 @@ from catalog.models import Service
 from orders.models import Order
 from orders.services import OrderInvalid
 from presets.services import preset_apply, preset_attention
-from tests.presets.conftest import a_preset, a_service, links
-from tests.team.conftest import client_of, person
+from tests.factories import client_of, links, person
+from tests.presets.conftest import a_preset, a_service
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from catalog.templatetags.catalog_tags import money
+from jappanel.web.money import money
 from orders.models import Order, OrderStatus
 from orders.services import order_estimate
 from presets.models import Preset

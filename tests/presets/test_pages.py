@@ -12,8 +12,8 @@ from orders.models import Order
 from presets.models import Preset
 from providers.models import Provider
 from team.models import Budget, Campaign
-from tests.presets.conftest import a_preset, a_service, links
-from tests.team.conftest import a_real_provider, client_of, person
+from tests.factories import a_real_provider, client_of, links, person
+from tests.presets.conftest import a_preset, a_service
 
 pytestmark = pytest.mark.django_db
 

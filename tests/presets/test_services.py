@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 
 from audit.models import AuditAction, AuditEntry
+from catalog.models import ShortlistRule, TeamPolicy
 from catalog.services import shortlist_add, team_policy_save
 from orders.models import Order, OrderStatus
 from orders.services import OrderInvalid
@@ -22,9 +23,9 @@ from presets.services import (
     preset_save,
 )
 from providers.models import Provider
-from team.models import Campaign, ShortlistRule, TeamPolicy
-from tests.presets.conftest import a_preset, a_service, links
-from tests.team.conftest import a_real_provider, person
+from team.models import Campaign
+from tests.factories import a_real_provider, links, person
+from tests.presets.conftest import a_preset, a_service
 
 pytestmark = pytest.mark.django_db
 
@@ -137,7 +138,7 @@ def test_a_budget_refuses_the_whole_batch_and_nothing_is_placed():
     preset = a_preset((a_service(9100, provider=a_real_provider()), 1000))
     with pytest.raises(OrderInvalid) as refused:
         preset_apply(preset=preset, links=links(3), campaign=None, token=TOKEN, user=buyer, enqueue=False)
-    # The whole batch is weighed at once (budgets.py words it, "costs" and all).
+    # The whole batch is weighed at once (spend.py words it, "costs" and all).
     assert refused.value.errors["__all__"].startswith("These 3 orders cost $")
     assert "$3.70368; your budget for" in refused.value.errors["__all__"]
     assert not Order.objects.exists()

@@ -5,26 +5,9 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.catalog.conftest import ServiceFactory
+from tests.factories import ServiceFactory
 
 pytestmark = pytest.mark.browser
-
-WATCH_VIOLATIONS = """
-window.cspViolations = [];
-document.addEventListener("securitypolicyviolation", (event) => {
-  window.cspViolations.push(`${event.violatedDirective} ${event.blockedURI}`);
-});
-"""
-
-
-@pytest.fixture
-def watched(logged_in_page):
-    page = logged_in_page
-    console: list[str] = []
-    page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
-    page.context.add_init_script(WATCH_VIOLATIONS)
-    page.console_messages = console
-    return page
 
 
 def assert_no_violation(page) -> None:

@@ -16,8 +16,8 @@ from orders.templatetags.orders_tags import panel_orders_url
 from providers.client import ProviderOutcomeUnknown, ProviderUnreachable
 from providers.models import Provider
 from providers.services import provider_bootstrap, provider_refresh_balance
+from tests.factories import client_of, person
 from tests.providers.conftest import API_KEY, API_URL
-from tests.team.conftest import client_of, person
 from tests.team.test_manage_providers import form
 
 EVIL_URL = "https://collector.evil.example/api/v2"

@@ -12,16 +12,10 @@ from catalog.models import Service
 from catalog.platforms import Platform
 from orders.models import Order, OrderStatus
 from providers.models import Provider
+from tests.factories import a_provider
 
 MONTH = date(2026, 3, 1)  # every order below is placed in March 2026 unless told otherwise
 _ids = count(9000)
-
-
-def a_provider(name: str) -> Provider:
-    provider = Provider(name=name, api_url=f"https://{name.lower()}.example.invalid/api/v2")
-    provider.set_api_key("test-key-0123456789")
-    provider.save()
-    return provider
 
 
 def a_service(

@@ -9,12 +9,12 @@ import pytest
 
 from catalog.platforms import Platform
 from orders.models import OrderStatus
-from orders.services.budgets import budget_spent
+from orders.services.spend import budget_spent
 from providers.models import Provider
 from reports.services import STATUS_GROUPS, report_build
 from team.models import Campaign
-from tests.reports.conftest import MONTH, a_provider, a_service, an_order
-from tests.team.conftest import person
+from tests.factories import a_provider, person
+from tests.reports.conftest import MONTH, a_service, an_order
 
 MARCH_END = date(2026, 3, 31)
 

@@ -16,8 +16,8 @@ from django.utils import timezone
 from orders.models import OrderStatus
 from providers.models import Provider
 from team.models import Campaign
-from tests.reports.conftest import a_provider, a_service, an_order
-from tests.team.conftest import client_of, person
+from tests.factories import a_provider, client_of, person
+from tests.reports.conftest import a_service, an_order
 
 URL = "/reports/"
 EXPORT = "/reports/export.csv"

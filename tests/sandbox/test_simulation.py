@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from providers.sandbox import clock as sandbox_clock
-from providers.sandbox.models import Account, Order, OrderStatus, Service, ServiceType
+from providers.sandbox.models import Account, Order, SandboxOrderStatus, Service, ServiceType
 from providers.sandbox.services import sandbox_account_get
 from providers.sandbox.simulation import order_finish, order_plan
 from tests.sandbox.factories import ServiceFactory
@@ -96,8 +96,10 @@ def test_two_racing_finishers_refund_only_once(api: object, account: Account) ->
     order_id = place(api, service)
     first, second = Order.objects.get(pk=order_id), Order.objects.get(pk=order_id)
 
-    assert order_finish(order=first, status=OrderStatus.PARTIAL, remains=500, at=sandbox_clock.now())
-    assert not order_finish(order=second, status=OrderStatus.PARTIAL, remains=500, at=sandbox_clock.now())
+    assert order_finish(order=first, status=SandboxOrderStatus.PARTIAL, remains=500, at=sandbox_clock.now())
+    assert not order_finish(
+        order=second, status=SandboxOrderStatus.PARTIAL, remains=500, at=sandbox_clock.now()
+    )
 
     account.refresh_from_db()
     assert account.balance == Decimal("1000") - Decimal("2") + Decimal("1")
@@ -111,7 +113,7 @@ def test_balance_includes_refunds_of_orders_nobody_polled(api: object, clock: ob
 
     balance = Decimal(api("balance")["balance"])
 
-    assert Order.objects.get(pk=order.pk).status == OrderStatus.PARTIAL
+    assert Order.objects.get(pk=order.pk).status == SandboxOrderStatus.PARTIAL
     assert balance == Decimal("1000") - sum(o.charge for o in Order.objects.all())
 
 

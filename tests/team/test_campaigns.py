@@ -13,8 +13,7 @@ from audit.models import AuditAction, AuditEntry
 from orders.models import Order
 from orders.services import OrderInvalid, order_place
 from team.models import Campaign
-from tests.orders.conftest import link
-from tests.team.conftest import client_of, person
+from tests.factories import client_of, link, person
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

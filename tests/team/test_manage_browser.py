@@ -9,8 +9,8 @@ from playwright.sync_api import expect
 
 from providers.models import Provider
 from team.models import Budget
-from tests.production.test_csp_browser import assert_no_violation, watched  # noqa: F401 (fixture)
-from tests.team.conftest import person
+from tests.factories import person
+from tests.production.test_csp_browser import assert_no_violation
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -13,14 +13,9 @@ from orders.models import Order, OrderStatus
 from providers.models import Provider
 from team.models import Budget, Campaign
 from team.services import BudgetUse
-from tests.team.conftest import a_real_provider, client_of, person
+from tests.factories import a_real_provider, client_of, person
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def manager():
-    return person("boss", "Manager")
 
 
 @pytest.fixture

@@ -14,12 +14,12 @@ from django.utils import timezone
 
 from audit.models import AuditAction, AuditEntry
 from catalog.models import Service
-from catalog.templatetags.catalog_tags import money
+from jappanel.web.money import money
 from orders.models import Order, OrderStatus
-from orders.services.budgets import budget_spent
+from orders.services.spend import budget_spent
 from team.models import Budget
 from team.services import PersonInvalid, person_update
-from tests.team.conftest import PASSWORD, a_real_provider, client_of, person
+from tests.factories import PASSWORD, a_real_provider, client_of, person
 
 pytestmark = pytest.mark.django_db
 User = get_user_model()
@@ -59,11 +59,6 @@ def edit(target, **changes: object) -> dict[str, object]:
         **changes,
     }
     return {key: value for key, value in data.items() if value is not None}
-
-
-@pytest.fixture
-def manager():
-    return person("boss", "Manager")
 
 
 def test_a_manager_adds_a_person_with_one_role_and_a_budget_each_audited_once(manager):

@@ -10,8 +10,8 @@ from django.urls import reverse
 
 from audit.models import AuditAction, AuditEntry
 from providers.models import Provider
+from tests.factories import client_of, person
 from tests.production.conftest import API_KEY, API_URL, assert_nowhere
-from tests.team.conftest import client_of, person
 
 NEW_KEY = "jpk-live-0000111122223333444455556666777788"
 
@@ -22,11 +22,6 @@ def entries(action: str) -> list[AuditEntry]:
 
 def form(**changes: str) -> dict[str, str]:
     return {"name": "JAP", "api_url": API_URL, "api_key": "", "currency": "USD", "active": "on", **changes}
-
-
-@pytest.fixture
-def manager(db):
-    return person("boss", "Manager")
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from orders.models import Order, OrderStatus, Refill
 from presets.models import Preset
 from providers.models import Provider
 from team.models import Budget, Campaign
-from tests.team.conftest import PERSONAS, client_of, person
+from tests.factories import PERSONAS, client_of, person
 
 # What each persona may do; "act" is on the buyer's own order, made in `world`.
 VIEWER = {"view_services", "view_orders", "view_refills", "view_reports"}

@@ -8,7 +8,7 @@ import pytest
 from axes.models import AccessAttempt
 from django.conf import settings
 
-from tests.team.conftest import PASSWORD, person
+from tests.factories import PASSWORD, person
 
 
 def test_repeated_failed_logins_lock_the_username_out_with_a_clear_message(client, db):

@@ -17,8 +17,7 @@ from orders.models import Order
 from orders.services import order_place
 from providers.models import Provider
 from team.models import Budget
-from tests.orders.conftest import link
-from tests.team.conftest import person
+from tests.factories import link, person
 
 
 def test_the_database_itself_refuses_to_change_or_delete_an_audit_entry(db):

@@ -14,11 +14,11 @@ from django.utils.formats import date_format
 from catalog.models import Service
 from orders.models import Order, OrderStatus
 from orders.services import OrderInvalid, order_place
-from orders.services import budgets as budgets_module
-from orders.services.budgets import budget_spent, spent_by
+from orders.services import spend as budgets_module
+from orders.services.spend import budget_spent, spent_by
 from providers.models import Provider
 from team.models import Budget, Campaign
-from tests.team.conftest import a_real_provider, person
+from tests.factories import a_real_provider, person
 
 
 def a_service(rate: str = "100.00") -> Service:
@@ -179,7 +179,7 @@ def test_a_budget_in_another_currency_refuses_rather_than_compares(db):
 def test_the_order_page_shows_the_refusal_and_queues_nothing(db):
     from django.urls import reverse
 
-    from tests.team.conftest import client_of
+    from tests.factories import client_of
 
     service, buyer = a_service(), person("buyer", "Buyer")
     Budget.objects.create(user=buyer, amount=Decimal("10.00"))

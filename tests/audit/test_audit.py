@@ -17,8 +17,7 @@ from orders.models import Order, OrderStatus
 from orders.services import order_cancel, order_place, order_submit, orders_check_now, refill_request
 from providers.models import Provider
 from team.models import Campaign
-from tests.orders.conftest import link
-from tests.team.conftest import client_of, person
+from tests.factories import client_of, link, person
 
 API_KEY = "sk-live-abcdef0123456789abcdef"
 NEW_KEY = "sk-live-9876543210fedcba98765432"

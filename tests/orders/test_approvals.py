@@ -15,9 +15,8 @@ from orders.services.mass import mass_order_parse, mass_order_place
 from presets.services import preset_apply, preset_preview
 from providers.sandbox.models import Order as SandboxOrder
 from team.models import Campaign
-from tests.orders.conftest import link
+from tests.factories import client_of, link, person
 from tests.presets.conftest import a_preset
-from tests.team.conftest import client_of, person
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)

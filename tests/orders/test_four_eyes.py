@@ -15,14 +15,14 @@ from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
 
-from orders.filters import awaiting_decision_of
+from orders.filters import orders_to_decide
 from orders.models import Order, OrderStatus
 from orders.services import OrderActionError, order_place
-from orders.services.approvals import may_decide, order_approve, order_decline, requesters_barred_for
+from orders.services.approvals import order_approve, order_decline
+from orders.services.policy import may_decide, requesters_barred_for
 from team.models import CredentialsSetBy
 from team.services import person_create, person_update
-from tests.orders.conftest import link
-from tests.team.conftest import PASSWORD, client_of, person
+from tests.factories import PASSWORD, client_of, link, person
 
 NEW_PASSWORD = "plum-kettle-orbit-42"
 OWN_PASSWORD = "my-very-own-secret-77"
@@ -88,7 +88,7 @@ def test_an_approver_whose_password_a_manager_reset_cannot_decide_on_that_manage
     page = client_of(approver).get(reverse("orders:order_detail", args=[theirs.code])).content.decode()
     assert "so you cannot decide on their orders" in page
     assert reverse("orders:order_approve", args=[theirs.code]) not in page
-    assert list(awaiting_decision_of(approver)) == [other]
+    assert list(orders_to_decide(approver)) == [other]
     dashboard = client_of(approver).get(reverse("dashboard")).content.decode()
     to_decide = dashboard.split('id="to-decide-title"')[1].split("</section>")[0]
     assert other.code in to_decide and theirs.code not in to_decide

@@ -11,20 +11,22 @@ import pytest
 from django.urls import reverse
 
 from audit.models import AuditAction, AuditEntry
-from catalog.models import Service, ShortlistEntry
+from catalog.models import Service, ShortlistEntry, ShortlistRule, TeamPolicy
 from catalog.platforms import Platform
 from catalog.services import shortlist_add, shortlist_remove, shortlist_save, team_policy_save
 from orders.models import EventKind, Order, OrderStatus
 from orders.services import OrderInvalid, order_place
 from orders.services.mass import mass_order_parse, mass_order_place
 from providers.models import Provider
-from team.models import ShortlistRule, TeamPolicy
-from tests.team.conftest import client_of, person
+from tests.factories import client_of, person
 
 NEW_ORDER_URL = reverse("orders:order_create")
 CATALOG_URL = reverse("catalog:service_list")
 SHORTLIST_URL = reverse("catalog:shortlist")
 HTMX = {"HX-Request": "true"}
+
+# Orders placed here go to the sandbox, on the settings of the order tests.
+pytestmark = pytest.mark.usefixtures("order_settings")
 
 
 def a_service(service_id: int, rate: str, name: str = "Followers") -> Service:
@@ -384,7 +386,7 @@ def test_the_admin_saves_entries_and_the_policy_through_the_audited_services(unl
     assert ShortlistEntry.objects.get().tags == "a"
     assert AuditEntry.objects.get(action=AuditAction.SHORTLIST_CHANGED).after["house_name"] == "From admin"
 
-    policies = admin_client.get(reverse("admin:team_teampolicy_changelist"))
+    policies = admin_client.get(reverse("admin:catalog_teampolicy_changelist"))
     change = policies["Location"]
     assert admin_client.post(change, {"shortlist_rule": "approval"}).status_code == 302
     assert TeamPolicy.current().shortlist_rule == ShortlistRule.APPROVAL

@@ -1,0 +1,10 @@
+"""The audit tests order from the sandbox to have something to audit."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _sandbox_settings(order_settings) -> None:
+    """Every test here orders from the sandbox, on the settings of the order tests."""
