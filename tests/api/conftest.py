@@ -12,20 +12,17 @@ from api.services import NewKey, api_key_create
 from catalog.models import Service
 from providers.models import Provider
 from providers.sandbox.services import sandbox_account_get
-from tests.orders.conftest import (  # noqa: F401 (fixtures)
-    account,
-    catalog,
-    followers,
-    order_settings,
-    sandbox,
-)
-from tests.team.conftest import people, person  # noqa: F401 (fixtures)
 
 PANEL_KEY = "panel-key-0123456789abcdef"
 
 
+@pytest.fixture(autouse=True)
+def _sandbox_settings(order_settings) -> None:
+    """The API's orders go to the sandbox, on the settings of the order tests."""
+
+
 @pytest.fixture
-def key_of(people) -> Callable[[str], NewKey]:  # noqa: F811
+def key_of(people) -> Callable[[str], NewKey]:
     """`key_of("buyer")`: a fresh API key of that persona."""
 
     def make(name: str, **extra: object) -> NewKey:

@@ -17,7 +17,7 @@ from audit.models import AuditAction, AuditEntry
 from catalog.models import Service, ShortlistEntry, ShortlistRule, TeamPolicy
 from orders.forms import OrderForm
 from orders.models import Order, OrderStatus, Submission
-from tests.orders.conftest import link
+from tests.factories import link
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

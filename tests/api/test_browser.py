@@ -7,7 +7,7 @@ from django.test import Client
 from playwright.sync_api import expect
 
 from api.models import ApiKey
-from tests.team.conftest import PASSWORD, person
+from tests.factories import PASSWORD, person
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -20,7 +20,7 @@ from django.utils import timezone
 from audit.models import AuditAction, AuditEntry
 from orders.models import Order, OrderStatus, Refill
 from orders.services import budget_spent, orders_poll_round
-from tests.orders.conftest import link
+from tests.factories import link
 from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]

@@ -6,7 +6,7 @@ import pytest
 
 from api.models import ApiKey
 from api.services import api_key_authenticate
-from tests.team.conftest import client_of
+from tests.factories import client_of
 
 pytestmark = pytest.mark.django_db
 

@@ -10,8 +10,7 @@ from django.urls import reverse
 from audit.models import AuditAction, AuditEntry
 from orders.models import Order, OrderStatus
 from orders.services.mass import mass_order_parse, mass_order_place
-from tests.orders.conftest import link
-from tests.team.conftest import client_of, person
+from tests.factories import client_of, link, person
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
