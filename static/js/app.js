@@ -24,3 +24,21 @@ document.addEventListener("change", (event) => {
     selectAll.indeterminate = ticked > 0 && ticked < boxes.length;
   }
 });
+
+// The header's Menu button (shown on phones only, by CSS): a disclosure, closed by Escape or a
+// click elsewhere; without this script the links simply wrap.
+const menuToggle = document.querySelector(".menu-toggle");
+function setMenu(open) {
+  menuToggle.setAttribute("aria-expanded", String(open));
+}
+if (menuToggle) {
+  menuToggle.addEventListener("click", () => setMenu(menuToggle.getAttribute("aria-expanded") !== "true"));
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape" || menuToggle.getAttribute("aria-expanded") !== "true") return;
+    setMenu(false);
+    menuToggle.focus();
+  });
+  document.addEventListener("click", (event) => {
+    if (!menuToggle.closest(".topbar").contains(event.target)) setMenu(false);
+  });
+}
