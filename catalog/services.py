@@ -22,6 +22,7 @@ from catalog.changes import catalog_changes_record
 from catalog.models import CatalogSync, Favourite, Service, ServicePriceChange, ShortlistEntry
 from catalog.platforms import platform_for
 from jappanel.db import bulk_insert, bulk_upsert, column_misfit
+from jappanel.events import Occurrence, announce
 from providers.client import ProviderError
 from providers.client.results import ServiceInfo
 from providers.models import Provider
@@ -356,6 +357,7 @@ def _finish(run: CatalogSync, report: SyncReport) -> None:
         skipped=report.skipped,
         message=report.message,
     )
+    announce([Occurrence("catalog.synced", f"sync:{run.pk}", {"provider_id": run.provider_id})])
 
 
 # The shortlist and the team policy: each change is written to the audit log, before and after.

@@ -30,6 +30,7 @@ urlpatterns = [
     path("", include("team.urls")),
     path("presets/", include("presets.urls")),
     path("reports/", include("reports.urls")),
+    path("notifications/", include("notifications.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -19,6 +19,7 @@ from django.utils import timezone
 from audit.models import AuditAction
 from audit.services import audit_record
 from jappanel.db import column_misfit
+from jappanel.events import Occurrence, announce
 from orders.models import (
     FINAL_STATUSES,
     STARTED_STATUSES,
@@ -386,6 +387,11 @@ def order_batch_check(*, provider: Provider, rows: Sequence[Sequence[Any]]) -> P
         if change is not None:
             changes.append(change)
     report.changed = _apply_changes(changes, timezone.now())
+    announce(
+        Occurrence("order.moved", f"order:{c.id}:{c.status}", {"order_id": c.id, "to": c.status})
+        for c in changes
+        if c.status != c.old_status
+    )
     return report
 
 
