@@ -21,7 +21,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def webhook(receiver, **fields) -> Endpoint:
-    endpoint = Endpoint.objects.create(name="Our tool", type=Endpoint.Type.WEBHOOK, url=receiver.url, **fields)
+    endpoint = Endpoint.objects.create(
+        name="Our tool", type=Endpoint.Type.WEBHOOK, url=receiver.url, **fields
+    )
     receiver.secret = endpoint.secret
     return endpoint
 
