@@ -48,6 +48,7 @@ BENCHES = [
     "bench.orders",
     "bench.orders_page",
     "bench.reports_page",
+    "bench.notifications",
 ]
 
 

@@ -48,9 +48,14 @@ class Event(models.Model):
     # Ids, codes and amounts only: this is what webhooks and chat carry.
     data = models.JSONField(default=dict, blank=True)
     campaign_id = models.BigIntegerField(null=True, blank=True)
+    # Who hears of it: {"people": [ids], "action": "approve_order", "exclude": [ids]}; read once
+    # by the fan-out, which then sets `fanned_out`.
+    audience = models.JSONField(default=dict, blank=True)
+    fanned_out = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["id"], name="event_to_fan_out", condition=models.Q(fanned_out=False))]
 
     def __str__(self) -> str:
         return self.title
@@ -66,7 +71,10 @@ class Notification(models.Model):
     """One person's copy of an event: in their inbox, and mailed at once or in the digest."""
 
     event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="notifications")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    # Indexed by `notification_inbox` (user, -id).
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications", db_index=False
+    )
     read_at = models.DateTimeField(null=True, blank=True)
     mail = models.CharField(max_length=10, choices=Mail.choices, blank=True, default=Mail.NONE)
     mailed_at = models.DateTimeField(null=True, blank=True)

@@ -8,18 +8,27 @@ from typing import Any
 from celery import shared_task
 from django.conf import settings
 
+from notifications.models import Delivery
 from notifications.services.health import health_check
 from notifications.services.mail import digests_send, notifications_mail
+from notifications.services.recording import events_fan_out
 from notifications.services.webhooks import deliveries_resume, delivery_attempt
 
 logger = logging.getLogger(__name__)
 
 
+@shared_task
+def fan_out() -> None:
+    """Give the events not fanned out yet to their people and endpoints, thousands at a time."""
+    while events_fan_out():
+        pass
+
+
 @shared_task(bind=True, max_retries=8)
-def send_mails(self: Any, notification_ids: list[int]) -> None:
-    """Mail these notifications; a mail server that fails is tried again, up to about a day."""
+def send_mails(self: Any, event_ids: list[int]) -> None:
+    """Mail these events to whoever chose mail; a failing mail server is tried again, up to about a day."""
     try:
-        notifications_mail(notification_ids=notification_ids)
+        notifications_mail(event_ids=event_ids)
     except OSError as exc:  # smtplib's errors are OSErrors, like a refused connection
         logger.warning("notification mail not sent: %s", exc)
         raise self.retry(countdown=settings.NOTIFY_WEBHOOK_BACKOFF_SECONDS * 2**self.request.retries) from exc
@@ -34,9 +43,17 @@ def deliver(delivery_id: int) -> None:
 
 
 @shared_task
+def deliver_many(delivery_ids: list[str]) -> None:
+    """One task per delivery of these (by their delivery ids)."""
+    for pk in Delivery.objects.filter(delivery_id__in=delivery_ids).values_list("pk", flat=True):
+        deliver.delay(pk)
+
+
+@shared_task
 def resume_deliveries() -> None:
-    """Periodic: deliveries whose task was lost start again."""
+    """Periodic: deliveries whose task was lost, and events not fanned out, start again."""
     deliveries_resume()
+    fan_out.delay()
 
 
 @shared_task

@@ -34,12 +34,11 @@ def _message(user: object, subject: str, template: str, context: dict[str, objec
     return message
 
 
-def _claim(ids: Sequence[int], now: datetime) -> list[Notification]:
-    """Take the not yet mailed notifications among `ids`: a conditional UPDATE, so two workers
-    (or a retried task) never send one twice."""
-    claimed = Notification.objects.filter(pk__in=ids, mailed_at__isnull=True, user__email__gt="").update(
-        mailed_at=now
-    )
+def _claim(notifications: QuerySet[Notification], now: datetime) -> list[Notification]:
+    """Take the not yet mailed ones of `notifications`: a conditional UPDATE, so two workers (or
+    a retried task) never send one twice."""
+    ids = list(notifications.filter(mailed_at__isnull=True, user__email__gt="").values_list("pk", flat=True))
+    claimed = Notification.objects.filter(pk__in=ids, mailed_at__isnull=True).update(mailed_at=now)
     if not claimed:
         return []
     return list(
@@ -57,9 +56,10 @@ def _send(messages: list[EmailMultiAlternatives], claimed: list[Notification]) -
         raise
 
 
-def notifications_mail(*, notification_ids: Sequence[int]) -> int:
-    """Send one mail per notification (those chosen "email"); return how many were sent."""
-    claimed = _claim(notification_ids, timezone.now())
+def notifications_mail(*, event_ids: Sequence[int]) -> int:
+    """Send one mail per notification of these events whose person chose "email"; return how
+    many were sent."""
+    claimed = _claim(Notification.objects.filter(event_id__in=event_ids, mail=Mail.NOW), timezone.now())
     messages = [
         _message(
             n.user,
@@ -77,10 +77,7 @@ def notifications_mail(*, notification_ids: Sequence[int]) -> int:
 def digests_send(*, now: datetime | None = None) -> int:
     """One mail per person with every digest notification not mailed yet; return how many mails."""
     now = now or timezone.now()
-    pending = Notification.objects.filter(mail=Mail.DIGEST, mailed_at__isnull=True).values_list(
-        "pk", flat=True
-    )
-    claimed = _claim(list(pending[:50_000]), now)
+    claimed = _claim(Notification.objects.filter(mail=Mail.DIGEST), now)
     by_person: dict[int, list[Notification]] = defaultdict(list)
     for notification in claimed:
         by_person[notification.user_id].append(notification)

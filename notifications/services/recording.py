@@ -1,13 +1,23 @@
-"""Recording occurrences as events (once each) and handing each to its people and endpoints."""
+"""Recording occurrences as events (once each) and handing each to its people and endpoints.
+
+Recording is one INSERT per announcement, in the announcer's transaction; the fan-out (each
+person's copy, each endpoint's delivery) runs after commit: at once for a few events (what a
+person just did shows in the bell before their next click), and for a large batch (a polling
+round) by a task that takes every event not fanned out yet, thousands at a time.
+"""
 
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
 
+from jappanel.db import bulk_insert
 from jappanel.events import Occurrence
 from notifications.models import Choice, Delivery, Endpoint, Event, Kind, Mail, Notification, Preference
 from notifications.services.rules import Draft, drafts_for, people_who_may
@@ -27,120 +37,185 @@ DEFAULTS: dict[str, str] = {
     Kind.CATALOG_CHANGED: Choice.DIGEST,
 }
 MAIL_FOR = {Choice.EMAIL: Mail.NOW, Choice.DIGEST: Mail.DIGEST, Choice.INBOX: Mail.NONE}
+# More new events than this in one announcement are fanned out by a task, not in the request.
+INLINE_FAN_OUT = 20
+FAN_OUT_BATCH = 5000
 
 
 def default_choice(kind: str) -> str:
     return DEFAULTS.get(kind, Choice.INBOX)
 
 
-def occurrences_record(
-    sender: Any = None, *, occurrences: Sequence[Occurrence], **kwargs: Any
-) -> list[Event]:
-    """Record what `occurrences` mean as events, skipping those recorded before, and fan each
-    new one out to its people and endpoints; mail and webhooks leave after commit.
+def occurrences_record(sender: Any = None, *, occurrences: Sequence[Occurrence], **kwargs: Any) -> list[int]:
+    """Record what `occurrences` mean as events, skipping those recorded before; return the
+    new events' ids. Fanned out after commit.
 
     Connected to `jappanel.events.happened`: it runs in the announcer's transaction, so an
     event exists exactly when what it tells of was committed. A failure here is logged and
     undone (a savepoint), never the announcer's: an order moves whether or not anyone is told.
     """
+    outside = not connection.in_atomic_block
     try:
         with transaction.atomic():
-            return _record(occurrences)
+            if outside:
+                _commit_without_waiting()
+            drafts = list({draft.key: draft for draft in drafts_for(occurrences)}.values())
+            new = _insert_new(drafts) if drafts else []
     except Exception:
         logger.exception("notifications: %d occurrences not recorded", len(occurrences))
         return []
+    if new:
+        transaction.on_commit(lambda: _fan_out_after_commit(new), robust=True)
+    return new
 
 
-def _record(occurrences: Sequence[Occurrence]) -> list[Event]:
-    drafts = _unique(drafts_for(occurrences))
-    if not drafts:
-        return []
-    events = _insert_new(drafts)
-    if events:
-        events_fan_out(events=events, drafts={d.key: d for d in drafts})
-    return events
+def _commit_without_waiting() -> None:
+    """Outside the announcer's transaction (a polling round's batch, committed already), this
+    one's commit need not wait for the disk: PostgreSQL's asynchronous commit, per transaction.
+    A crash in the next fraction of a second may lose these events, never the orders' own
+    changes (their order events stay). It halves what notifying adds to a round."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
-def _unique(drafts: list[Draft]) -> list[Draft]:
-    return list({draft.key: draft for draft in drafts}.values())
-
-
-def _insert_new(drafts: list[Draft]) -> list[Event]:
-    seen = set(Event.objects.filter(key__in=[d.key for d in drafts]).values_list("key", flat=True))
-    fresh = [
-        Event(kind=d.kind, key=d.key, title=d.title[:300], url=d.url, data=d.data, campaign_id=d.campaign_id)
+def _insert_new(drafts: list[Draft]) -> list[int]:
+    """One INSERT … ON CONFLICT DO NOTHING: an event whose key exists is not recorded again, even
+    when two processes race to record it."""
+    columns = ["kind", "key", "at", "title", "url", "data", "campaign_id", "audience", "fanned_out"]
+    now = timezone.now()
+    rows = [
+        [
+            d.kind,
+            d.key[:200],
+            now,
+            d.title[:300],
+            d.url,
+            d.data,
+            d.campaign_id,
+            {"people": sorted(d.people - {None}), "action": d.action, "exclude": sorted(d.exclude - {None})},
+            False,
+        ]
         for d in drafts
-        if d.key not in seen
     ]
-    if not fresh:
-        return []
-    try:
-        with transaction.atomic():
-            return Event.objects.bulk_create(fresh)
-    except IntegrityError:
-        # Another process recorded some of them meanwhile: keep only ours.
-        created = []
-        for event in fresh:
-            with transaction.atomic():
-                event, new = Event.objects.get_or_create(key=event.key, defaults=_fields(event))
-            if new:
-                created.append(event)
-        return created
+    fields = [Event._meta.get_field(name) for name in columns]
+    params = [
+        field.get_db_prep_save(value, connection)
+        for row in rows
+        for field, value in zip(fields, row, strict=True)
+    ]
+    quote = connection.ops.quote_name
+    values = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(rows))
+    sql = (
+        f"INSERT INTO {quote(Event._meta.db_table)} ({', '.join(quote(c) for c in columns)}) VALUES {values} "
+        f"ON CONFLICT ({quote('key')}) DO NOTHING RETURNING {quote('id')}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [row[0] for row in cursor.fetchall()]
 
 
-def _fields(event: Event) -> dict[str, Any]:
-    return {name: getattr(event, name) for name in ("kind", "title", "url", "data", "campaign_id")}
+def _fan_out_after_commit(event_ids: list[int]) -> None:
+    if len(event_ids) <= INLINE_FAN_OUT:
+        events_fan_out(event_ids=event_ids)
+        return
+    from notifications.tasks import fan_out
+
+    # A second or so later: the batches of one polling round arriving meanwhile go together.
+    fan_out.apply_async(countdown=settings.NOTIFY_FAN_OUT_DELAY_SECONDS)
 
 
-def events_fan_out(*, events: list[Event], drafts: dict[str, Draft]) -> None:
-    """Each person's copy (as their preference says) and each endpoint's delivery."""
+def events_fan_out(*, event_ids: Sequence[int] | None = None, limit: int = FAN_OUT_BATCH) -> int:
+    """Give the events not fanned out yet (of `event_ids`, or the oldest `limit`) to their people,
+    as each chose, and to the endpoints that want them; mail and webhooks leave after commit.
+    Return how many events. Two runs at once take different events (SKIP LOCKED)."""
+    with transaction.atomic():
+        _commit_without_waiting()
+        pending = Event.objects.select_for_update(skip_locked=True).filter(fanned_out=False)
+        if event_ids is not None:
+            pending = pending.filter(pk__in=event_ids)
+        events = list(pending.order_by("pk").only("pk", "kind", "campaign_id", "audience")[:limit])
+        if not events:
+            return 0
+        copies = _copies(events)
+        bulk_insert(Notification, copies)
+        endpoints = list(Endpoint.objects.filter(active=True))
+        deliveries = [
+            {
+                "endpoint_id": endpoint.pk,
+                "event_id": event.pk,
+                "delivery_id": uuid.uuid4(),
+                **DELIVERY_DEFAULTS(),
+            }
+            for event in events
+            for endpoint in endpoints
+            if endpoint.wants(event.kind, event.campaign_id)
+        ]
+        bulk_insert(Delivery, deliveries)
+        ids = [event.pk for event in events]
+        Event.objects.filter(pk__in=ids).update(fanned_out=True)
+        mail_now = sorted({row["event_id"] for row in copies if row["mail"] == Mail.NOW})
+        delivery_ids = [str(row["delivery_id"]) for row in deliveries]
+        transaction.on_commit(lambda: _enqueue(mail_now, delivery_ids), robust=True)
+    return len(events)
+
+
+def DELIVERY_DEFAULTS() -> dict[str, Any]:  # noqa: N802 (a row's defaults, fresh each time)
+    now = timezone.now()
+    return {
+        "status": Delivery.Status.PENDING,
+        "attempts": 0,
+        "error": "",
+        "created_at": now,
+        "next_attempt_at": now,
+        "response_code": None,
+        "response_ms": None,
+        "finished_at": None,
+    }
+
+
+def _copies(events: list[Event]) -> list[dict[str, Any]]:
     allowed: dict[str, set[int]] = {}
     audiences: dict[int, set[int]] = {}
     for event in events:
-        draft = drafts[event.key]
-        people = set(draft.people)
-        if draft.action:
-            if draft.action not in allowed:
-                allowed[draft.action] = people_who_may(draft.action)
-            people |= allowed[draft.action]
-        audiences[event.pk] = people - draft.exclude - {None}
+        audience = event.audience or {}
+        people = set(audience.get("people", []))
+        action = audience.get("action")
+        if action:
+            if action not in allowed:
+                allowed[action] = people_who_may(action)
+            people |= allowed[action]
+        audiences[event.pk] = people - set(audience.get("exclude", []))
     everyone = set().union(*audiences.values())
-    kinds = {event.kind for event in events}
-    chosen = (
-        {
-            (user_id, kind): choice
-            for user_id, kind, choice in Preference.objects.filter(
-                user_id__in=everyone, kind__in=kinds
-            ).values_list("user_id", "kind", "choice")
-        }
-        if everyone
-        else {}
-    )
+    if not everyone:
+        return []
+    chosen = {
+        (user_id, kind): choice
+        for user_id, kind, choice in Preference.objects.filter(
+            user_id__in=everyone, kind__in={event.kind for event in events}
+        ).values_list("user_id", "kind", "choice")
+    }
     copies = []
     for event in events:
-        for user_id in audiences[event.pk]:
+        for user_id in sorted(audiences[event.pk]):
             choice = chosen.get((user_id, event.kind)) or default_choice(event.kind)
             if choice != Choice.OFF:
-                copies.append(Notification(event=event, user_id=user_id, mail=MAIL_FOR[choice]))
-    Notification.objects.bulk_create(copies, batch_size=2000)
-    endpoints = list(Endpoint.objects.filter(active=True))
-    deliveries = [
-        Delivery(endpoint=endpoint, event=event)
-        for event in events
-        for endpoint in endpoints
-        if endpoint.wants(event.kind, event.campaign_id)
-    ]
-    Delivery.objects.bulk_create(deliveries, batch_size=2000)
-    mail_now = [copy.pk for copy in copies if copy.mail == Mail.NOW]
-    delivery_ids = [delivery.pk for delivery in deliveries]
-    if mail_now or delivery_ids:
-        transaction.on_commit(lambda: _enqueue(mail_now, delivery_ids), robust=True)
+                copies.append(
+                    {
+                        "event_id": event.pk,
+                        "user_id": user_id,
+                        "read_at": None,
+                        "mail": MAIL_FOR[choice],
+                        "mailed_at": None,
+                    }
+                )
+    return copies
 
 
-def _enqueue(notification_ids: list[int], delivery_ids: list[int]) -> None:
-    from notifications.tasks import deliver, send_mails
+def _enqueue(mail_event_ids: list[int], delivery_ids: list[str]) -> None:
+    from notifications.tasks import deliver_many, send_mails
 
-    for start in range(0, len(notification_ids), 500):
-        send_mails.delay(notification_ids[start : start + 500])
-    for delivery_id in delivery_ids:
-        deliver.delay(delivery_id)
+    for start in range(0, len(mail_event_ids), 500):
+        send_mails.delay(mail_event_ids[start : start + 500])
+    for start in range(0, len(delivery_ids), 100):
+        deliver_many.delay(delivery_ids[start : start + 100])

@@ -25,10 +25,10 @@ def parts(message) -> dict[str, str]:
 def test_an_approval_request_is_mailed_in_plain_text_and_html(followers, smtp_server):
     buyer, approver = person("buyer", "Buyer"), person("approver", "Approver")
     order = order_place(service=followers, link=link(), quantity=1000, user=buyer, enqueue=False)
-    ids = list(Notification.objects.values_list("pk", flat=True))
+    ids = list(Notification.objects.values_list("event_id", flat=True))
 
-    assert notifications_mail(notification_ids=ids) == 1
-    assert notifications_mail(notification_ids=ids) == 0  # a retried task sends nothing twice
+    assert notifications_mail(event_ids=ids) == 1
+    assert notifications_mail(event_ids=ids) == 0  # a retried task sends nothing twice
 
     [(recipients, message)] = smtp_server.messages
     assert recipients == [approver.email]
@@ -46,7 +46,7 @@ def test_a_failed_mail_server_gives_the_mails_back_for_the_retry(followers, sett
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 2
 
     with pytest.raises(OSError):
-        notifications_mail(notification_ids=list(Notification.objects.values_list("pk", flat=True)))
+        notifications_mail(event_ids=list(Notification.objects.values_list("event_id", flat=True)))
 
     assert Notification.objects.get().mailed_at is None
 
