@@ -9,6 +9,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone
 
