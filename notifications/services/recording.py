@@ -37,7 +37,7 @@ DEFAULTS: dict[str, str] = {
     Kind.CATALOG_CHANGED: Choice.DIGEST,
 }
 MAIL_FOR = {Choice.EMAIL: Mail.NOW, Choice.DIGEST: Mail.DIGEST, Choice.INBOX: Mail.NONE}
-# More new events than this in one announcement are fanned out by a task, not in the request.
+# More occurrences than this in one announcement are fanned out by a task, not at once.
 INLINE_FAN_OUT = 20
 FAN_OUT_BATCH = 5000
 
@@ -65,7 +65,10 @@ def occurrences_record(sender: Any = None, *, occurrences: Sequence[Occurrence],
         logger.exception("notifications: %d occurrences not recorded", len(occurrences))
         return []
     if new:
-        transaction.on_commit(lambda: _fan_out_after_commit(new), robust=True)
+        # A person's action announces a few things: told before their next click. A polling
+        # round's batch announces up to a hundred: fanned out with the round's other batches.
+        inline = len(occurrences) <= INLINE_FAN_OUT
+        transaction.on_commit(lambda: _fan_out_after_commit(new, inline=inline), robust=True)
     return new
 
 
@@ -115,8 +118,8 @@ def _insert_new(drafts: list[Draft]) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
-def _fan_out_after_commit(event_ids: list[int]) -> None:
-    if len(event_ids) <= INLINE_FAN_OUT:
+def _fan_out_after_commit(event_ids: list[int], *, inline: bool) -> None:
+    if inline:
         events_fan_out(event_ids=event_ids)
         return
     from notifications.tasks import fan_out
