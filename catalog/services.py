@@ -357,7 +357,8 @@ def _finish(run: CatalogSync, report: SyncReport) -> None:
         skipped=report.skipped,
         message=report.message,
     )
-    announce([Occurrence("catalog.synced", f"sync:{run.pk}", {"provider_id": run.provider_id})])
+    if report.error:
+        announce([Occurrence("catalog.sync_failed", f"sync:{run.pk}", {"provider_id": run.provider_id})])
 
 
 # The shortlist and the team policy: each change is written to the audit log, before and after.

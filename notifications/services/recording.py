@@ -20,7 +20,7 @@ from django.utils import timezone
 from jappanel.db import bulk_insert
 from jappanel.events import Occurrence
 from notifications.models import Choice, Delivery, Endpoint, Event, Kind, Mail, Notification, Preference
-from notifications.services.rules import Draft, drafts_for, people_who_may
+from notifications.services.rules import Draft, drafts_for, people_who_may, worth_reading
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +54,12 @@ def occurrences_record(sender: Any = None, *, occurrences: Sequence[Occurrence],
     event exists exactly when what it tells of was committed. A failure here is logged and
     undone (a savepoint), never the announcer's: an order moves whether or not anyone is told.
     """
+    # A person's action announces a few things: told before their next click. A polling
+    # round's batch announces up to a hundred: fanned out with the round's other batches.
+    inline = len(occurrences) <= INLINE_FAN_OUT
+    occurrences = worth_reading(occurrences)
+    if not occurrences:
+        return []
     outside = not connection.in_atomic_block
     try:
         with transaction.atomic():
@@ -65,9 +71,6 @@ def occurrences_record(sender: Any = None, *, occurrences: Sequence[Occurrence],
         logger.exception("notifications: %d occurrences not recorded", len(occurrences))
         return []
     if new:
-        # A person's action announces a few things: told before their next click. A polling
-        # round's batch announces up to a hundred: fanned out with the round's other batches.
-        inline = len(occurrences) <= INLINE_FAN_OUT
         transaction.on_commit(lambda: _fan_out_after_commit(new, inline=inline), robust=True)
     return new
 

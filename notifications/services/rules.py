@@ -75,11 +75,14 @@ def _orders(ids: Iterable[int]) -> dict[int, dict[str, Any]]:
     return {row["pk"]: row for row in Order.objects.filter(pk__in=set(ids)).values(*ORDER_FIELDS)}
 
 
+def _told(occurrence: Occurrence) -> bool:
+    """Whether a move is one a person hears of, from the occurrence alone (no query)."""
+    return occurrence.data["to"] in MOVES or occurrence.data.get("event") in ("approved", "declined")
+
+
 def order_moves(occurrences: Sequence[Occurrence]) -> list[Draft]:
     """`order.moved` {order_id, to, event}: the moves a person needs to hear of, if they held."""
-    wanted = [
-        o for o in occurrences if o.data["to"] in MOVES or o.data.get("event") in ("approved", "declined")
-    ]
+    wanted = [o for o in occurrences if _told(o)]
     if not wanted:
         return []
     orders = _orders(o.data["order_id"] for o in wanted)
@@ -333,8 +336,8 @@ def catalog_changes(occurrences: Sequence[Occurrence]) -> list[Draft]:
     return drafts
 
 
-def syncs_finished(occurrences: Sequence[Occurrence]) -> list[Draft]:
-    """`catalog.synced` {provider_id}: NOTIFY_SYNC_FAILURES failed runs in a row, told once per streak."""
+def syncs_failed(occurrences: Sequence[Occurrence]) -> list[Draft]:
+    """`catalog.sync_failed` {provider_id}: NOTIFY_SYNC_FAILURES failures in a row, told once a streak."""
     drafts = []
     streak = settings.NOTIFY_SYNC_FAILURES
     for provider_id in {o.data["provider_id"] for o in occurrences}:
@@ -381,9 +384,15 @@ RULES: dict[str, Callable[[Sequence[Occurrence]], list[Draft]]] = {
     "refill.refused": refills_refused,
     "provider.balance": balances_read,
     "catalog.changed": catalog_changes,
-    "catalog.synced": syncs_finished,
+    "catalog.sync_failed": syncs_failed,
     "notify.direct": direct,
 }
+
+
+def worth_reading(occurrences: Sequence[Occurrence]) -> list[Occurrence]:
+    """Those of `occurrences` that may make an event, judged without a query: most moves of a
+    polling round (to completed, in progress) make none, and cost nothing more."""
+    return [o for o in occurrences if o.kind in RULES and (o.kind != "order.moved" or _told(o))]
 
 
 def drafts_for(occurrences: Sequence[Occurrence]) -> list[Draft]:

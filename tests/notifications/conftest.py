@@ -14,7 +14,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tests.orders.conftest import account, catalog, followers, order_settings, sandbox  # noqa: F401 (fixtures)
+from tests.orders.conftest import (  # noqa: F401 (fixtures)
+    account,
+    catalog,
+    followers,
+    open_orders,
+    order_settings,
+    sandbox,
+)
 
 
 @pytest.fixture(autouse=True)

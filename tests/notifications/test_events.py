@@ -155,7 +155,8 @@ def test_a_catalog_sync_failing_three_times_in_a_row_is_told_once(sandbox, setti
 
     def run(status: str) -> None:
         sync = CatalogSync.objects.create(provider=sandbox, status=status, message="HTTP 503")
-        announce([Occurrence("catalog.synced", f"sync:{sync.pk}", {"provider_id": sandbox.pk})])
+        if status == "failed":
+            announce([Occurrence("catalog.sync_failed", f"sync:{sync.pk}", {"provider_id": sandbox.pk})])
 
     for status in ["failed", "failed", "ok", "failed", "failed"]:
         run(status)

@@ -10,7 +10,6 @@ from notifications.services.recording import events_fan_out
 from notifications.tasks import fan_out
 from orders.models import Order, OrderStatus
 from orders.services import orders_poll_round
-from tests.orders.conftest import open_orders, panel_calls  # noqa: F401 (fixtures)
 from tests.team.conftest import person
 from tests.waiting import wait_for
 
