@@ -8,12 +8,15 @@ round) by a task that takes every event not fanned out yet, thousands at a time.
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from collections.abc import Sequence
+from contextlib import nullcontext
 from typing import Any
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -60,13 +63,13 @@ def occurrences_record(sender: Any = None, *, occurrences: Sequence[Occurrence],
     occurrences = worth_reading(occurrences)
     if not occurrences:
         return []
+    # Inside the announcer's transaction, a savepoint; outside one (a polling round's batch,
+    # committed already) the one INSERT is atomic by itself, and commits without waiting.
     outside = not connection.in_atomic_block
     try:
-        with transaction.atomic():
-            if outside:
-                _commit_without_waiting()
+        with nullcontext() if outside else transaction.atomic():
             drafts = list({draft.key: draft for draft in drafts_for(occurrences)}.values())
-            new = _insert_new(drafts) if drafts else []
+            new = _insert_new(drafts, asynchronous=outside) if drafts else []
     except Exception:
         logger.exception("notifications: %d occurrences not recorded", len(occurrences))
         return []
@@ -76,46 +79,72 @@ def occurrences_record(sender: Any = None, *, occurrences: Sequence[Occurrence],
 
 
 def _commit_without_waiting() -> None:
-    """Outside the announcer's transaction (a polling round's batch, committed already), this
-    one's commit need not wait for the disk: PostgreSQL's asynchronous commit, per transaction.
-    A crash in the next fraction of a second may lose these events, never the orders' own
-    changes (their order events stay). It halves what notifying adds to a round."""
+    """This transaction's commit need not wait for the disk: PostgreSQL's asynchronous commit.
+    A crash in the next fraction of a second may lose what it wrote (events, their copies),
+    never what they tell of (the orders and their own events)."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
-def _insert_new(drafts: list[Draft]) -> list[int]:
+# The columns of an event as an INSERT writes them, with their SQL types on PostgreSQL.
+_EVENT_COLUMNS = {
+    "kind": "varchar",
+    "key": "varchar",
+    "title": "varchar",
+    "url": "varchar",
+    "data": "jsonb",
+    "campaign_id": "bigint",
+    "audience": "jsonb",
+}
+
+
+def _insert_new(drafts: list[Draft], *, asynchronous: bool = False) -> list[int]:
     """One INSERT … ON CONFLICT DO NOTHING: an event whose key exists is not recorded again, even
-    when two processes race to record it."""
-    columns = ["kind", "key", "at", "title", "url", "data", "campaign_id", "audience", "fanned_out"]
-    now = timezone.now()
+    when two processes race to record it. On PostgreSQL the rows travel as one JSON parameter
+    (hundreds of placeholders cost more to bind than the insert itself), as in polling, and
+    `asynchronous` (a statement of its own) commits it without waiting for the disk (see
+    `_commit_without_waiting`): one round trip in all."""
     rows = [
-        [
-            d.kind,
-            d.key[:200],
-            now,
-            d.title[:300],
-            d.url,
-            d.data,
-            d.campaign_id,
-            {"people": sorted(d.people - {None}), "action": d.action, "exclude": sorted(d.exclude - {None})},
-            False,
-        ]
+        {
+            "kind": d.kind,
+            "key": d.key[:200],
+            "title": d.title[:300],
+            "url": d.url,
+            "data": d.data,
+            "campaign_id": d.campaign_id,
+            "audience": {
+                "people": sorted(d.people - {None}),
+                "action": d.action,
+                "exclude": sorted(d.exclude - {None}),
+            },
+        }
         for d in drafts
     ]
-    fields = [Event._meta.get_field(name) for name in columns]
-    params = [
-        field.get_db_prep_save(value, connection)
-        for row in rows
-        for field, value in zip(fields, row, strict=True)
-    ]
     quote = connection.ops.quote_name
-    values = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(rows))
-    sql = (
-        f"INSERT INTO {quote(Event._meta.db_table)} ({', '.join(quote(c) for c in columns)}) VALUES {values} "
-        f"ON CONFLICT ({quote('key')}) DO NOTHING RETURNING {quote('id')}"
-    )
+    names = ", ".join(quote(name) for name in (*_EVENT_COLUMNS, "at", "fanned_out"))
+    conflict = f"ON CONFLICT ({quote('key')}) DO NOTHING RETURNING {quote('id')}"
+    table = quote(Event._meta.db_table)
+    if connection.vendor == "postgresql":
+        record = ", ".join(f"{name} {kind}" for name, kind in _EVENT_COLUMNS.items())
+        # set_config(…, true) lasts until this statement's own commit, which it makes asynchronous.
+        sql = (
+            f"INSERT INTO {table} ({names}) SELECT {', '.join(_EVENT_COLUMNS)}, %s, false "
+            f"FROM jsonb_to_recordset(%s::jsonb) AS x({record})"
+            + (" WHERE set_config('synchronous_commit', 'off', true) = 'off'" if asynchronous else "")
+            + f" {conflict}"
+        )
+        params: list[Any] = [timezone.now(), json.dumps(rows, cls=DjangoJSONEncoder)]
+    else:
+        row_sql = "(" + ", ".join(["%s"] * (len(_EVENT_COLUMNS) + 2)) + ")"
+        sql = f"INSERT INTO {table} ({names}) VALUES {', '.join([row_sql] * len(rows))} {conflict}"
+        fields = [Event._meta.get_field(name) for name in (*_EVENT_COLUMNS, "at", "fanned_out")]
+        now = timezone.now()
+        params = [
+            field.get_db_prep_save(value, connection)
+            for row in rows
+            for field, value in zip(fields, [*row.values(), now, False], strict=True)
+        ]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [row[0] for row in cursor.fetchall()]
