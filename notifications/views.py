@@ -29,6 +29,7 @@ PAGE_SIZE = 50
 
 
 @require_GET
+@allowed("view_orders")
 def bell(request: HttpRequest) -> HttpResponse:
     # The bell is what every page polls, so it also notices a stopped worker or scheduler
     # (whose own periodic check cannot run then), at most once a minute per process.
@@ -39,6 +40,7 @@ def bell(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@allowed("view_orders")
 def notification_list(request: HttpRequest) -> HttpResponse:
     kind = request.GET.get("kind", "") if request.GET.get("kind") in Kind.values else ""
     unread = request.GET.get("unread") == "1"
@@ -52,6 +54,7 @@ def notification_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@allowed("view_orders")
 def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
     notification = notification_read(user=request.user, notification_id=pk)
     url = notification.event.url if notification else ""
@@ -61,6 +64,7 @@ def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
+@allowed("view_orders")
 def notification_read_all(request: HttpRequest) -> HttpResponse:
     kind = request.POST.get("kind", "") if request.POST.get("kind") in Kind.values else ""
     count = notifications_read_all(user=request.user, kind=kind)
@@ -74,6 +78,7 @@ def notification_read_all(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
+@allowed("view_orders")
 def preferences(request: HttpRequest) -> HttpResponse:
     form = PreferencesForm(request.POST or None, initial_choices=preferences_of(request.user))
     if request.method == "POST" and form.is_valid():
