@@ -53,6 +53,7 @@ BENCHES = [
     "bench.refills_due_page",
     "bench.reports_page",
     "bench.api",
+    "bench.notifications",
 ]
 
 

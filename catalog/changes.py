@@ -29,6 +29,7 @@ from catalog.models import (
     ShortlistEntry,
 )
 from jappanel.db import bulk_insert
+from jappanel.events import Occurrence, announce
 from jappanel.web.pagination import EPOCH
 
 PERCENT_PLACES = Decimal("0.1")
@@ -163,6 +164,17 @@ def catalog_changes_record(
         rows += [_whole(pk, ChangeKind.NEW, new_ids[sid]) for sid, pk in inserted if sid in new_ids]
     rows += [_whole(existing[sid]["id"], ChangeKind.REMOVED) for sid in missing]
     bulk_insert(CatalogChange, [{"provider_id": provider_id, "at": now, **row} for row in rows])
+    announce(
+        [
+            Occurrence(
+                "catalog.changed",
+                f"changes:{provider_id}:{now.isoformat()}",
+                {"provider_id": provider_id, "at": now.isoformat()},
+            )
+        ]
+        if rows
+        else []
+    )
     return len(rows)
 
 

@@ -24,6 +24,7 @@ from catalog.platforms import platform_for
 from catalog.refill import LIFETIME, refill_days_label, refill_days_parse
 from catalog.signals import refill_period_corrected
 from jappanel.db import bulk_insert, bulk_upsert, column_misfit
+from jappanel.events import Occurrence, announce
 from providers.client import ProviderError
 from providers.client.results import ServiceInfo
 from providers.models import Provider
@@ -363,6 +364,8 @@ def _finish(run: CatalogSync, report: SyncReport) -> None:
         skipped=report.skipped,
         message=report.message,
     )
+    if report.error:
+        announce([Occurrence("catalog.sync_failed", f"sync:{run.pk}", {"provider_id": run.provider_id})])
 
 
 # The shortlist and the team policy: each change is written to the audit log, before and after.

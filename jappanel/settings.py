@@ -134,6 +134,7 @@ INSTALLED_APPS = [
     "presets",
     "reports",
     "api",
+    "notifications",
     "axes",
 ]
 
@@ -252,7 +253,10 @@ if EMAIL_ENABLED:
         globals().update(env.email_url_config(EMAIL_URL))
     except Exception:  # django-environ raises bare errors for unknown schemes
         _fail("EMAIL_URL is not a mail server URL (smtp://, smtp+tls://, smtp+ssl://); see .env.example")
-# The sender of password reset mails.
+else:
+    # Development: mails (notifications) are printed, not sent.
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+# The sender of password reset mails and notifications.
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="jappanel@localhost")
 
 # I18N, static -------------------------------------------------------------------------------
@@ -419,6 +423,28 @@ SANDBOX_SLOW_SECONDS = env.float("SANDBOX_SLOW_SECONDS", default=3.0)
 SANDBOX_LATENCY_MS = max(env.int("SANDBOX_LATENCY_MS", default=0), 0)
 SANDBOX_RATE_LIMIT_PER_MINUTE = max(env.int("SANDBOX_RATE_LIMIT_PER_MINUTE", default=0), 0)
 
+# Notifications --------------------------------------------------------------------------------
+
+# This site's address as people reach it: the links in mails, chat messages and webhooks.
+SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
+# A provider's balance is low when it lasts this many days or fewer at the last 7 days' pace (or is
+# below the threshold a manager set for it).
+NOTIFY_BALANCE_DAYS = env.int("NOTIFY_BALANCE_DAYS", default=3)
+# Failed catalog syncs in a row before the managers are told.
+NOTIFY_SYNC_FAILURES = env.int("NOTIFY_SYNC_FAILURES", default=3)
+# Most catalog changes told after one sync (the rest are on the Catalog changes page).
+NOTIFY_CHANGES_PER_SYNC = 50
+# Seconds a large batch of events (a polling round's) waits to be fanned out with the next ones.
+NOTIFY_FAN_OUT_DELAY_SECONDS = 1
+# Seconds the bell waits between two looks at the unread count.
+NOTIFY_BELL_SECONDS = env.int("NOTIFY_BELL_SECONDS", default=30)
+# Webhooks and chat: seconds one delivery may take; first wait before a retry (it doubles);
+# seconds after which a delivery is given up (a day); failed attempts in a row that disable one.
+NOTIFY_WEBHOOK_TIMEOUT = 10.0
+NOTIFY_WEBHOOK_BACKOFF_SECONDS = env.float("NOTIFY_WEBHOOK_BACKOFF_SECONDS", default=60.0)
+NOTIFY_WEBHOOK_GIVE_UP_SECONDS = 86_400
+NOTIFY_WEBHOOK_DISABLE_AFTER = env.int("NOTIFY_WEBHOOK_DISABLE_AFTER", default=20)
+
 # Health ---------------------------------------------------------------------------------------
 
 # The worker and beat each record a heartbeat every HEARTBEAT_INTERVAL seconds; /readyz and the
@@ -447,6 +473,21 @@ CELERY_BEAT_SCHEDULE = {
     "poll-refills": {"task": "orders.tasks.poll_refills", "schedule": 300, "options": {"expires": 270}},
     "auto-refill": {"task": "orders.tasks.auto_refill", "schedule": 3600, "options": {"expires": 3540}},
     "sweep-orders": {"task": "orders.tasks.sweep_orders", "schedule": 60, "options": {"expires": 55}},
+    "notify-resume-deliveries": {
+        "task": "notifications.tasks.resume_deliveries",
+        "schedule": 300,
+        "options": {"expires": 270},
+    },
+    "notify-digests": {
+        "task": "notifications.tasks.send_digests",
+        "schedule": 86_400,
+        "options": {"expires": 3600},
+    },
+    "notify-health": {
+        "task": "notifications.tasks.check_health",
+        "schedule": 300,
+        "options": {"expires": 270},
+    },
     "refresh-scorecards": {
         "task": "orders.tasks.refresh_scorecards",
         "schedule": SCORECARDS_REFRESH_MINUTES * 60,

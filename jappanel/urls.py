@@ -31,6 +31,7 @@ urlpatterns = [
     path("presets/", include("presets.urls")),
     path("reports/", include("reports.urls")),
     path("api/", include("api.urls")),
+    path("notifications/", include("notifications.urls")),
     path("admin/", admin.site.urls),
 ]
 

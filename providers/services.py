@@ -13,6 +13,7 @@ from django.utils import timezone
 from audit.models import AuditAction
 from audit.services import audit_record
 from jappanel.db import column_misfit
+from jappanel.events import Occurrence, announce
 from providers import crypto
 from providers.client import Balance, ProviderError, ProviderOutcomeUnknown
 from providers.client.urls import host_of
@@ -248,6 +249,7 @@ def provider_refresh_balance(*, provider: Provider) -> Balance:
         last_error="",
         last_error_at=None,
     )
+    announce([Occurrence("provider.balance", f"balance:{provider.pk}", {"provider_id": provider.pk})])
     return balance
 
 

@@ -11,7 +11,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -21,6 +21,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 from django.urls import clear_url_caches
+from django.utils import timezone
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 
@@ -29,12 +30,13 @@ from catalog.models import Service
 from catalog.platforms import platform_for
 from catalog.refill import refill_days_parse
 from jappanel.celery import app as celery_app
+from orders.models import Order, OrderStatus
 from providers.models import Provider
 from providers.sandbox import clock as sandbox_clock
 from providers.sandbox.models import Account
 from providers.sandbox.models import Service as SandboxService
-from providers.sandbox.services import sandbox_account_get, service_catalog_ensure
-from tests.factories import PERSONAS, ROLE_OF, person
+from providers.sandbox.services import order_add, sandbox_account_get, service_catalog_ensure
+from tests.factories import PERSONAS, ROLE_OF, link, person
 from tests.waiting import PATIENCE, wait_for
 
 WATCH_VIOLATIONS = """
@@ -286,6 +288,39 @@ def catalog(sandbox) -> Callable[..., Service]:
 def followers(catalog) -> Service:
     """Instagram followers with refill and cancel: the everyday order."""
     return catalog("Default", category__startswith="Instagram Followers", refill=True, cancel=True)
+
+
+@pytest.fixture
+def open_orders(account, sandbox) -> Callable[..., list[Order]]:
+    """`open_orders(service, 250)`: orders the sandbox has taken, tracked by us and due now."""
+
+    def make(service: Service, count: int, *, first: int = 1, age: timedelta = timedelta(0)) -> list[Order]:
+        now = timezone.now()
+        orders = []
+        for number in range(first, first + count):
+            placed = order_add(
+                account=account,
+                params={"service": str(service.service_id), "link": link(number), "quantity": "100"},
+            )
+            orders.append(
+                Order(
+                    provider=sandbox,
+                    service=service,
+                    link=link(number),
+                    quantity=100,
+                    estimated_charge=service.cost(100),
+                    status=OrderStatus.PENDING,
+                    provider_status="Pending",
+                    provider_order_id=placed.pk,
+                    submission_token=f"open-{number}",
+                    created_at=now - age,
+                    submitted_at=now - age,
+                    next_check_at=now,
+                )
+            )
+        return Order.objects.bulk_create(orders)
+
+    return make
 
 
 @pytest.fixture

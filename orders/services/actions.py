@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from audit.models import AuditAction
 from audit.services import audit_record
+from jappanel.events import Occurrence, announce
 from orders.models import (
     TRACKED_STATUSES,
     CancelRequest,
@@ -117,6 +118,7 @@ def refills_request(
     with transaction.atomic():
         Refill.objects.bulk_create(refills)
         OrderEvent.objects.bulk_create(events)
+        announce(_refused(r) for r in refills if r.status == RefillStatus.FAILED)
         for refill in refills:
             audit_record(
                 action=AuditAction.ORDER_REFILL,
@@ -208,6 +210,14 @@ def refills_poll_round(*, now: datetime | None = None) -> PollReport:
     return report
 
 
+def _refused(refill: Refill) -> Occurrence:
+    return Occurrence(
+        "refill.refused",
+        f"refill:{refill.pk}",
+        {"refill_id": refill.pk, "order_id": refill.order_id, "error": refill.error},
+    )
+
+
 def _refill_batch_check(refills: Sequence[Refill], now: datetime) -> PollReport:
     provider = refills[0].order.provider
     report = PollReport(calls=1)
@@ -245,6 +255,7 @@ def _refill_batch_check(refills: Sequence[Refill], now: datetime) -> PollReport:
                 changed, ["status", "provider_status", "error", "finished_at", "next_check_at"]
             )
             OrderEvent.objects.bulk_create(events)
+            announce(_refused(r) for r in changed if r.status == RefillStatus.REJECTED)
     report.changed = len(changed)
     return report
 

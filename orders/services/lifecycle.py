@@ -13,6 +13,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from jappanel.events import Occurrence, announce
 from orders.models import Order, OrderEvent
 from orders.services.common import User
 
@@ -69,6 +70,15 @@ def order_transition(
                 setattr(order, name, value)
             order.status, order.status_changed_at = to, now
             order_event(order, kind, message, from_status=previous, to_status=to, user=user, at=now).save()
+            announce(
+                [
+                    Occurrence(
+                        "order.moved",
+                        f"order:{order.pk}:{to}",
+                        {"order_id": order.pk, "to": to, "event": kind},
+                    )
+                ]
+            )
     return bool(moved)
 
 

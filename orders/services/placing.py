@@ -25,6 +25,7 @@ from audit.models import AuditAction
 from audit.services import audit_record
 from catalog.models import MAX_QUANTITY, Service
 from catalog.platforms import Platform
+from jappanel.events import Occurrence, announce
 from orders.links import link_normalise
 from orders.models import (
     COLUMN_FIELDS,
@@ -477,6 +478,7 @@ def orders_create(
                     target=order,
                     after=_audited(order),
                 )
+            announce(Occurrence("order.placed", f"order:{o.pk}:placed", {"order_id": o.pk}) for o in orders)
             if enqueue:
                 orders_send_on_commit(order.pk for order in orders if order.status == OrderStatus.QUEUED)
     except IntegrityError:

@@ -20,6 +20,7 @@ from django.utils import timezone
 from audit.models import AuditAction
 from audit.services import audit_record
 from jappanel.db import column_misfit
+from jappanel.events import Occurrence, announce
 from orders.models import (
     FINAL_STATUSES,
     STARTED_STATUSES,
@@ -413,6 +414,11 @@ def order_batch_check(
         if change is not None:
             changes.append(change)
     report.changed = _apply_changes(changes, timezone.now())
+    announce(
+        Occurrence("order.moved", f"order:{c.id}:{c.status}", {"order_id": c.id, "to": c.status})
+        for c in changes
+        if c.status != c.old_status
+    )
     # Orders waiting behind one that just finished go now (a change not applied frees nothing).
     orders_release_behind(order_ids=[change.id for change in changes if change.final])
     refill_windows_open(order_ids=[change.id for change in changes if change.final])

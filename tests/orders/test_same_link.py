@@ -25,7 +25,7 @@ from orders.services.links import lines_waiting, order_stop_waiting, order_waits
 from orders.services.spend import budget_spent
 from providers.sandbox.models import Order as SandboxOrder
 from providers.sandbox.services import order_add
-from tests.orders.conftest import link
+from tests.factories import link
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)

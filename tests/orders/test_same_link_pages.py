@@ -9,7 +9,7 @@ from audit.models import AuditAction, AuditEntry
 from orders.models import EventKind, Order, OrderStatus
 from orders.services import order_place, order_submit
 from presets.services import preset_preview
-from tests.orders.conftest import link
+from tests.factories import link
 from tests.presets.conftest import a_preset
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -10,6 +10,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from catalog.models import Service
 from jappanel.web.access import ROLES
+from notifications.models import Delivery, Endpoint, Event
 from orders.models import Order, OrderStatus, Refill
 from presets.models import Preset
 from providers.models import Provider
@@ -92,6 +93,19 @@ RULES = {
     "presets:preset_archive": ("post", "manage_presets", {"pk": "preset"}, {}),
     "reports:report": ("get", "view_reports", {}, {}),
     "reports:report_export": ("get", "view_reports", {}, {}),
+    # Each person's own notifications: everyone with a role (all may see orders).
+    "notifications:notification_list": ("get", "view_orders", {}, {}),
+    "notifications:bell": ("get", "view_orders", {}, {}),
+    "notifications:read_all": ("post", "view_orders", {}, {}),
+    "notifications:preferences": ("get", "view_orders", {}, {}),
+    "notifications:notification_open": ("get", "view_orders", {"pk": "event"}, {}),
+    "notifications:endpoint_list": ("get", "manage_campaigns", {}, {}),
+    "notifications:endpoint_create": ("get", "manage_campaigns", {}, {}),
+    "notifications:endpoint_edit": ("get", "manage_campaigns", {"pk": "endpoint"}, {}),
+    "notifications:endpoint_log": ("get", "manage_campaigns", {"pk": "endpoint"}, {}),
+    "notifications:endpoint_enable": ("post", "manage_campaigns", {"pk": "endpoint"}, {}),
+    "notifications:delivery_resend": ("post", "manage_campaigns", {"pk": "delivery"}, {}),
+    "notifications:balance_alert_save": ("post", "manage_campaigns", {}, {}),
 }
 # Open to anyone by design: probes, the scraper (token), sign-in pages, the sandbox panel's API;
 # the Django admin checks staff and model permissions itself (tested below).
@@ -155,7 +169,12 @@ def world(people) -> dict[str, object]:
     budget = Budget.objects.create(user=people["buyer"], amount=Decimal("50"))
     # Its key cannot be decrypted: "Refresh balance" fails before sending anything anywhere.
     locked = Provider.objects.create(name="Locked", api_url="https://x.example/api/v2", api_key_encrypted="x")
+    endpoint = Endpoint.objects.create(name="Ours", type="webhook", url="https://hooks.example.com/")
+    event = Event.objects.create(kind="health", key="health:test", title="The worker stopped")
     return {
+        "endpoint": endpoint.pk,
+        "event": event.pk,
+        "delivery": Delivery.objects.create(endpoint=endpoint, event=event).pk,
         "order": order.code,
         "service": service.pk,
         "campaign": campaign.pk,

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from tests.team.conftest import (  # noqa: F401 (fixtures)
-    account,
-    catalog,
-    followers,
-    order_settings,
-    people,
-    sandbox,
-)
+import pytest
+
 from tests.team.test_permissions import world  # noqa: F401 (fixture)
+
+
+@pytest.fixture(autouse=True)
+def _sandbox_settings(order_settings) -> None:
+    """The walk's world orders from the sandbox, on the settings of the order tests."""

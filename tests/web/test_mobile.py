@@ -13,8 +13,8 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from orders.models import Order, OrderStatus
+from tests.factories import a_real_provider, client_of
 from tests.reports.conftest import a_service, an_order
-from tests.team.conftest import a_real_provider, client_of
 from tests.team.test_permissions import MAY, RULES
 
 pytestmark = pytest.mark.browser

@@ -1,0 +1,192 @@
+"""Events worth telling a person, each person's copy, their choices, and the team's endpoints."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+MONEY = {"max_digits": 14, "decimal_places": 5}
+
+
+class Kind(models.TextChoices):
+    ORDER_UNCONFIRMED = "order_unconfirmed", "An order needs a person (unconfirmed)"
+    ORDER_REJECTED = "order_rejected", "An order was rejected"
+    ORDER_PARTIAL = "order_partial", "An order was delivered in part"
+    ORDER_CANCELED = "order_canceled", "An order was canceled"
+    APPROVAL_REQUESTED = "approval_requested", "An order waits for approval"
+    APPROVAL_DECIDED = "approval_decided", "An approval was decided"
+    BUDGET_REACHED = "budget_reached", "A budget reached 80% or 100%"
+    BALANCE_LOW = "balance_low", "A provider's balance runs low"
+    CATALOG_CHANGED = "catalog_changed", "A shortlisted or preset service changed"
+    SYNC_FAILED = "sync_failed", "A catalog sync keeps failing"
+    HEALTH = "health", "The worker or the scheduler stopped"
+    REFILL_REFUSED = "refill_refused", "A refill was refused"
+    ENDPOINT_DISABLED = "endpoint_disabled", "A webhook or chat endpoint was disabled"
+
+
+class Choice(models.TextChoices):
+    OFF = "off", "Off"
+    INBOX = "inbox", "In the product"
+    EMAIL = "email", "Email (and in the product)"
+    DIGEST = "digest", "Daily digest (and in the product)"
+
+
+class Event(models.Model):
+    """Something that happened, recorded once: `key` is the de-duplication key, so the same
+    occurrence announced twice (a retried task, two workers) is one event."""
+
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    key = models.CharField(max_length=200, unique=True)
+    at = models.DateTimeField(default=timezone.now)
+    title = models.CharField(max_length=300)
+    # Where the event's subject is shown, as a path of this site.
+    url = models.CharField(max_length=300, blank=True)
+    # Ids, codes and amounts only: this is what webhooks and chat carry.
+    data = models.JSONField(default=dict, blank=True)
+    campaign_id = models.BigIntegerField(null=True, blank=True)
+    # Who hears of it: {"people": [ids], "action": "approve_order", "exclude": [ids]}; read once
+    # by the fan-out, which then sets `fanned_out`.
+    audience = models.JSONField(default=dict, blank=True)
+    fanned_out = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["id"], name="event_to_fan_out", condition=models.Q(fanned_out=False))]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Mail(models.TextChoices):
+    NONE = "", "No mail"
+    NOW = "now", "One mail"
+    DIGEST = "digest", "In the daily digest"
+
+
+class Notification(models.Model):
+    """One person's copy of an event: in their inbox, and mailed at once or in the digest."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="notifications")
+    # Indexed by `notification_inbox` (user, -id).
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications", db_index=False
+    )
+    read_at = models.DateTimeField(null=True, blank=True)
+    mail = models.CharField(max_length=10, choices=Mail.choices, blank=True, default=Mail.NONE)
+    mailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-pk"]
+        constraints = [models.UniqueConstraint(fields=["event", "user"], name="notification_once_per_person")]
+        indexes = [
+            models.Index(fields=["user", "-id"], name="notification_inbox"),
+            models.Index(
+                fields=["user"], name="notification_unread", condition=models.Q(read_at__isnull=True)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.user}"
+
+
+class Preference(models.Model):
+    """How one person hears about one kind of event; without a row, the kind's default applies."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    choice = models.CharField(max_length=10, choices=Choice.choices)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "kind"], name="preference_once")]
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.kind} → {self.choice}"
+
+
+class BalanceAlert(models.Model):
+    """A provider's low-balance threshold: below it (or when the balance lasts at most
+    NOTIFY_BALANCE_DAYS at this week's pace) the managers are told."""
+
+    provider = models.OneToOneField("providers.Provider", on_delete=models.CASCADE, related_name="+")
+    threshold = models.DecimalField(**MONEY)
+
+    def __str__(self) -> str:
+        return f"{self.provider}: below {self.threshold}"
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class Endpoint(models.Model):
+    """Where the team's events go besides people: a chat's incoming webhook (Slack, Mattermost,
+    Rocket.Chat) or a signed webhook for the team's own tools; for the whole team or one campaign."""
+
+    class Type(models.TextChoices):
+        CHAT = "chat", "Chat (Slack-compatible incoming webhook)"
+        WEBHOOK = "webhook", "Signed webhook"
+
+    name = models.CharField(max_length=120)
+    type = models.CharField(max_length=10, choices=Type.choices)
+    # The URL itself may hold a token (a Slack hook does): shown by host only.
+    url = models.URLField(max_length=500)
+    secret = models.CharField(max_length=100, default=new_secret)
+    campaign = models.ForeignKey(
+        "team.Campaign", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    # Empty: every kind.
+    kinds = models.JSONField(default=list, blank=True)
+    active = models.BooleanField(default=True)
+    failures_in_a_row = models.PositiveIntegerField(default=0)
+    disabled_reason = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def wants(self, kind: str, campaign_id: int | None) -> bool:
+        if not self.active or (self.kinds and kind not in self.kinds):
+            return False
+        return self.campaign_id is None or self.campaign_id == campaign_id
+
+
+class Delivery(models.Model):
+    """One event sent to one endpoint, with every attempt's outcome; the receiver de-duplicates
+    by `delivery_id`, which stays the same across retries."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed"
+
+    endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries")
+    delivery_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    response_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_ms = models.PositiveIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-pk"]
+        indexes = [
+            models.Index(
+                fields=["next_attempt_at"],
+                name="delivery_due",
+                condition=models.Q(status="pending"),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.endpoint}"
