@@ -387,7 +387,9 @@ def order_batch_check(*, provider: Provider, rows: Sequence[Sequence[Any]]) -> P
         if change is not None:
             changes.append(change)
     report.changed = _apply_changes(changes, timezone.now())
-    refill_windows_open(order_ids=[change.id for change in changes if change.final])
+    refill_windows_open(
+        order_ids=[c.id for c in changes if c.status in (OrderStatus.COMPLETED, OrderStatus.PARTIAL)]
+    )
     return report
 
 
