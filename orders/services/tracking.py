@@ -421,7 +421,9 @@ def order_batch_check(
     )
     # Orders waiting behind one that just finished go now (a change not applied frees nothing).
     orders_release_behind(order_ids=[change.id for change in changes if change.final])
-    refill_windows_open(order_ids=[change.id for change in changes if change.final])
+    refill_windows_open(
+        order_ids=[c.id for c in changes if c.status in (OrderStatus.COMPLETED, OrderStatus.PARTIAL)]
+    )
     return report
 
 
