@@ -21,7 +21,7 @@ from api.services import (
     api_keys_visible_to,
 )
 from audit.services import audit_through, client_ip
-from jappanel.web.access import may
+from jappanel.web.access import allowed, may
 from providers.wire import (
     INCORRECT_REQUEST,
     INVALID_KEY,
@@ -71,6 +71,7 @@ def _declared_length(request: HttpRequest) -> int:
 
 @never_cache
 @require_http_methods(["GET", "POST"])
+@allowed("view_orders")
 def key_list(request: HttpRequest) -> HttpResponse:
     """The person's own keys, a form for a new one (shown once), and everyone's for a manager."""
     form = ApiKeyForm(request.POST if request.method == "POST" else None)
@@ -94,6 +95,7 @@ def key_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
+@allowed("view_orders")
 def key_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     key = get_object_or_404(ApiKey, pk=pk)
     if key.user_id != request.user.pk and not may(request.user, "manage_people"):
@@ -103,6 +105,7 @@ def key_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
+@allowed("view_orders")
 def api_docs(request: HttpRequest) -> HttpResponse:
     """How to use the team API: the key, the base URL, examples, the status mapping, the limits."""
     context = {

@@ -64,7 +64,8 @@ def run() -> None:
 
     with serving(provider, body):
         seconds, queries, writes = measure(lambda: catalog_sync(provider=provider), "catalog_service")
-    line("re-sync, nothing changed: queries (incl. the run record)", str(queries), "<= 5", queries <= 5)
+    # The run record, the read of the catalog, and the call slot taken and given back (pace).
+    line("re-sync, nothing changed: queries (incl. the run record)", str(queries), "<= 7", queries <= 7)
     line("re-sync, nothing changed: service rows written", str(writes), "0", writes == 0)
     line("re-sync, nothing changed: time", f"{seconds * 1000:.0f} ms", "(informative)", True)
 

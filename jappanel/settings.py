@@ -351,7 +351,7 @@ PROVIDER_MAX_ANSWER_MB = env.float("PROVIDER_MAX_ANSWER_MB", default=2.0)
 # (providers.pace); polling rounds and mass orders fan out up to this many. And, when set, the
 # most calls a minute to one provider (panels publish 60-120); empty: only the panel's 429s slow us.
 PROVIDER_MAX_CONCURRENCY = max(env.int("PROVIDER_MAX_CONCURRENCY", default=4), 1)
-PROVIDER_MAX_REQUESTS_PER_MINUTE = env.int("PROVIDER_MAX_REQUESTS_PER_MINUTE", default=0) or None
+PROVIDER_MAX_REQUESTS_PER_MINUTE = int(env.str("PROVIDER_MAX_REQUESTS_PER_MINUTE", default="") or 0) or None
 # Provider URLs reaching inside the network (loopback, private ranges, link-local such as the
 # cloud metadata address 169.254.169.254) are refused, checked on the address actually connected
 # to; 1 allows them (a panel on the local network, the tests' local servers). `sandbox://` is

@@ -25,6 +25,7 @@ def test_a_person_logs_in_with_the_keyboard_and_finds_the_navigation(page, admin
         "Presets",
         "Refills",
         "Reports",
+        "API",
         "Audit",
         "Team",
         "Admin",

@@ -143,7 +143,8 @@ def test_a_re_sync_with_nothing_changed_writes_no_service_row(provider):
         if "catalog_service" in q["sql"] and not q["sql"].lstrip().startswith("SELECT")
     ]
     assert service_writes == []
-    assert len(queries) <= 5, [q["sql"] for q in queries]
+    # The run record and the read of the catalog; the call slot taken and given back (pace).
+    assert len(queries) <= 7, [q["sql"] for q in queries]
 
 
 @responses.activate

@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from api.services import api_key_create
 from catalog.models import Service
 from jappanel.web.access import ROLES
 from notifications.models import Delivery, Endpoint, Event
@@ -69,6 +70,7 @@ RULES = {
     "orders:order_live": ("get", "view_orders", {"code": "order"}, {}),
     "orders:order_refill": ("post", "act", {"code": "order"}, {}),
     "orders:order_cancel": ("post", "act", {"code": "order"}, {}),
+    "orders:order_stop_waiting": ("post", "act", {"code": "order"}, {}),
     "orders:order_check": ("post", "act", {"code": "order"}, {}),
     "orders:order_resolve": ("post", "resolve", {"code": "order"}, {"placed": "no"}),
     "orders:order_approve": ("post", "approve", {"code": "order"}, {}),
@@ -97,6 +99,11 @@ RULES = {
     "presets:preset_archive": ("post", "manage_presets", {"pk": "preset"}, {}),
     "reports:report": ("get", "view_reports", {}, {}),
     "reports:report_export": ("get", "view_reports", {}, {}),
+    # The team API's pages: everyone with a role has keys (a key acts with its owner's role);
+    # the world's key is the manager's own, which only they (managing people) may revoke.
+    "api:docs": ("get", "view_orders", {}, {}),
+    "api:key_list": ("get", "view_orders", {}, {}),
+    "api:key_revoke": ("post", "manage_people", {"pk": "api_key"}, {}),
     # Each person's own notifications: everyone with a role (all may see orders).
     "notifications:notification_list": ("get", "view_orders", {}, {}),
     "notifications:bell": ("get", "view_orders", {}, {}),
@@ -115,6 +122,7 @@ RULES = {
 # the Django admin checks staff and model permissions itself (tested below).
 PUBLIC_NAMESPACES = {"admin", "sandbox"}
 PUBLIC = {
+    "api:v2",  # answered with the key in the request, as JAP's API: tests/api
     "favicon",
     "healthz",
     "readyz",
@@ -176,6 +184,7 @@ def world(people) -> dict[str, object]:
     endpoint = Endpoint.objects.create(name="Ours", type="webhook", url="https://hooks.example.com/")
     event = Event.objects.create(kind="health", key="health:test", title="The worker stopped")
     return {
+        "api_key": api_key_create(user=people["manager"], name="manager's script").key.pk,
         "endpoint": endpoint.pk,
         "event": event.pk,
         "delivery": Delivery.objects.create(endpoint=endpoint, event=event).pk,

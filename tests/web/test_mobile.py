@@ -73,7 +73,7 @@ def phone(browser, live_server, user, **options: object):
 
 
 # What htmx fetches into a page, not pages of their own.
-FRAGMENTS = {"catalog:sync_status", "orders:order_live", "orders:order_statuses"}
+FRAGMENTS = {"catalog:sync_status", "orders:order_live", "orders:order_statuses", "notifications:bell"}
 
 
 def pages_of(persona: str, world: dict[str, object]) -> list[str]:
