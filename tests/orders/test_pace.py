@@ -167,7 +167,9 @@ def test_polling_within_the_requests_per_minute_setting_is_never_refused(
 
 
 def mass_order(provider: Provider, service, lines: int, token: str) -> list[Order]:
-    text = "\n".join(f"{service.service_id} | https://instagram.com/p/{token}-{n} | 100" for n in range(lines))
+    text = "\n".join(
+        f"{service.service_id} | https://instagram.com/p/{token}-{n} | 100" for n in range(lines)
+    )
     parsed = mass_order_parse(text, provider=provider)
     assert all(line.ok for line in parsed)
     return mass_order_place(lines=parsed, provider=provider, token=token, enqueue=False)
