@@ -1,4 +1,4 @@
-"""One order, the way a person places it: the order form's POST, then its `submit_order` task.
+"""One order, the way a person places it: the order form's POST, then its `submit_orders` task.
 
 The form is posted through Django's test client (middleware, session, permission checks,
 validation, budgets, the submission record, the audit entry, the enqueue); the task then sends
@@ -26,7 +26,7 @@ from django.urls import reverse
 from bench.common import bench_user, line
 from bench.orders import followers, reset, sandbox
 from orders.models import Order
-from orders.tasks import submit_order
+from orders.tasks import submit_orders
 from providers.models import Provider
 from providers.sandbox.services import service_catalog_ensure
 
@@ -63,7 +63,7 @@ def run() -> None:
             posts.append((seconds, len(queries)))
         with CaptureQueriesContext(connection) as queries:
             started = time.perf_counter()
-            submit_order.apply(args=(order.pk,))
+            submit_orders.apply(args=([order.pk],))
             seconds = time.perf_counter() - started
         order.refresh_from_db()
         assert order.provider_order_id, (order.status, order.last_error)
