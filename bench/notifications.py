@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -22,8 +23,7 @@ from jappanel.events import Occurrence, announce, happened
 from notifications.models import Delivery, Endpoint, Event, Notification
 from notifications.services.recording import events_fan_out, occurrences_record
 from orders.models import Order, OrderStatus
-from orders.services import orders_claim_due
-from orders.tasks import check_orders
+from orders.services import orders_poll_round
 from providers.sandbox import clock
 from providers.sandbox.services import service_catalog_ensure
 
@@ -44,10 +44,12 @@ def round_db_ms() -> float:
         with clock.frozen(timezone.now()) as frozen:
             open_orders(provider, service, frozen.now())
             frozen.advance(simulated=True, minutes=30)
+            # 1 in flight: the round runs in this thread, on the connection measured here.
+            settings.PROVIDER_MAX_CONCURRENCY = 1
             with CaptureQueriesContext(connection) as queries:
-                for batch in orders_claim_due():
-                    check_orders.apply(args=(batch.provider_id, batch.rows))
+                orders_poll_round()
     finally:
+        settings.PROVIDER_MAX_CONCURRENCY = 4
         happened.connect(occurrences_record, dispatch_uid="notifications_record")
     return db_ms(queries)
 
