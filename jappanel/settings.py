@@ -329,7 +329,8 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # Providers ----------------------------------------------------------------------------------
 
-# Fernet keys, comma separated, the first one current; they encrypt provider API keys at rest.
+# Fernet keys, comma separated, the first one current; they encrypt provider API keys and the
+# notification endpoints' secrets and URLs at rest.
 FIELD_ENCRYPTION_KEYS = [key.strip() for key in _secret("FIELD_ENCRYPTION_KEYS").split(",") if key.strip()]
 if not FIELD_ENCRYPTION_KEYS and not DEBUG:
     _fail("FIELD_ENCRYPTION_KEYS is not set (required when DEBUG is off); see .env.example")

@@ -20,6 +20,17 @@ class PreferencesForm(forms.Form):
 
 
 class EndpointForm(forms.ModelForm):
+    """An endpoint as the team edits it. The URL is write-only, like a provider's API key: a chat
+    hook's URL holds its token, so the stored one is never sent to the browser; left empty on an
+    edit, it is kept."""
+
+    url = forms.URLField(
+        label="URL",
+        max_length=500,
+        assume_scheme="https",
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
     kinds = forms.MultipleChoiceField(
         label="Events sent",
         choices=Kind.choices,
@@ -31,12 +42,24 @@ class EndpointForm(forms.ModelForm):
     class Meta:
         model = Endpoint
         fields = ["name", "type", "url", "campaign", "kinds"]
-        help_texts = {"campaign": "Empty: the whole team's events", "url": "https"}
+        help_texts = {"campaign": "Empty: the whole team's events"}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields[
+                "url"
+            ].help_text = f"Now {self.instance.masked_url}. Leave empty to keep it; it is never shown again."
+        else:
+            self.fields["url"].required = True
+            self.fields["url"].help_text = "https"
 
     def clean_url(self) -> str:
         from django.conf import settings
 
         url = self.cleaned_data["url"].strip()
+        if not url and self.instance.pk:
+            return ""
         if not url.lower().startswith(("https://", "http://")):
             raise forms.ValidationError("Give an http(s) URL.")
         address = literal_address(url)
@@ -46,6 +69,11 @@ class EndpointForm(forms.ModelForm):
                 f"This is a {inside} address, inside the network (ALLOW_PRIVATE_PROVIDER_URLS=1 allows it)."
             )
         return url
+
+    def save(self, commit: bool = True) -> Endpoint:
+        if self.cleaned_data["url"]:
+            self.instance.url = self.cleaned_data["url"]
+        return super().save(commit=commit)
 
 
 class BalanceAlertForm(forms.ModelForm):

@@ -9,6 +9,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from providers import crypto
+
 MONEY = {"max_digits": 14, "decimal_places": 5}
 
 
@@ -122,9 +124,19 @@ def new_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
+def new_secret_encrypted() -> str:
+    return crypto.encrypt(new_secret())
+
+
 class Endpoint(models.Model):
     """Where the team's events go besides people: a chat's incoming webhook (Slack, Mattermost,
-    Rocket.Chat) or a signed webhook for the team's own tools; for the whole team or one campaign."""
+    Rocket.Chat) or a signed webhook for the team's own tools; for the whole team or one campaign.
+
+    The signing secret and the URL (a chat hook's URL holds its token) are stored only as Fernet
+    tokens of `providers.crypto`, like a provider's API key. Setting `url` or `secret` (also as
+    `Endpoint(url=…)`) encrypts it; reading them gives the masked form. Only the sender reads the
+    plain values, through `_url()` and `_secret()`, which templates cannot reach.
+    """
 
     class Type(models.TextChoices):
         CHAT = "chat", "Chat (Slack-compatible incoming webhook)"
@@ -132,9 +144,8 @@ class Endpoint(models.Model):
 
     name = models.CharField(max_length=120)
     type = models.CharField(max_length=10, choices=Type.choices)
-    # The URL itself may hold a token (a Slack hook does): shown by host only.
-    url = models.URLField(max_length=500)
-    secret = models.CharField(max_length=100, default=new_secret)
+    url_encrypted = models.TextField(editable=False)
+    secret_encrypted = models.TextField(editable=False, default=new_secret_encrypted)
     campaign = models.ForeignKey(
         "team.Campaign", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
@@ -150,6 +161,30 @@ class Endpoint(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def _set_url(self, url: str) -> None:
+        self.url_encrypted = crypto.encrypt(url)
+
+    def _set_secret(self, secret: str) -> None:
+        self.secret_encrypted = crypto.encrypt(secret)
+
+    # Set: encrypted at once. Read (a template, the admin, a log line): the masked form.
+    url = property(lambda self: self.masked_url, _set_url)
+    secret = property(lambda self: self.masked_secret, _set_secret)
+
+    def _url(self) -> str:
+        return crypto.decrypt(self.url_encrypted)
+
+    def _secret(self) -> str:
+        return crypto.decrypt(self.secret_encrypted)
+
+    @property
+    def masked_url(self) -> str:
+        return crypto.masked(self.url_encrypted)
+
+    @property
+    def masked_secret(self) -> str:
+        return crypto.masked(self.secret_encrypted)
 
     def wants(self, kind: str, campaign_id: int | None) -> bool:
         if not self.active or (self.kinds and kind not in self.kinds):

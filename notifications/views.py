@@ -108,7 +108,7 @@ def endpoint_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         saved = form.save()
         if endpoint is None and saved.type == Endpoint.Type.WEBHOOK:
             # Shown once: the receiver needs it to check signatures; it is never shown again.
-            messages.info(request, f"Signing secret of “{saved.name}”, shown once: {saved.secret}")
+            messages.info(request, f"Signing secret of “{saved.name}”, shown once: {saved._secret()}")
         return location_or_redirect(request, reverse("notifications:endpoint_log", args=[saved.pk]))
     return render(request, "notifications/endpoint_form.html", {"form": form, "endpoint": endpoint})
 

@@ -1,4 +1,5 @@
-"""Encryption at rest for provider API keys (Fernet, keys from FIELD_ENCRYPTION_KEYS)."""
+"""Encryption at rest for secrets (Fernet, keys from FIELD_ENCRYPTION_KEYS): provider API keys,
+and the notification endpoints' signing secrets and URLs."""
 
 from __future__ import annotations
 
@@ -71,3 +72,13 @@ def rotate(token: str) -> str:
         return _fernet().rotate(token.encode()).decode()
     except InvalidToken:
         raise ApiKeyDecryptionError(DECRYPT_ERROR) from None
+
+
+def masked(token: str) -> str:
+    """`••••` and the last four characters of the secret in `token` (none of a short one), for
+    recognising it without revealing it."""
+    try:
+        plaintext = decrypt(token)
+    except ApiKeyDecryptionError:
+        return "•••• (cannot decrypt)"
+    return "••••" + (plaintext[-4:] if len(plaintext) >= 12 else "")

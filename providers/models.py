@@ -124,11 +124,7 @@ class Provider(models.Model):
         """`••••` and the last four characters, for recognising a key without revealing it."""
         if not self.api_key_encrypted:
             return "not set"
-        try:
-            api_key = self._api_key()
-        except crypto.ApiKeyDecryptionError:
-            return "•••• (cannot decrypt)"
-        return "••••" + (api_key[-4:] if len(api_key) >= 12 else "")
+        return crypto.masked(self.api_key_encrypted)
 
     def client(self, *, connect_timeout: float | None = None, read_timeout: float | None = None) -> JapClient:
         """A JapClient for this account; ApiKeyDecryptionError (nothing sent) if the key won't open,

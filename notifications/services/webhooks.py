@@ -27,6 +27,7 @@ from django.utils import timezone
 from jappanel.events import Occurrence, announce
 from notifications.models import Delivery, Endpoint, Kind
 from notifications.services.mail import absolute
+from providers import crypto
 from providers.client.transport import PanelAdapter, call_deadline
 
 logger = logging.getLogger(__name__)
@@ -95,13 +96,13 @@ def _post(delivery: Delivery) -> Attempt:
             DELIVERY_HEADER: str(delivery.delivery_id),
             EVENT_HEADER: delivery.event.kind,
             TIMESTAMP_HEADER: timestamp,
-            SIGNATURE_HEADER: signature(endpoint.secret, timestamp, body),
+            SIGNATURE_HEADER: signature(endpoint._secret(), timestamp, body),
         }
     started = time.monotonic()
     try:
         with _session() as session, call_deadline(settings.NOTIFY_WEBHOOK_TIMEOUT):
             response = session.post(
-                endpoint.url,
+                endpoint._url(),
                 data=body,
                 headers=headers,
                 timeout=(settings.PROVIDER_CONNECT_TIMEOUT, settings.NOTIFY_WEBHOOK_TIMEOUT),
@@ -224,3 +225,16 @@ def _enqueue(delivery_ids: list[int]) -> None:
 
     for delivery_id in delivery_ids:
         deliver.delay(delivery_id)
+
+
+def endpoints_rotate_secrets(**kwargs: object) -> tuple[int, str]:
+    """Re-encrypt every endpoint's secret and URL under the current (first) FIELD_ENCRYPTION_KEYS
+    key; connected to `providers.signals.encryption_keys_rotated`."""
+    rotated = 0
+    for endpoint in Endpoint.objects.only("pk", "url_encrypted", "secret_encrypted"):
+        Endpoint.objects.filter(pk=endpoint.pk).update(
+            url_encrypted=crypto.rotate(endpoint.url_encrypted),
+            secret_encrypted=crypto.rotate(endpoint.secret_encrypted),
+        )
+        rotated += 1
+    return rotated, "notification endpoint(s)"

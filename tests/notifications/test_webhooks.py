@@ -23,7 +23,7 @@ def webhook(receiver, **fields) -> Endpoint:
     endpoint = Endpoint.objects.create(
         name="Our tool", type=Endpoint.Type.WEBHOOK, url=receiver.url, **fields
     )
-    receiver.secret = endpoint.secret
+    receiver.secret = endpoint._secret()
     return endpoint
 
 
