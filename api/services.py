@@ -20,6 +20,8 @@ from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from api.models import ApiKey, ApiOrder
+from audit.models import AuditAction
+from audit.services import audit_record
 from catalog.models import Service, ShortlistEntry, ShortlistRule
 from jappanel.web.access import may
 from orders.forms import ORDER_FIELD_NAMES, OrderForm
@@ -104,23 +106,46 @@ class NewKey:
     token: str
 
 
-def api_key_create(*, user: Any, name: str, expires_at: datetime | None = None) -> NewKey:
-    """Make a key for `user`; only its digest and its first characters are kept."""
+def api_key_create(
+    *, user: Any, name: str, expires_at: datetime | None = None, ip: str | None = None
+) -> NewKey:
+    """Make a key for `user`; only its digest and its first characters are kept. Audited
+    (API_KEY_CREATED) with its name and expiry, never the key."""
     token = KEY_PREFIX + secrets.token_urlsafe(32)
-    key = ApiKey.objects.create(
-        user=user,
-        name=name.strip()[:100],
-        prefix=token[:PREFIX_LENGTH],
-        digest=_digest(token),
-        expires_at=expires_at,
-    )
+    with transaction.atomic():
+        key = ApiKey.objects.create(
+            user=user,
+            name=name.strip()[:100],
+            prefix=token[:PREFIX_LENGTH],
+            digest=_digest(token),
+            expires_at=expires_at,
+        )
+        audit_record(
+            action=AuditAction.API_KEY_CREATED,
+            actor=user,
+            ip=ip,
+            target=key,
+            after={"name": key.name, "expires_at": expires_at.isoformat() if expires_at else None},
+        )
     return NewKey(key=key, token=token)
 
 
-def api_key_revoke(*, key: ApiKey, by: Any) -> ApiKey:
-    """Revoke `key` at once (revoking twice keeps the first time and who did it)."""
-    ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now(), revoked_by=by)
-    key.refresh_from_db()
+def api_key_revoke(*, key: ApiKey, by: Any, ip: str | None = None) -> ApiKey:
+    """Revoke `key` at once (revoking twice keeps the first time and who did it); audited
+    (API_KEY_REVOKED) once, by whoever revoked it."""
+    with transaction.atomic():
+        revoked = ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(
+            revoked_at=timezone.now(), revoked_by=by
+        )
+        key.refresh_from_db()
+        if revoked:
+            audit_record(
+                action=AuditAction.API_KEY_REVOKED,
+                actor=by,
+                ip=ip,
+                target=key,
+                note=f"A key of {key.user.get_username()}.",
+            )
     return key
 
 

@@ -78,7 +78,10 @@ def key_list(request: HttpRequest) -> HttpResponse:
     created = None
     if request.method == "POST" and form.is_valid():
         created = api_key_create(
-            user=request.user, name=form.cleaned_data["name"], expires_at=form.expires_at()
+            user=request.user,
+            name=form.cleaned_data["name"],
+            expires_at=form.expires_at(),
+            ip=client_ip(request),
         )
         form = ApiKeyForm()
     keys = api_keys_visible_to(request.user)
@@ -100,7 +103,7 @@ def key_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     key = get_object_or_404(ApiKey, pk=pk)
     if key.user_id != request.user.pk and not may(request.user, "manage_people"):
         raise PermissionDenied
-    api_key_revoke(key=key, by=request.user)
+    api_key_revoke(key=key, by=request.user, ip=client_ip(request))
     return redirect("api:key_list")
 
 

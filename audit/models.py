@@ -32,6 +32,8 @@ class AuditAction(models.TextChoices):
     USER_ROLES = "user.roles", "User's roles changed"
     USER_PERMISSIONS = "user.permissions", "User's permissions changed"
     GROUP_PERMISSIONS = "group.permissions", "Role's permissions changed"
+    API_KEY_CREATED = "api_key.created", "Team API key made"
+    API_KEY_REVOKED = "api_key.revoked", "Team API key revoked"
 
 
 class AuditImmutable(Exception):

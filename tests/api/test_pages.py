@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from api.models import ApiKey
-from api.services import api_key_authenticate
+from api.services import PREFIX_LENGTH, api_key_authenticate
+from audit.models import AuditAction, AuditEntry
 from tests.factories import client_of
 
 pytestmark = pytest.mark.django_db
@@ -76,3 +79,33 @@ def test_the_api_page_documents_the_base_url_examples_statuses_and_limits(people
     assert "curl -s" in page and "from smm import SMM" in page
     assert "Unconfirmed</td><td>Processing" in page and "Declined</td><td>Canceled" in page
     assert "77 requests a minute per key" in page and "idempotency_key" in page
+
+
+def test_making_and_revoking_a_key_is_audited_with_who_and_from_where_but_never_the_key(people):
+    client = client_of(people["buyer"])
+    client.defaults["REMOTE_ADDR"] = "198.51.100.7"
+    token = client.post("/api/keys/", {"name": "Sheets", "expires_on": "2999-12-31"}).context["created"].token
+    key = ApiKey.objects.get()
+    manager = client_of(people["manager"])
+    manager.defaults["REMOTE_ADDR"] = "198.51.100.8"
+    manager.post(f"/api/keys/{key.pk}/revoke")
+    manager.post(f"/api/keys/{key.pk}/revoke")  # revoked once: the second changes nothing
+
+    made, revoked = AuditEntry.objects.filter(action__startswith="api_key.").order_by("id")
+    assert (made.action, made.actor, made.ip, made.target_id) == (
+        AuditAction.API_KEY_CREATED,
+        people["buyer"],
+        "198.51.100.7",
+        str(key.pk),
+    )
+    assert made.after["name"] == "Sheets" and made.after["expires_at"].startswith("2999-12-31")
+    assert (revoked.action, revoked.actor, revoked.ip, revoked.target_id) == (
+        AuditAction.API_KEY_REVOKED,
+        people["manager"],
+        "198.51.100.8",
+        str(key.pk),
+    )
+    assert "buyer" in revoked.note
+    for entry in (made, revoked):
+        text = json.dumps([entry.target_label, entry.before, entry.after, entry.note])
+        assert token not in text and token[PREFIX_LENGTH:] not in text and key.digest not in text
