@@ -45,6 +45,7 @@ from orders.services import (
     orders_cancel,
     orders_check_now,
     orders_decide,
+    orders_stop_waiting,
     refill_request,
     refills_request,
 )
@@ -128,8 +129,11 @@ def order_bulk(request: HttpRequest) -> HttpResponse:
         asked = sum(1 for refill in refills if refill.provider_refill_id is not None)
         messages.info(request, _summary(len(orders), asked, "refill requested", "refills requested"))
     elif action == "cancel":
-        answers = orders_cancel(orders=orders, user=request.user, ip=ip)
-        accepted = sum(1 for answer in answers if answer.accepted)
+        # Waiting orders never reached the provider: canceled here, as from their own page.
+        stopped = orders_stop_waiting(orders=orders, user=request.user, ip=ip)
+        sent = [order for order in orders if order not in stopped]
+        answers = orders_cancel(orders=sent, user=request.user, ip=ip)
+        accepted = len(stopped) + sum(1 for answer in answers if answer.accepted)
         messages.info(request, _summary(len(orders), accepted, "cancel accepted", "cancels accepted"))
     elif action == "check":
         checked = orders_check_now(orders=orders, user=request.user, ip=ip)

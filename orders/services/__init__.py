@@ -36,6 +36,7 @@ from orders.services.links import (
     order_stop_waiting,
     order_waits_behind,
     orders_release_behind,
+    orders_stop_waiting,
 )
 from orders.services.placing import (
     PLATFORM_EXAMPLES,
@@ -110,6 +111,7 @@ __all__ = [
     "order_validate",
     "order_waits_behind",
     "orders_cancel",
+    "orders_stop_waiting",
     "orders_check_now",
     "orders_claim_due",
     "orders_create",

@@ -14,6 +14,7 @@ on one link never both go, and two waiting orders go one after the other.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -203,6 +204,17 @@ def order_stop_waiting(*, order: Order, user: User | None, ip: str | None = None
         )
     orders_release_behind(order_ids=[order.pk])
     return order
+
+
+def orders_stop_waiting(*, orders: Iterable[Order], user: User | None, ip: str | None = None) -> list[Order]:
+    """`order_stop_waiting` for each of `orders` waiting for its link, the part of a bulk cancel
+    that never reached the provider; one sent meanwhile is left to the provider's cancel."""
+    stopped = []
+    for order in orders:
+        if order.can_stop_waiting():
+            with contextlib.suppress(OrderActionError):
+                stopped.append(order_stop_waiting(order=order, user=user, ip=ip))
+    return stopped
 
 
 def open_order_on_link(*, service_id: int, link: str) -> Order | None:

@@ -53,6 +53,30 @@ def test_a_person_cancels_a_waiting_order_from_its_page(client, person, follower
     assert AuditEntry.objects.filter(action=AuditAction.ORDER_CANCEL, actor=person).count() == 1
 
 
+def test_bulk_cancel_from_the_list_cancels_a_waiting_order_locally_like_its_page(client, person, followers):
+    first = sent(followers)
+    second, third = sent(followers), sent(followers)
+    assert (second.status, third.status) == (OrderStatus.WAITING_FOR_LINK, OrderStatus.WAITING_FOR_LINK)
+
+    response = client.post(
+        reverse("orders:order_bulk"), {"action": "cancel", "order": [second.code]}, follow=True
+    )
+
+    second.refresh_from_db()
+    assert second.status == OrderStatus.CANCELED and second.provider_order_id is None
+    assert "1 cancel accepted." in response.content.decode()
+    assert second.events.filter(kind=EventKind.CANCEL, user=person).exists()
+    [entry] = AuditEntry.objects.filter(action=AuditAction.ORDER_CANCEL)
+    assert (entry.actor, entry.target_id, entry.after) == (
+        person,
+        str(second.pk),
+        {"status": "canceled", "sent": False},
+    )
+    first.refresh_from_db()
+    third.refresh_from_db()
+    assert (first.status, third.status) == (OrderStatus.PENDING, OrderStatus.WAITING_FOR_LINK)
+
+
 def test_canceling_an_order_that_no_longer_waits_says_why_and_changes_nothing(client, person, followers):
     first = sent(followers)
 
