@@ -88,6 +88,12 @@ class Attempt:
 
 def _post(delivery: Delivery) -> Attempt:
     endpoint = delivery.endpoint
+    try:
+        url, secret = endpoint._url(), endpoint._secret()
+    except crypto.ApiKeyDecryptionError:
+        # FIELD_ENCRYPTION_KEYS lost the key they were stored under: nothing is sent, and the
+        # retries go on until the key is put back or the delivery is given up.
+        return Attempt(None, 0, "cannot decrypt the endpoint's URL or secret: check FIELD_ENCRYPTION_KEYS")
     body = json.dumps(payload(delivery), separators=(",", ":"), default=str).encode()
     headers = {"Content-Type": "application/json", "User-Agent": "jappanel-webhooks"}
     if endpoint.type == Endpoint.Type.WEBHOOK:
@@ -96,13 +102,13 @@ def _post(delivery: Delivery) -> Attempt:
             DELIVERY_HEADER: str(delivery.delivery_id),
             EVENT_HEADER: delivery.event.kind,
             TIMESTAMP_HEADER: timestamp,
-            SIGNATURE_HEADER: signature(endpoint._secret(), timestamp, body),
+            SIGNATURE_HEADER: signature(secret, timestamp, body),
         }
     started = time.monotonic()
     try:
         with _session() as session, call_deadline(settings.NOTIFY_WEBHOOK_TIMEOUT):
             response = session.post(
-                endpoint._url(),
+                url,
                 data=body,
                 headers=headers,
                 timeout=(settings.PROVIDER_CONNECT_TIMEOUT, settings.NOTIFY_WEBHOOK_TIMEOUT),

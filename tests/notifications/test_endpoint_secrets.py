@@ -98,6 +98,19 @@ def test_signing_verifies_after_the_encryption_keys_are_rotated(followers, recei
     assert receiver.bad_signatures == 0 and Delivery.objects.get().status == "delivered"
 
 
+def test_an_endpoint_that_cannot_be_decrypted_is_not_sent_to_and_says_why(followers, receiver, settings):
+    Endpoint.objects.create(name="Ours", type="webhook", url=receiver.url, secret=SECRET)
+    buyer = person("buyer", "Buyer")
+    order_place(service=followers, link=link(1), quantity=1000, user=buyer, enqueue=False)
+    settings.FIELD_ENCRYPTION_KEYS = [NEW_KEY]
+
+    assert delivery_attempt(delivery_id=Delivery.objects.get().pk) is not None
+
+    assert receiver.requests == []
+    delivery = Delivery.objects.get()
+    assert delivery.status == "pending" and "cannot decrypt" in delivery.error
+
+
 BEFORE = [("notifications", "0001_initial")]
 
 
