@@ -46,13 +46,13 @@ class EndpointForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        url = self.fields["url"]
         if self.instance.pk:
-            self.fields[
-                "url"
-            ].help_text = f"Now {self.instance.masked_url}. Leave empty to keep it; it is never shown again."
+            url.help_text = (
+                f"Now {self.instance.masked_url}. Leave empty to keep it; it is never shown again."
+            )
         else:
-            self.fields["url"].required = True
-            self.fields["url"].help_text = "https"
+            url.required, url.help_text = True, "https"
 
     def clean_url(self) -> str:
         from django.conf import settings
