@@ -37,7 +37,8 @@ class Choice(models.TextChoices):
 
 class Event(models.Model):
     """Something that happened, recorded once: `key` is the de-duplication key, so the same
-    occurrence announced twice (a retried task, two workers) is one event."""
+    occurrence announced twice (a retried task, two workers) is one event. Its people's copies
+    and its endpoints' deliveries are made with it."""
 
     kind = models.CharField(max_length=30, choices=Kind.choices)
     key = models.CharField(max_length=200, unique=True)
@@ -48,14 +49,9 @@ class Event(models.Model):
     # Ids, codes and amounts only: this is what webhooks and chat carry.
     data = models.JSONField(default=dict, blank=True)
     campaign_id = models.BigIntegerField(null=True, blank=True)
-    # Who hears of it: {"people": [ids], "action": "approve_order", "exclude": [ids]}; read once
-    # by the fan-out, which then sets `fanned_out`.
-    audience = models.JSONField(default=dict, blank=True)
-    fanned_out = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-at", "-pk"]
-        indexes = [models.Index(fields=["id"], name="event_to_fan_out", condition=models.Q(fanned_out=False))]
 
     def __str__(self) -> str:
         return self.title
@@ -152,6 +148,7 @@ class Endpoint(models.Model):
         return self.name
 
     def wants(self, kind: str, campaign_id: int | None) -> bool:
+        # Also written in SQL, for recording on PostgreSQL: recording._ENDPOINT_WANTS.
         if not self.active or (self.kinds and kind not in self.kinds):
             return False
         return self.campaign_id is None or self.campaign_id == campaign_id
