@@ -435,8 +435,6 @@ NOTIFY_BALANCE_DAYS = env.int("NOTIFY_BALANCE_DAYS", default=3)
 NOTIFY_SYNC_FAILURES = env.int("NOTIFY_SYNC_FAILURES", default=3)
 # Most catalog changes told after one sync (the rest are on the Catalog changes page).
 NOTIFY_CHANGES_PER_SYNC = 50
-# Seconds a large batch of events (a polling round's) waits to be fanned out with the next ones.
-NOTIFY_FAN_OUT_DELAY_SECONDS = 1
 # Seconds the bell waits between two looks at the unread count.
 NOTIFY_BELL_SECONDS = env.int("NOTIFY_BELL_SECONDS", default=30)
 # Webhooks and chat: seconds one delivery may take; first wait before a retry (it doubles);

@@ -39,10 +39,12 @@ class Choice(models.TextChoices):
 
 class Event(models.Model):
     """Something that happened, recorded once: `key` is the de-duplication key, so the same
-    occurrence announced twice (a retried task, two workers) is one event."""
+    occurrence announced twice (a retried task, two workers) is one event. Its people's copies
+    and its endpoints' deliveries are made with it."""
 
     kind = models.CharField(max_length=30, choices=Kind.choices)
-    key = models.CharField(max_length=200, unique=True)
+    # Unique by a constraint, not `unique=True`, which would add a LIKE index nothing reads.
+    key = models.CharField(max_length=200)
     at = models.DateTimeField(default=timezone.now)
     title = models.CharField(max_length=300)
     # Where the event's subject is shown, as a path of this site.
@@ -50,14 +52,10 @@ class Event(models.Model):
     # Ids, codes and amounts only: this is what webhooks and chat carry.
     data = models.JSONField(default=dict, blank=True)
     campaign_id = models.BigIntegerField(null=True, blank=True)
-    # Who hears of it: {"people": [ids], "action": "approve_order", "exclude": [ids]}; read once
-    # by the fan-out, which then sets `fanned_out`.
-    audience = models.JSONField(default=dict, blank=True)
-    fanned_out = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-at", "-pk"]
-        indexes = [models.Index(fields=["id"], name="event_to_fan_out", condition=models.Q(fanned_out=False))]
+        constraints = [models.UniqueConstraint(fields=["key"], name="event_once")]
 
     def __str__(self) -> str:
         return self.title
@@ -72,7 +70,8 @@ class Mail(models.TextChoices):
 class Notification(models.Model):
     """One person's copy of an event: in their inbox, and mailed at once or in the digest."""
 
-    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="notifications")
+    # Indexed by `notification_once_per_person` (event, user).
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="notifications", db_index=False)
     # Indexed by `notification_inbox` (user, -id).
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications", db_index=False
@@ -187,6 +186,7 @@ class Endpoint(models.Model):
         return crypto.masked(self.secret_encrypted)
 
     def wants(self, kind: str, campaign_id: int | None) -> bool:
+        # Also written in SQL, for recording on PostgreSQL: recording._ENDPOINT_WANTS.
         if not self.active or (self.kinds and kind not in self.kinds):
             return False
         return self.campaign_id is None or self.campaign_id == campaign_id

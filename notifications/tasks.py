@@ -11,17 +11,9 @@ from django.conf import settings
 from notifications.models import Delivery
 from notifications.services.health import health_check
 from notifications.services.mail import digests_send, notifications_mail
-from notifications.services.recording import events_fan_out
 from notifications.services.webhooks import deliveries_resume, delivery_attempt
 
 logger = logging.getLogger(__name__)
-
-
-@shared_task
-def fan_out() -> None:
-    """Give the events not fanned out yet to their people and endpoints, thousands at a time."""
-    while events_fan_out():
-        pass
 
 
 @shared_task(bind=True, max_retries=8)
@@ -51,9 +43,8 @@ def deliver_many(delivery_ids: list[str]) -> None:
 
 @shared_task
 def resume_deliveries() -> None:
-    """Periodic: deliveries whose task was lost, and events not fanned out, start again."""
+    """Periodic: deliveries whose task was lost start again."""
     deliveries_resume()
-    fan_out.delay()
 
 
 @shared_task

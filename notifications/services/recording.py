@@ -1,26 +1,24 @@
-"""Recording occurrences as events (once each) and handing each to its people and endpoints.
+"""Recording occurrences as events (once each), with each person's copy and each endpoint's
+delivery, in the announcer's transaction.
 
-Recording is one INSERT per announcement, in the announcer's transaction; the fan-out (each
-person's copy, each endpoint's delivery) runs after commit: at once for a few events (what a
-person just did shows in the bell before their next click), and for a large batch (a polling
-round) by a task that takes every event not fanned out yet, thousands at a time.
+On PostgreSQL one statement records a batch: the events, the copies (each person's choice read
+in the same statement) and the deliveries, so a polling round's hundred changes cost one round
+trip. Mail and webhooks leave after commit.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import uuid
 from collections.abc import Sequence
 from contextlib import nullcontext
+from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
 
-from jappanel.db import bulk_insert
 from jappanel.events import Occurrence
 from notifications.models import Choice, Delivery, Endpoint, Event, Kind, Mail, Notification, Preference
 from notifications.services.rules import Draft, drafts_for, people_who_may, worth_reading
@@ -40,211 +38,222 @@ DEFAULTS: dict[str, str] = {
     Kind.CATALOG_CHANGED: Choice.DIGEST,
 }
 MAIL_FOR = {Choice.EMAIL: Mail.NOW, Choice.DIGEST: Mail.DIGEST, Choice.INBOX: Mail.NONE}
-# More occurrences than this in one announcement are fanned out by a task, not at once.
-INLINE_FAN_OUT = 20
-FAN_OUT_BATCH = 5000
 
 
 def default_choice(kind: str) -> str:
     return DEFAULTS.get(kind, Choice.INBOX)
 
 
+@dataclass
+class Recorded:
+    """What one announcement recorded: the new events, and what leaves after commit."""
+
+    event_ids: list[int] = field(default_factory=list)
+    mail_event_ids: list[int] = field(default_factory=list)
+    delivery_ids: list[str] = field(default_factory=list)
+
+
 def occurrences_record(sender: Any = None, *, occurrences: Sequence[Occurrence], **kwargs: Any) -> list[int]:
-    """Record what `occurrences` mean as events, skipping those recorded before; return the
-    new events' ids. Fanned out after commit.
+    """Record what `occurrences` mean as events, skipping those recorded before, each with its
+    people's copies and its endpoints' deliveries; return the new events' ids.
 
     Connected to `jappanel.events.happened`: it runs in the announcer's transaction, so an
     event exists exactly when what it tells of was committed. A failure here is logged and
     undone (a savepoint), never the announcer's: an order moves whether or not anyone is told.
     """
-    # A person's action announces a few things: told before their next click. A polling
-    # round's batch announces up to a hundred: fanned out with the round's other batches.
-    inline = len(occurrences) <= INLINE_FAN_OUT
     occurrences = worth_reading(occurrences)
     if not occurrences:
         return []
     # Inside the announcer's transaction, a savepoint; outside one (a polling round's batch,
-    # committed already) the one INSERT is atomic by itself, and commits without waiting.
+    # committed already) the one statement is atomic by itself, and commits without waiting.
     outside = not connection.in_atomic_block
     try:
-        with nullcontext() if outside else transaction.atomic():
+        with nullcontext() if outside and connection.vendor == "postgresql" else transaction.atomic():
             drafts = list({draft.key: draft for draft in drafts_for(occurrences)}.values())
-            new = _insert_new(drafts, asynchronous=outside) if drafts else []
+            recorded = _record(drafts, asynchronous=outside) if drafts else Recorded()
     except Exception:
         logger.exception("notifications: %d occurrences not recorded", len(occurrences))
         return []
-    if new:
-        transaction.on_commit(lambda: _fan_out_after_commit(new, inline=inline), robust=True)
-    return new
+    if recorded.mail_event_ids or recorded.delivery_ids:
+        transaction.on_commit(lambda: _enqueue(recorded.mail_event_ids, recorded.delivery_ids), robust=True)
+    return recorded.event_ids
 
 
-def _commit_without_waiting() -> None:
-    """This transaction's commit need not wait for the disk: PostgreSQL's asynchronous commit.
-    A crash in the next fraction of a second may lose what it wrote (events, their copies),
-    never what they tell of (the orders and their own events)."""
+def _hearers(drafts: list[Draft]) -> dict[str, list[int]]:
+    """Each draft's people by its key: those named, and everyone who may do its action, less
+    those excluded."""
+    allowed: dict[str, set[int]] = {}
+    hearers = {}
+    for draft in drafts:
+        people = set(draft.people)
+        if draft.action:
+            if draft.action not in allowed:
+                allowed[draft.action] = people_who_may(draft.action)
+            people |= allowed[draft.action]
+        hearers[draft.key] = sorted(people - draft.exclude - {None})
+    return hearers
+
+
+def _event_row(draft: Draft) -> dict[str, Any]:
+    return {
+        "kind": draft.kind,
+        "key": draft.key[:200],
+        "title": draft.title[:300],
+        "url": draft.url,
+        "data": draft.data,
+        "campaign_id": draft.campaign_id,
+    }
+
+
+def _record(drafts: list[Draft], *, asynchronous: bool) -> Recorded:
+    hearers = _hearers(drafts)
+    rows = [{**_event_row(draft), "hearers": hearers[draft.key]} for draft in drafts]
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        return _record_in_one_statement(rows, asynchronous=asynchronous)
+    return _record_step_by_step(rows)
 
 
-# The columns of an event as an INSERT writes them, with their SQL types on PostgreSQL.
-_EVENT_COLUMNS = {
+# The columns of an event and of a draft's row, with their SQL types on PostgreSQL.
+_ROW_COLUMNS = {
     "kind": "varchar",
     "key": "varchar",
     "title": "varchar",
     "url": "varchar",
     "data": "jsonb",
     "campaign_id": "bigint",
-    "audience": "jsonb",
+    "hearers": "jsonb",
 }
+_EVENT_COLUMNS = [name for name in _ROW_COLUMNS if name != "hearers"]
+# A new delivery's status, attempts and error.
+_PENDING = {"status": Delivery.Status.PENDING, "attempts": 0, "error": ""}
 
 
-def _insert_new(drafts: list[Draft], *, asynchronous: bool = False) -> list[int]:
-    """One INSERT … ON CONFLICT DO NOTHING: an event whose key exists is not recorded again, even
-    when two processes race to record it. On PostgreSQL the rows travel as one JSON parameter
-    (hundreds of placeholders cost more to bind than the insert itself), as in polling, and
-    `asynchronous` (a statement of its own) commits it without waiting for the disk (see
-    `_commit_without_waiting`): one round trip in all."""
-    rows = [
-        {
-            "kind": d.kind,
-            "key": d.key[:200],
-            "title": d.title[:300],
-            "url": d.url,
-            "data": d.data,
-            "campaign_id": d.campaign_id,
-            "audience": {
-                "people": sorted(d.people - {None}),
-                "action": d.action,
-                "exclude": sorted(d.exclude - {None}),
-            },
-        }
-        for d in drafts
-    ]
-    quote = connection.ops.quote_name
-    names = ", ".join(quote(name) for name in (*_EVENT_COLUMNS, "at", "fanned_out"))
-    conflict = f"ON CONFLICT ({quote('key')}) DO NOTHING RETURNING {quote('id')}"
-    table = quote(Event._meta.db_table)
-    if connection.vendor == "postgresql":
-        record = ", ".join(f"{name} {kind}" for name, kind in _EVENT_COLUMNS.items())
-        # set_config(…, true) lasts until this statement's own commit, which it makes asynchronous.
-        sql = (
-            f"INSERT INTO {table} ({names}) SELECT {', '.join(_EVENT_COLUMNS)}, %s, false "
-            f"FROM jsonb_to_recordset(%s::jsonb) AS x({record})"
-            + (" WHERE set_config('synchronous_commit', 'off', true) = 'off'" if asynchronous else "")
-            + f" {conflict}"
+def _record_in_one_statement(rows: list[dict[str, Any]], *, asynchronous: bool) -> Recorded:
+    """One INSERT … ON CONFLICT DO NOTHING of the events (an event whose key exists is not
+    recorded again, even when two processes race to record it), and in the same statement the
+    copies and deliveries of the new ones.
+
+    The rows travel as one JSON parameter (hundreds of placeholders cost more to bind than the
+    insert itself); each copy's mail comes from the person's `Preference` or the kind's default
+    (`DEFAULTS`, `MAIL_FOR`); each endpoint takes what `Endpoint.wants`. `asynchronous` commits
+    without waiting for the disk (the statement is its own transaction then): a crash in the
+    next fraction of a second may lose the events, never what they tell of.
+    """
+    q = connection.ops.quote_name
+    tables = {
+        m.__name__.lower(): q(m._meta.db_table) for m in (Event, Notification, Delivery, Preference, Endpoint)
+    }
+    record = ", ".join(f"{name} {kind}" for name, kind in _ROW_COLUMNS.items())
+    names = ", ".join(q(name) for name in _EVENT_COLUMNS)
+    quietly = " WHERE set_config('synchronous_commit', 'off', true) = 'off'" if asynchronous else ""
+    sql = f"""
+        WITH d AS (SELECT * FROM jsonb_to_recordset(%s::jsonb) AS x({record})),
+        new AS (
+            INSERT INTO {tables["event"]} ({names}, "at") SELECT {names}, %s FROM d{quietly}
+            ON CONFLICT ("key") DO NOTHING RETURNING id, kind, "key", campaign_id
+        ),
+        heard AS (
+            SELECT new.id AS event_id, h.user_id::bigint AS user_id,
+                   COALESCE(p.choice, %s::jsonb ->> new.kind, %s) AS choice
+            FROM new JOIN d ON d."key" = new."key"
+            CROSS JOIN LATERAL jsonb_array_elements_text(d.hearers) AS h(user_id)
+            LEFT JOIN {tables["preference"]} p ON p.user_id = h.user_id::bigint AND p.kind = new.kind
+        ),
+        copies AS (
+            INSERT INTO {tables["notification"]} (event_id, user_id, mail)
+            SELECT event_id, user_id, %s::jsonb ->> choice FROM heard WHERE choice <> %s
+            RETURNING event_id, mail
+        ),
+        sent AS (
+            INSERT INTO {tables["delivery"]} (endpoint_id, event_id, delivery_id, status, attempts, error,
+                                              created_at, next_attempt_at)
+            SELECT e.id, new.id, gen_random_uuid(), %s, %s, %s, %s, %s
+            FROM new JOIN {tables["endpoint"]} e ON {_ENDPOINT_WANTS}
+            RETURNING delivery_id
         )
-        params: list[Any] = [timezone.now(), json.dumps(rows, cls=DjangoJSONEncoder)]
-    else:
-        row_sql = "(" + ", ".join(["%s"] * (len(_EVENT_COLUMNS) + 2)) + ")"
-        sql = f"INSERT INTO {table} ({names}) VALUES {', '.join([row_sql] * len(rows))} {conflict}"
-        fields = [Event._meta.get_field(name) for name in (*_EVENT_COLUMNS, "at", "fanned_out")]
-        now = timezone.now()
-        params = [
-            field.get_db_prep_save(value, connection)
-            for row in rows
-            for field, value in zip(fields, [*row.values(), now, False], strict=True)
-        ]
+        SELECT 'event', id::text FROM new
+        UNION ALL SELECT DISTINCT 'mail', event_id::text FROM copies WHERE mail = %s
+        UNION ALL SELECT 'delivery', delivery_id::text FROM sent
+    """
+    now = timezone.now()
+    params = [
+        json.dumps(rows, cls=DjangoJSONEncoder),
+        now,
+        json.dumps(DEFAULTS),
+        Choice.INBOX,
+        json.dumps(MAIL_FOR),
+        Choice.OFF,
+        *_PENDING.values(),
+        now,
+        now,
+        Mail.NOW,
+    ]
+    recorded = Recorded()
+    lists = {"event": recorded.event_ids, "mail": recorded.mail_event_ids, "delivery": recorded.delivery_ids}
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return [row[0] for row in cursor.fetchall()]
+        for what, value in cursor.fetchall():
+            lists[what].append(value if what == "delivery" else int(value))
+    recorded.mail_event_ids.sort()
+    return recorded
 
 
-def _fan_out_after_commit(event_ids: list[int], *, inline: bool) -> None:
-    if inline:
-        events_fan_out(event_ids=event_ids)
-        return
-    from notifications.tasks import fan_out
-
-    # A second or so later: the batches of one polling round arriving meanwhile go together.
-    fan_out.apply_async(countdown=settings.NOTIFY_FAN_OUT_DELAY_SECONDS)
+# `Endpoint.wants`, for the endpoint `e` and the event `new` of the statement above.
+_ENDPOINT_WANTS = (
+    "e.active AND (e.kinds = '[]'::jsonb OR e.kinds @> jsonb_build_array(new.kind)) "
+    "AND (e.campaign_id IS NULL OR e.campaign_id = new.campaign_id)"
+)
 
 
-def events_fan_out(*, event_ids: Sequence[int] | None = None, limit: int = FAN_OUT_BATCH) -> int:
-    """Give the events not fanned out yet (of `event_ids`, or the oldest `limit`) to their people,
-    as each chose, and to the endpoints that want them; mail and webhooks leave after commit.
-    Return how many events. Two runs at once take different events (SKIP LOCKED)."""
-    with transaction.atomic():
-        _commit_without_waiting()
-        pending = Event.objects.select_for_update(skip_locked=True).filter(fanned_out=False)
-        if event_ids is not None:
-            pending = pending.filter(pk__in=event_ids)
-        events = list(pending.order_by("pk").only("pk", "kind", "campaign_id", "audience")[:limit])
-        if not events:
-            return 0
-        copies = _copies(events)
-        bulk_insert(Notification, copies)
-        endpoints = list(Endpoint.objects.filter(active=True))
-        deliveries = [
-            {
-                "endpoint_id": endpoint.pk,
-                "event_id": event.pk,
-                "delivery_id": uuid.uuid4(),
-                **DELIVERY_DEFAULTS(),
-            }
-            for event in events
-            for endpoint in endpoints
-            if endpoint.wants(event.kind, event.campaign_id)
-        ]
-        bulk_insert(Delivery, deliveries)
-        ids = [event.pk for event in events]
-        Event.objects.filter(pk__in=ids).update(fanned_out=True)
-        mail_now = sorted({row["event_id"] for row in copies if row["mail"] == Mail.NOW})
-        delivery_ids = [str(row["delivery_id"]) for row in deliveries]
-        transaction.on_commit(lambda: _enqueue(mail_now, delivery_ids), robust=True)
-    return len(events)
-
-
-def DELIVERY_DEFAULTS() -> dict[str, Any]:  # noqa: N802 (a row's defaults, fresh each time)
+def _record_step_by_step(rows: list[dict[str, Any]]) -> Recorded:
+    """The same on SQLite, which has no INSERT inside WITH: the events (ON CONFLICT DO NOTHING,
+    RETURNING the new ones), then their copies and deliveries; in the caller's transaction."""
+    q = connection.ops.quote_name
+    fields = [Event._meta.get_field(name) for name in (*_EVENT_COLUMNS, "at")]
     now = timezone.now()
-    return {
-        "status": Delivery.Status.PENDING,
-        "attempts": 0,
-        "error": "",
-        "created_at": now,
-        "next_attempt_at": now,
-        "response_code": None,
-        "response_ms": None,
-        "finished_at": None,
-    }
-
-
-def _copies(events: list[Event]) -> list[dict[str, Any]]:
-    allowed: dict[str, set[int]] = {}
-    audiences: dict[int, set[int]] = {}
-    for event in events:
-        audience = event.audience or {}
-        people = set(audience.get("people", []))
-        action = audience.get("action")
-        if action:
-            if action not in allowed:
-                allowed[action] = people_who_may(action)
-            people |= allowed[action]
-        audiences[event.pk] = people - set(audience.get("exclude", []))
-    everyone = set().union(*audiences.values())
-    if not everyone:
-        return []
-    chosen = {
-        (user_id, kind): choice
+    row_sql = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    sql = (
+        f"INSERT INTO {q(Event._meta.db_table)} ({', '.join(q(f.column) for f in fields)}) "
+        f"VALUES {', '.join([row_sql] * len(rows))} "
+        f"ON CONFLICT ({q('key')}) DO NOTHING RETURNING {q('id')}, {q('key')}"
+    )
+    params = [
+        field.get_db_prep_save(value, connection)
+        for row in rows
+        for field, value in zip(fields, [*(row[name] for name in _EVENT_COLUMNS), now], strict=True)
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        new = dict(cursor.fetchall())
+    recorded = Recorded(event_ids=sorted(new))
+    if not new:
+        return recorded
+    by_key = {row["key"]: row for row in rows}
+    events = {pk: by_key[key] for pk, key in new.items()}
+    everyone = {user_id for row in events.values() for user_id in row["hearers"]}
+    chosen = dict(
+        ((user_id, kind), choice)
         for user_id, kind, choice in Preference.objects.filter(
-            user_id__in=everyone, kind__in={event.kind for event in events}
+            user_id__in=everyone, kind__in={row["kind"] for row in events.values()}
         ).values_list("user_id", "kind", "choice")
-    }
+    )
     copies = []
-    for event in events:
-        for user_id in sorted(audiences[event.pk]):
-            choice = chosen.get((user_id, event.kind)) or default_choice(event.kind)
+    for pk, row in sorted(events.items()):
+        for user_id in row["hearers"]:
+            choice = chosen.get((user_id, row["kind"])) or default_choice(row["kind"])
             if choice != Choice.OFF:
-                copies.append(
-                    {
-                        "event_id": event.pk,
-                        "user_id": user_id,
-                        "read_at": None,
-                        "mail": MAIL_FOR[choice],
-                        "mailed_at": None,
-                    }
-                )
-    return copies
+                copies.append(Notification(event_id=pk, user_id=user_id, mail=MAIL_FOR[choice]))
+    Notification.objects.bulk_create(copies)
+    endpoints = list(Endpoint.objects.filter(active=True))
+    deliveries = Delivery.objects.bulk_create(
+        Delivery(endpoint=endpoint, event_id=pk, created_at=now, next_attempt_at=now, **_PENDING)
+        for pk, row in sorted(events.items())
+        for endpoint in endpoints
+        if endpoint.wants(row["kind"], row["campaign_id"])
+    )
+    recorded.mail_event_ids = sorted({copy.event_id for copy in copies if copy.mail == Mail.NOW})
+    recorded.delivery_ids = [str(delivery.delivery_id) for delivery in deliveries]
+    return recorded
 
 
 def _enqueue(mail_event_ids: list[int], delivery_ids: list[str]) -> None:

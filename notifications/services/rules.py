@@ -53,7 +53,7 @@ def _money(amount: Decimal | None, currency: str) -> str:
     return f"{amount or 0:,.2f} {currency}"
 
 
-ORDER_FIELDS = ("pk", "code", "user_id", "campaign_id", "status", "estimated_charge", "charge", "currency")
+ORDER_FIELDS = ("id", "code", "user_id", "campaign_id", "status", "estimated_charge", "charge", "currency")
 MOVES = {
     OrderStatus.UNCONFIRMED: (Kind.ORDER_UNCONFIRMED, "Order {code} needs a person: its outcome is unknown"),
     OrderStatus.REJECTED: (Kind.ORDER_REJECTED, "Order {code} was rejected"),
@@ -72,7 +72,10 @@ def _order_data(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _orders(ids: Iterable[int]) -> dict[int, dict[str, Any]]:
-    return {row["pk"]: row for row in Order.objects.filter(pk__in=set(ids)).values(*ORDER_FIELDS)}
+    ids = set(ids)
+    if not ids:
+        return {}
+    return {row["id"]: row for row in Order.objects.filter(pk__in=ids).values(*ORDER_FIELDS)}
 
 
 def _told(occurrence: Occurrence) -> bool:
@@ -85,10 +88,11 @@ def order_moves(occurrences: Sequence[Occurrence]) -> list[Draft]:
     wanted = [o for o in occurrences if _told(o)]
     if not wanted:
         return []
-    orders = _orders(o.data["order_id"] for o in wanted)
+    # A polling round sends each order as its move left it; others are read here.
+    orders = _orders(o.data["order_id"] for o in wanted if "order" not in o.data)
     drafts = []
     for occurrence in wanted:
-        row = orders.get(occurrence.data["order_id"])
+        row = occurrence.data.get("order") or orders.get(occurrence.data["order_id"])
         # A polling change may have lost its race with a person: only what holds is told.
         if row is None or row["status"] != occurrence.data["to"]:
             continue
@@ -99,7 +103,7 @@ def order_moves(occurrences: Sequence[Occurrence]) -> list[Draft]:
             drafts.append(
                 Draft(
                     kind=Kind.APPROVAL_DECIDED,
-                    key=f"order:{row['pk']}:decided",
+                    key=f"order:{row['id']}:decided",
                     title=f"Order {row['code']} was {verdict}",
                     data={**_order_data(row), "decision": verdict},
                     **common,
@@ -110,7 +114,7 @@ def order_moves(occurrences: Sequence[Occurrence]) -> list[Draft]:
         drafts.append(
             Draft(
                 kind=kind,
-                key=f"order:{row['pk']}:{row['status']}",
+                key=f"order:{row['id']}:{row['status']}",
                 title=title.format(code=row["code"]),
                 data={**_order_data(row), "status": row["status"]},
                 # Nobody placed it (a command): whoever may resolve orders hears of it.
@@ -127,7 +131,7 @@ def orders_placed(occurrences: Sequence[Occurrence]) -> list[Draft]:
     drafts = [
         Draft(
             kind=Kind.APPROVAL_REQUESTED,
-            key=f"order:{row['pk']}:approval",
+            key=f"order:{row['id']}:approval",
             title=f"Order {row['code']} ({_order_money(row)}) waits for approval",
             url=reverse("orders:order_detail", args=[row["code"]]),
             data=_order_data(row),
@@ -160,7 +164,7 @@ def budgets_reached(rows: Iterable[dict[str, Any]]) -> list[Draft]:
     users = {row["user_id"] for row in rows} - {None}
     campaigns = {row["campaign_id"] for row in rows} - {None}
     provider_ids = set(
-        Order.objects.filter(pk__in=[r["pk"] for r in rows]).values_list("provider_id", flat=True)
+        Order.objects.filter(pk__in=[r["id"] for r in rows]).values_list("provider_id", flat=True)
     )
     drafts = []
     scopes: list[tuple[str, Any, Decimal, str, str, set[int]]] = []

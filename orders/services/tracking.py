@@ -296,8 +296,20 @@ _CHANGE_COLUMNS = {
 }
 
 
-def _apply_changes(changes: Sequence[_Change], now: datetime) -> int:
-    """Write the changed orders and their events; return how many orders changed.
+# What an order's move tells those who hear of it, read back from the UPDATE that made it.
+MOVED = ("id", "code", "user_id", "campaign_id", "estimated_charge", "charge", "currency")
+
+
+def _moved(row: Sequence[Any]) -> dict[str, Any]:
+    moved = dict(zip(MOVED, row, strict=True))
+    for name in ("estimated_charge", "charge"):
+        moved[name] = None if moved[name] is None else _decimal(moved[name])
+    return moved
+
+
+def _apply_changes(changes: Sequence[_Change], now: datetime) -> list[dict[str, Any]]:
+    """Write the changed orders and their events; return the changed orders as they are now
+    (`MOVED`): an order changed meanwhile is not among them.
 
     One `UPDATE … FROM` a table of the changes, guarded by each order's status as it was
     claimed, so an order changed meanwhile (by a person, or a newer answer) is left alone.
@@ -306,7 +318,7 @@ def _apply_changes(changes: Sequence[_Change], now: datetime) -> int:
     itself) and the events are inserted by the same statement, a data-modifying CTE.
     """
     if not changes:
-        return 0
+        return []
     postgres = connection.vendor == "postgresql"
     quote = connection.ops.quote_name
     rows = [[getattr(change, name) for name in _CHANGE_COLUMNS] for change in changes]
@@ -339,20 +351,21 @@ def _apply_changes(changes: Sequence[_Change], now: datetime) -> int:
     if postgres:
         # One statement: atomic by itself, no transaction round trips.
         with connection.cursor() as cursor:
+            moved = ", ".join(f"o.{quote(name)}" for name in MOVED[1:])
             cursor.execute(
                 f"WITH {values}, "
-                f"changed AS ({update} RETURNING o.id, v.old_status, v.status, v.kind, v.message), "
+                f"changed AS ({update} RETURNING o.id, v.old_status, v.status, v.kind, v.message, {moved}), "
                 f"events AS (INSERT INTO {event_table} (order_id, at, kind, from_status, to_status, message) "
-                f"SELECT id, %s, kind, old_status, status, message FROM changed WHERE kind <> '' "
-                f"RETURNING 1) "
-                f"SELECT (SELECT count(*) FROM changed), (SELECT count(*) FROM events)",
+                f"SELECT id, %s, kind, old_status, status, message FROM changed WHERE kind <> '') "
+                f"SELECT id, {', '.join(quote(name) for name in MOVED[1:])} FROM changed",
                 [*params, when],
             )
-            return cursor.fetchone()[0]
+            return [_moved(row) for row in cursor.fetchall()]
     with transaction.atomic(), connection.cursor() as cursor:
         # SQLite's RETURNING names the target table's columns bare (no alias, no FROM tables).
-        cursor.execute(f"WITH {values} {update} RETURNING {quote('id')}", params)
-        changed = {row[0] for row in cursor.fetchall()}
+        cursor.execute(f"WITH {values} {update} RETURNING {', '.join(quote(name) for name in MOVED)}", params)
+        moved_rows = [_moved(row) for row in cursor.fetchall()]
+        changed = {row["id"] for row in moved_rows}
         OrderEvent.objects.bulk_create(
             [
                 OrderEvent(
@@ -367,7 +380,7 @@ def _apply_changes(changes: Sequence[_Change], now: datetime) -> int:
                 if c.id in changed and c.kind
             ]
         )
-        return len(changed)
+        return moved_rows
 
 
 def order_batch_check(
@@ -413,11 +426,17 @@ def order_batch_check(
         change = _change_for(row, answer)
         if change is not None:
             changes.append(change)
-    report.changed = _apply_changes(changes, timezone.now())
+    moved = {row["id"]: row for row in _apply_changes(changes, timezone.now())}
+    report.changed = len(moved)
+    # The order as the move left it travels with the news: who hears of it needs no query.
     announce(
-        Occurrence("order.moved", f"order:{c.id}:{c.status}", {"order_id": c.id, "to": c.status})
+        Occurrence(
+            "order.moved",
+            f"order:{c.id}:{c.status}",
+            {"order_id": c.id, "to": c.status, "order": {**moved[c.id], "status": c.status}},
+        )
         for c in changes
-        if c.status != c.old_status
+        if c.status != c.old_status and c.id in moved
     )
     # Orders waiting behind one that just finished go now (a change not applied frees nothing).
     orders_release_behind(order_ids=[change.id for change in changes if change.final])

@@ -1,26 +1,23 @@
-"""A polling round's changes: recorded in the round, fanned out together afterwards."""
+"""A polling round's changes: recorded and told in the round, once, at one statement a batch."""
 
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
-from jappanel.events import Occurrence, announce
-from notifications.models import Event, Kind, Notification
-from notifications.services.recording import events_fan_out
-from notifications.tasks import fan_out
+from jappanel.events import Occurrence, announce, happened
+from notifications.models import Delivery, Endpoint, Event, Kind, Notification
+from notifications.services.recording import occurrences_record
 from orders.models import Order, OrderStatus
 from orders.services import orders_poll_round
+from orders.services.tracking import order_batch_check, orders_claim_due
 from tests.factories import person
-from tests.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_a_rounds_partial_orders_are_recorded_once_and_told_after_the_round(
-    followers, open_orders, clock, settings
-):
-    # One thread: batches of 100, 100 and 50. Threads racing for claims may take a few orders at
-    # a time, which are told at once, as a person's action is.
+def test_a_rounds_partial_orders_are_recorded_and_told_once(followers, open_orders, clock, settings):
     settings.PROVIDER_MAX_CONCURRENCY = 1
     approver = person("approver", "Approver")
     open_orders(followers, 250)
@@ -32,31 +29,58 @@ def test_a_rounds_partial_orders_are_recorded_once_and_told_after_the_round(
     assert partial, "the sandbox ends some orders partial"
     events = Event.objects.filter(kind=Kind.ORDER_PARTIAL)
     assert {event.data["order_code"] for event in events} == partial
-    # More than a few at once: fanned out by a task, all together, not in the round.
-    assert not Notification.objects.exists(), list(
-        Notification.objects.values_list("event__kind", "event__title")
-    )
+    # Placed by nobody (a command): whoever may resolve orders hears of them, in the round.
+    assert Notification.objects.filter(user=approver).count() == len(partial)
     announce(
         Occurrence("order.moved", "retried", {"order_id": order.pk, "to": OrderStatus.PARTIAL})
         for order in Order.objects.filter(status=OrderStatus.PARTIAL)
     )
     assert events.count() == len(partial)
-
-    assert events_fan_out() == len(partial)
-    assert events_fan_out() == 0
-    # Placed by nobody (a command): whoever may resolve orders hears of them.
     assert Notification.objects.filter(user=approver).count() == len(partial)
 
 
-@pytest.mark.worker
-def test_the_worker_fans_out_what_a_round_recorded(followers, open_orders, clock, celery_worker):
-    approver = person("approver", "Approver")
-    open_orders(followers, 250)
+def _claimed(orders: list[Order]) -> list[list]:
+    (batch,) = orders_claim_due(ids=[order.pk for order in orders])
+    return batch.rows
+
+
+def test_a_batch_of_moves_costs_the_round_one_statement(followers, open_orders, clock, sandbox):
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has no INSERT inside WITH: events, copies and deliveries are three")
+    buyer = person("buyer", "Buyer")
+    Endpoint.objects.create(name="Tool", type="webhook", url="https://tool.example.com/hook")
+    warm_up, quiet, heard = (open_orders(followers, 40, first=first) for first in (1, 41, 81))
+    Order.objects.update(user=buyer)
     clock.advance(simulated=True, hours=3)
+    order_batch_check(provider=sandbox, rows=_claimed(warm_up))
+    rows = _claimed(quiet)
+    happened.disconnect(dispatch_uid="notifications_record")
+    try:
+        with CaptureQueriesContext(connection) as alone:
+            order_batch_check(provider=sandbox, rows=rows)
+    finally:
+        happened.connect(occurrences_record, dispatch_uid="notifications_record")
+    rows = _claimed(heard)
+    Notification.objects.all().delete()
+    Delivery.objects.all().delete()
+    with CaptureQueriesContext(connection) as told:
+        order_batch_check(provider=sandbox, rows=rows)
 
-    orders_poll_round()
-    fan_out.delay()
+    moved = Order.objects.filter(pk__in=[o.pk for o in heard], status=OrderStatus.PARTIAL).count()
+    assert moved, "the sandbox ends some orders partial"
+    assert Notification.objects.filter(user=buyer).count() == Delivery.objects.count() == moved
+    assert len(told) == len(alone) + 1, [q["sql"][:80] for q in told]
 
-    partial = Order.objects.filter(status=OrderStatus.PARTIAL).count()
-    wait_for(lambda: Notification.objects.filter(user=approver).count() == partial)
-    assert not Event.objects.filter(fanned_out=False).exists()
+
+def test_a_move_a_person_made_first_is_not_told(followers, open_orders, clock, sandbox):
+    buyer = person("buyer", "Buyer")
+    orders = open_orders(followers, 100)
+    Order.objects.update(user=buyer)
+    rows = _claimed(orders)
+    clock.advance(simulated=True, hours=3)
+    # Between the claim and the answer, a person settles every order: the round's writes lose.
+    Order.objects.update(status=OrderStatus.CANCELED)
+
+    order_batch_check(provider=sandbox, rows=rows)
+
+    assert not Event.objects.exists()
