@@ -146,6 +146,25 @@ def _values(preset: Preset) -> dict[str, Any]:
     }
 
 
+def _audit_change(
+    preset: Preset,
+    before: dict[str, Any] | None,
+    *,
+    user: AbstractBaseUser | None,
+    ip: str | None,
+    note: str = "",
+) -> None:
+    audit_record(
+        action=AuditAction.PRESET_CHANGED,
+        actor=user,
+        ip=ip,
+        target=preset,
+        before=before,
+        after=_values(preset),
+        note=note,
+    )
+
+
 def preset_save(
     *,
     preset: Preset,
@@ -174,14 +193,7 @@ def preset_save(
             )
             for position, line in enumerate(lines, start=1)
         )
-        audit_record(
-            action=AuditAction.PRESET_CHANGED,
-            actor=user,
-            ip=ip,
-            target=preset,
-            before=before,
-            after=_values(preset),
-        )
+        _audit_change(preset, before, user=user, ip=ip)
     return preset
 
 
@@ -191,15 +203,7 @@ def preset_archive(*, preset: Preset, user: AbstractBaseUser | None, ip: str | N
     with transaction.atomic():
         preset.active = False
         preset.save(update_fields=["active", "updated_at"])
-        audit_record(
-            action=AuditAction.PRESET_CHANGED,
-            actor=user,
-            ip=ip,
-            target=preset,
-            before=before,
-            after=_values(preset),
-            note="archived",
-        )
+        _audit_change(preset, before, user=user, ip=ip, note="archived")
     return preset
 
 
