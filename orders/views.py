@@ -6,7 +6,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
 from django.template.defaultfilters import pluralize
@@ -66,6 +66,11 @@ def _codes(raw: str) -> list[str]:
     return raw.replace(",", " ").upper().split()[:MAX_CODES]
 
 
+def _selected(request: HttpRequest) -> QuerySet[Order]:
+    """The orders ticked on a list page (its `order` checkboxes)."""
+    return Order.objects.filter(code__in=_codes(" ".join(request.POST.getlist("order"))))
+
+
 # The orders list -----------------------------------------------------------------------------------
 
 
@@ -113,7 +118,7 @@ def order_export(request: HttpRequest) -> HttpResponseBase:
 @require_POST
 @allowed("view_orders")
 def order_bulk(request: HttpRequest) -> HttpResponse:
-    selected = Order.objects.filter(code__in=_codes(" ".join(request.POST.getlist("order"))))
+    selected = _selected(request)
     action = request.POST.get("action")
     ip = client_ip(request)
     if action in ("approve", "decline"):
@@ -555,8 +560,7 @@ def refill_due_export(request: HttpRequest) -> HttpResponseBase:
 @allowed("view_refills")
 def refill_due_request(request: HttpRequest) -> HttpResponse:
     """Ask a refill of the selected orders the panel would take now; report each outcome."""
-    selected = Order.objects.filter(code__in=_codes(" ".join(request.POST.getlist("order"))))
-    orders = orders_for(request, selected.select_related("service", "provider"), "act")
+    orders = orders_for(request, _selected(request).select_related("service", "provider"), "act")
     now = timezone.now()
     askable = [order for order in orders if refill_askable(order, now)]
     if not orders:
