@@ -26,17 +26,11 @@ from jappanel.web.access import may
 from orders.forms import ORDER_FIELD_NAMES, OrderForm
 from orders.models import CancelRequest, Order, OrderStatus, Refill, RefillStatus
 from orders.permissions import may_act_on
-from orders.services import (
-    OrderActionError,
-    budget_spent,
-    order_cancel,
-    orders_cancel,
-    refill_request,
-    refills_request,
-)
+from orders.services.actions import order_cancel, orders_cancel, refill_request, refills_request
+from orders.services.common import OrderActionError
 from orders.services.placing import fingerprint
 from orders.services.policy import shortlist_rule_for
-from orders.services.spend import order_spend
+from orders.services.spend import budget_spent, order_spend
 from providers.models import Provider
 from providers.wire import INCORRECT_ORDER, Params, WireError, service_shape, status_shape
 from team.models import Budget

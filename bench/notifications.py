@@ -23,7 +23,7 @@ from jappanel.events import Occurrence, announce, happened
 from notifications.models import Delivery, Endpoint, Event, Notification
 from notifications.services.recording import events_fan_out, occurrences_record
 from orders.models import Order, OrderStatus
-from orders.services import orders_poll_round
+from orders.services.tracking import orders_poll_round
 from providers.sandbox import clock
 from providers.sandbox.services import service_catalog_ensure
 

@@ -22,8 +22,8 @@ from catalog.models import Service
 from catalog.platforms import platform_for
 from jappanel.db import bulk_insert
 from orders.models import CancelRequest, Order, OrderEvent, OrderStatus, Refill, Submission
-from orders.services import orders_poll_round
 from orders.services.mass import mass_order_parse, mass_order_place
+from orders.services.tracking import orders_poll_round
 from providers.models import Provider
 from providers.sandbox import clock
 from providers.sandbox.models import Order as SandboxOrder

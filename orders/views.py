@@ -32,26 +32,16 @@ from orders.filters import (
 from orders.forms import LINES_FIELDS, MASS_FORMAT, ORDER_FIELD_NAMES, MassOrderForm, OrderForm
 from orders.models import MOVING_STATUSES, Order, OrderStatus, Refill
 from orders.permissions import may_act_on, order_for, orders_for
-from orders.services import (
-    OrderActionError,
-    open_order_on_link,
-    order_approve,
-    order_cancel,
-    order_decline,
-    order_estimate,
-    order_resolve,
-    order_stop_waiting,
-    order_waits_behind,
-    orders_cancel,
-    orders_check_now,
-    orders_decide,
-    refill_request,
-    refills_request,
-)
-from orders.services.common import PROVIDER_ID
+from orders.services.actions import order_cancel, orders_cancel, refill_request, refills_request
+from orders.services.approvals import order_approve, order_decline, orders_decide
+from orders.services.common import PROVIDER_ID, OrderActionError
 from orders.services.guarantees import refill_askable, refill_outcomes_summary
+from orders.services.links import open_order_on_link, order_stop_waiting, order_waits_behind
 from orders.services.mass import mass_order_waiting
+from orders.services.placing import order_estimate
 from orders.services.policy import decision_refusal, order_waits_because
+from orders.services.submitting import order_resolve
+from orders.services.tracking import orders_check_now
 from providers.client import SERVICE_TYPES
 from providers.models import Provider
 from team.models import Campaign

@@ -21,17 +21,16 @@ from audit.models import AuditAction
 from audit.services import audit_record
 from catalog.models import Service, ShortlistRule
 from orders.models import Order
-from orders.services import (
-    ZERO,
+from orders.services.common import ZERO, OrderInvalid
+from orders.services.links import lines_waiting
+from orders.services.placing import (
     OrderDraft,
-    OrderInvalid,
     Submitted,
     order_estimate,
     order_validate,
     orders_create,
     uncharged_total,
 )
-from orders.services.links import lines_waiting
 from orders.services.policy import approvals_needed, off_shortlist
 from presets.models import Preset, PresetLine
 from providers.client import SERVICE_TYPES

@@ -31,7 +31,8 @@ from hypothesis import strategies as st
 
 from catalog.models import Service, ShortlistEntry
 from orders.models import Order, OrderEvent, OrderStatus
-from orders.services import order_place, order_submit
+from orders.services.placing import order_place
+from orders.services.submitting import order_submit
 from presets.models import Preset
 from providers.models import Provider
 from team.models import Budget, Campaign

@@ -9,7 +9,7 @@ from notifications.models import Event, Kind, Notification
 from notifications.services.recording import events_fan_out
 from notifications.tasks import fan_out
 from orders.models import Order, OrderStatus
-from orders.services import orders_poll_round
+from orders.services.tracking import orders_poll_round
 from tests.factories import person
 from tests.waiting import wait_for
 

@@ -11,7 +11,7 @@ from django.db.models import F
 
 from catalog.models import Service
 from orders.models import Order
-from orders.services import orders_poll_round
+from orders.services.tracking import orders_poll_round
 from providers.client import sandbox as client_sandbox
 from providers.sandbox.clock import FrozenClock
 from providers.sandbox.protocol import request_params

@@ -12,8 +12,9 @@ from django.core.management.base import CommandError
 from django.urls import reverse
 
 from orders.models import Order
-from orders.services import OrderInvalid, order_place
+from orders.services.common import OrderInvalid
 from orders.services.mass import mass_order_parse
+from orders.services.placing import order_place
 from presets.services import preset_preview
 from providers.models import Provider
 from tests.factories import client_of, person

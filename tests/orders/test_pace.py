@@ -11,8 +11,9 @@ from datetime import timedelta
 import pytest
 
 from orders.models import EventKind, Order, OrderStatus
-from orders.services import orders_poll_round, orders_submit
 from orders.services.mass import mass_order_parse, mass_order_place
+from orders.services.submitting import orders_submit
+from orders.services.tracking import orders_poll_round
 from providers import pace
 from providers.client import sandbox as client_sandbox
 from providers.models import Provider

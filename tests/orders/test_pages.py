@@ -21,7 +21,9 @@ from jappanel.web.csv import CsvExportAborted
 from jappanel.web.money import money
 from jappanel.web.pagination import PAGE_SIZE
 from orders.models import EventKind, Order, OrderStatus, Refill
-from orders.services import order_place, order_submit, orders_poll_round
+from orders.services.placing import order_place
+from orders.services.submitting import order_submit
+from orders.services.tracking import orders_poll_round
 from providers.models import Provider
 from team.models import Campaign
 from tests.factories import a_provider, link

@@ -13,8 +13,8 @@ from django.db import connection
 from django.utils import timezone
 
 from orders.models import EventKind, Order, OrderEvent, OrderStatus
-from orders.services import order_batch_check, orders_claim_due, orders_poll_round
 from orders.services.spend import budget_spent
+from orders.services.tracking import order_batch_check, orders_claim_due, orders_poll_round
 from providers.client import sandbox as client_sandbox
 from providers.models import Provider
 from providers.sandbox.protocol import request_params

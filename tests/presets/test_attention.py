@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from catalog.models import Service
 from orders.models import Order
-from orders.services import OrderInvalid
+from orders.services.common import OrderInvalid
 from presets.services import preset_apply, preset_attention
 from tests.factories import client_of, links, person
 from tests.presets.conftest import a_preset, a_service

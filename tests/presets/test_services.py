@@ -10,7 +10,7 @@ from audit.models import AuditAction, AuditEntry
 from catalog.models import ShortlistRule, TeamPolicy
 from catalog.services import shortlist_add, team_policy_save
 from orders.models import Order, OrderStatus
-from orders.services import OrderInvalid
+from orders.services.common import OrderInvalid
 from presets.models import PresetLine
 from presets.services import (
     MAX_LINKS,

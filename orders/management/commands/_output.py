@@ -14,7 +14,9 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError, CommandParser
 
 from orders.models import Order, OrderStatus
-from orders.services import OrderInvalid, SubmissionConflict, order_submit_now
+from orders.services.common import OrderInvalid
+from orders.services.placing import SubmissionConflict
+from orders.services.submitting import order_submit_now
 from providers.models import Provider
 from providers.services import ProviderNotFound, provider_choose
 

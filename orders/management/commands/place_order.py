@@ -14,8 +14,7 @@ from orders.management.commands._output import (
     placing_refusals,
     read_text,
 )
-from orders.services import order_place
-from orders.services.placing import MAX_LIST_CHARACTERS
+from orders.services.placing import MAX_LIST_CHARACTERS, order_place
 
 
 def _fields(pairs: list[str]) -> dict[str, str]:

@@ -15,7 +15,7 @@ from orders.management.commands._output import (
     placing_refusals,
     read_text,
 )
-from orders.services import OrderInvalid
+from orders.services.common import OrderInvalid
 from orders.services.mass import (
     MASS_FORMAT,
     MAX_CHARACTERS,
