@@ -86,5 +86,5 @@ def panel_calls(monkeypatch) -> PanelCalls:
             record.calls.append((params.get("action", ""), len([i for i in ids.split(",") if i])))
         return api_v2(request)
 
-    monkeypatch.setattr(client_sandbox, "_sandbox_view", lambda: counting)
+    monkeypatch.setattr(client_sandbox, "sandbox_view", lambda: counting)
     return record

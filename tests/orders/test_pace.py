@@ -88,7 +88,7 @@ class InFlight:
 def in_flight(monkeypatch, settings) -> InFlight:
     settings.PROVIDER_MAX_CONCURRENCY = 4
     record = InFlight(together=4)
-    monkeypatch.setattr(client_sandbox, "_sandbox_view", lambda: record.view)
+    monkeypatch.setattr(client_sandbox, "sandbox_view", lambda: record.view)
     return record
 
 

@@ -231,7 +231,7 @@ def panel_says(monkeypatch):
         ids = request_params(request)["orders"].split(",")
         return JsonResponse({order_id: answers[int(order_id)] for order_id in ids})
 
-    monkeypatch.setattr(client_sandbox, "_sandbox_view", lambda: view)
+    monkeypatch.setattr(client_sandbox, "sandbox_view", lambda: view)
     return answers
 
 

@@ -6,7 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from catalog.models import Service
-from orders.management.commands._output import (
+from orders.management.output import (
     bad_input,
     orders_send_now,
     placing_arguments,

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from orders.management.commands._output import (
+from orders.management.output import (
     EXIT_BAD_INPUT,
     bad_input,
     orders_send_now,
