@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -25,19 +26,13 @@ from audit.services import audit_record
 from catalog.models import Service, ShortlistEntry, ShortlistRule
 from jappanel.web.access import may
 from orders.forms import ORDER_FIELD_NAMES, OrderForm
-from orders.models import Order, OrderStatus, Refill, RefillStatus
+from orders.models import CancelRequest, Order, OrderStatus, Refill, RefillStatus
 from orders.permissions import may_act_on
-from orders.services import (
-    OrderActionError,
-    budget_spent,
-    order_cancel,
-    orders_cancel,
-    refill_request,
-    refills_request,
-)
+from orders.services.actions import order_cancel, orders_cancel, refill_request, refills_request
+from orders.services.common import OrderActionError
 from orders.services.placing import fingerprint
 from orders.services.policy import shortlist_rule_for
-from orders.services.spend import order_spend
+from orders.services.spend import budget_spent, order_spend
 from providers.models import Provider
 from providers.wire import INCORRECT_ORDER, Params, WireError, service_shape, status_shape
 from team.models import Budget
@@ -326,6 +321,30 @@ class TeamBackend:
                 orders[raw] = order
         return orders, refused
 
+    def _act(
+        self,
+        ids: list[str],
+        eligible_if: Callable[[Order], bool],
+        one: Callable[..., object],
+        batch: Callable[..., Iterable[Any]],
+        answer: Callable[[Any], Any],
+    ) -> dict[str, Any]:
+        """Act on the orders of `ids` that may be acted on and are eligible, all in one `batch`
+        call, and answer each with `answer(result)`; an ineligible order gets the sentence the
+        single action (`one`) refuses it with, and one not ours to act on the wire's refusal."""
+        orders, refused = self._actionable(ids)
+        answers: dict[str, Any] = dict(refused)
+        eligible = {raw: order for raw, order in orders.items() if eligible_if(order)}
+        for raw, order in orders.items():
+            if raw not in eligible:
+                answers[raw] = _refusal(lambda order=order: one(order=order, user=self.user, ip=self.ip))
+        done = {
+            result.order_id: result for result in batch(orders=eligible.values(), user=self.user, ip=self.ip)
+        }
+        for raw, order in eligible.items():
+            answers[raw] = answer(done[order.pk])
+        return {raw: answers[raw] for raw in ids}
+
     def refill(self, raw_id: str) -> int:
         answer = self.refills([raw_id])[raw_id]
         if isinstance(answer, WireError):
@@ -333,22 +352,10 @@ class TeamBackend:
         return answer
 
     def refills(self, ids: list[str]) -> dict[str, int | WireError]:
-        orders, refused = self._actionable(ids)
-        answers: dict[str, int | WireError] = dict(refused)
-        eligible = {raw: order for raw, order in orders.items() if order.can_refill()}
-        for raw, order in orders.items():
-            if raw not in eligible:
-                answers[raw] = _refusal(
-                    lambda order=order: refill_request(order=order, user=self.user, ip=self.ip)
-                )
-        made = {
-            refill.order_id: refill
-            for refill in refills_request(orders=eligible.values(), user=self.user, ip=self.ip)
-        }
-        for raw, order in eligible.items():
-            refill = made[order.pk]
-            answers[raw] = WireError(refill.error) if refill.status == RefillStatus.FAILED else refill.pk
-        return {raw: answers[raw] for raw in ids}
+        def answer(refill: Refill) -> int | WireError:
+            return WireError(refill.error) if refill.status == RefillStatus.FAILED else refill.pk
+
+        return self._act(ids, Order.can_refill, refill_request, refills_request, answer)
 
     def refill_statuses(self, ids: list[str]) -> dict[str, str | None]:
         numbers = {raw: _order_id(raw) for raw in ids}
@@ -361,27 +368,14 @@ class TeamBackend:
     # cancel
 
     def cancel(self, ids: list[str]) -> dict[str, WireError | None]:
-        orders, refused = self._actionable(ids)
-        answers: dict[str, WireError | None] = dict(refused)
-        eligible = {raw: order for raw, order in orders.items() if order.can_cancel()}
-        for raw, order in orders.items():
-            if raw not in eligible:
-                answers[raw] = _refusal(
-                    lambda order=order: order_cancel(order=order, user=self.user, ip=self.ip)
-                )
-        asked = {
-            cancel.order_id: cancel
-            for cancel in orders_cancel(orders=eligible.values(), user=self.user, ip=self.ip)
-        }
-        for raw, order in eligible.items():
-            cancel = asked[order.pk]
+        def answer(cancel: CancelRequest) -> WireError | None:
             if cancel.accepted:
-                answers[raw] = None
-            elif cancel.accepted is None:
-                answers[raw] = WireError(f"{CANCEL_UNKNOWN} {cancel.answer}".strip())
-            else:
-                answers[raw] = WireError(cancel.answer or "The provider did not cancel this order.")
-        return {raw: answers[raw] for raw in ids}
+                return None
+            if cancel.accepted is None:
+                return WireError(f"{CANCEL_UNKNOWN} {cancel.answer}".strip())
+            return WireError(cancel.answer or "The provider did not cancel this order.")
+
+        return self._act(ids, Order.can_cancel, order_cancel, orders_cancel, answer)
 
     # balance
 

@@ -132,9 +132,9 @@ def sandbox_counted() -> Iterator[InFlight]:
     from providers.sandbox.views import api_v2
 
     counter = InFlight(api_v2)
-    original = client_sandbox._sandbox_view
-    client_sandbox._sandbox_view = lambda: counter
+    original = client_sandbox.sandbox_view
+    client_sandbox.sandbox_view = lambda: counter
     try:
         yield counter
     finally:
-        client_sandbox._sandbox_view = original
+        client_sandbox.sandbox_view = original

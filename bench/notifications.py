@@ -22,7 +22,7 @@ from jappanel.events import happened
 from notifications.models import Delivery, Endpoint, Event, Notification
 from notifications.services.recording import occurrences_record
 from orders.models import Order, OrderStatus
-from orders.services import orders_poll_round
+from orders.services.tracking import orders_poll_round
 from providers.sandbox import clock
 from providers.sandbox.models import Order as SandboxOrder
 from providers.sandbox.services import service_catalog_ensure

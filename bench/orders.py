@@ -19,11 +19,10 @@ from django.utils import timezone
 
 from bench.common import DatabaseTime, line, sandbox_counted
 from catalog.models import Service
-from catalog.platforms import platform_for
 from jappanel.db import bulk_insert
 from orders.models import CancelRequest, Order, OrderEvent, OrderStatus, Refill, Submission
-from orders.services import orders_poll_round
 from orders.services.mass import mass_order_parse, mass_order_place
+from orders.services.tracking import orders_poll_round
 from providers.models import Provider
 from providers.sandbox import clock
 from providers.sandbox.models import Order as SandboxOrder
@@ -32,6 +31,7 @@ from providers.sandbox.models import Service as SandboxService
 from providers.sandbox.services import sandbox_account_get, service_catalog_ensure
 from providers.sandbox.simulation import order_build
 from providers.services import SANDBOX_API_URL, SANDBOX_PROVIDER_NAME
+from tests.factories import catalog_row_of
 
 OPEN_ORDERS = 10_000
 MASS_LINES = 500
@@ -58,20 +58,7 @@ def sandbox() -> Provider:
 
 def followers(provider: Provider) -> Service:
     spec = SandboxService.objects.filter(type="Default", category__startswith="Instagram Followers").first()
-    service, _ = Service.objects.update_or_create(
-        provider=provider,
-        service_id=spec.id,
-        defaults={
-            "name": spec.name,
-            "type": spec.type,
-            "category": spec.category,
-            "platform": platform_for(spec.category, spec.name),
-            "rate": spec.rate,
-            "min_quantity": spec.min,
-            "max_quantity": spec.max,
-        },
-    )
-    return service
+    return catalog_row_of(spec, provider)
 
 
 def open_orders(

@@ -17,8 +17,8 @@ from django.db import connections
 from bench.common import line, sandbox_counted
 from bench.orders import followers, reset, sandbox
 from orders.models import Order, OrderStatus
-from orders.services import orders_submit
 from orders.services.mass import mass_order_parse, mass_order_place
+from orders.services.submitting import orders_submit
 from providers.models import Provider
 from providers.sandbox.models import Account
 from providers.sandbox.services import service_catalog_ensure

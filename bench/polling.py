@@ -17,7 +17,7 @@ from django.utils import timezone
 from bench.common import DatabaseTime, line, sandbox_counted
 from bench.orders import followers, open_orders, reset, sandbox
 from orders.models import Order, OrderEvent
-from orders.services import orders_poll_round
+from orders.services.tracking import orders_poll_round
 from providers.sandbox import clock
 from providers.sandbox.services import service_catalog_ensure
 

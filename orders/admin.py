@@ -17,7 +17,10 @@ from audit.services import client_ip
 from jappanel.web.access import may
 from orders.export import orders_csv
 from orders.models import CancelRequest, Order, OrderEvent, Refill
-from orders.services import OrderActionError, order_resolve, orders_check_now, refills_request
+from orders.services.actions import refills_request
+from orders.services.common import OrderActionError
+from orders.services.submitting import order_resolve
+from orders.services.tracking import orders_check_now
 
 # Above this many rows (as the planner estimates them) the admin shows an estimate, not a count.
 EXACT_COUNT_LIMIT = 100_000

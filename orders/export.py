@@ -34,10 +34,7 @@ CSV_COLUMNS = {
 
 def orders_csv(orders: QuerySet[Order]) -> HttpResponseBase:
     """`orders`, newest first, as orders.csv (read in chunks: the list may hold millions)."""
-    # One fetch per rendered batch: a row the database cannot convert fails its whole fetch.
-    newest_first = orders.order_by("-created_at", "-pk")
-    rows = newest_first.values_list(*CSV_COLUMNS).iterator(chunk_size=web_csv.BATCH_ROWS)
-    return csv_response(filename="orders.csv", header=list(CSV_COLUMNS.values()), rows=rows)
+    return _csv(orders.order_by("-created_at", "-pk"), CSV_COLUMNS, "orders.csv")
 
 
 # The Refills due CSV: field → column name.
@@ -61,6 +58,10 @@ DUE_COLUMNS = {
 
 def refills_due_csv(orders: QuerySet[Order]) -> HttpResponseBase:
     """The orders due a refill, expiring soonest first, as refills-due.csv."""
-    soonest_first = orders.order_by("refill_until", "pk")
-    rows = soonest_first.values_list(*DUE_COLUMNS).iterator(chunk_size=web_csv.BATCH_ROWS)
-    return csv_response(filename="refills-due.csv", header=list(DUE_COLUMNS.values()), rows=rows)
+    return _csv(orders.order_by("refill_until", "pk"), DUE_COLUMNS, "refills-due.csv")
+
+
+def _csv(orders: QuerySet[Order], columns: dict[str, str], filename: str) -> HttpResponseBase:
+    # One fetch per rendered batch: a row the database cannot convert fails its whole fetch.
+    rows = orders.values_list(*columns).iterator(chunk_size=web_csv.BATCH_ROWS)
+    return csv_response(filename=filename, header=list(columns.values()), rows=rows)

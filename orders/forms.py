@@ -12,13 +12,7 @@ from django.contrib.auth.models import AbstractBaseUser
 
 from catalog.models import MAX_QUANTITY, Service, ShortlistEntry, TeamPolicy
 from orders.models import Order
-from orders.services import (
-    OrderDraft,
-    OrderInvalid,
-    order_place,
-    order_validate,
-    uncharged_total,
-)
+from orders.services.common import OrderInvalid
 from orders.services.mass import (
     MASS_FORMAT,
     MAX_CHARACTERS,
@@ -27,6 +21,7 @@ from orders.services.mass import (
     mass_order_place,
     mass_order_total,
 )
+from orders.services.placing import OrderDraft, order_place, order_validate, uncharged_total
 from providers.client.orders import WEB_TRAFFIC_DEVICES, WEB_TRAFFIC_TYPES
 from providers.models import Provider
 from team.models import Campaign

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import models
@@ -16,6 +17,8 @@ CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O or 1/I: codes are r
 CODE_LENGTH = 10
 # JAP refuses a refill asked within this long of the order's completion or of the last refill.
 REFILL_COOLDOWN = timedelta(hours=24)
+
+Status = TypeVar("Status", bound=models.TextChoices)
 
 
 def new_code() -> str:
@@ -152,8 +155,12 @@ PROVIDER_STATUSES = {
 }
 
 
-def status_from_provider(text: str) -> OrderStatus:
-    return PROVIDER_STATUSES.get(text.strip().lower(), OrderStatus.OTHER)
+def status_from_provider(
+    text: str, statuses: Mapping[str, Status] = PROVIDER_STATUSES, other: Status = OrderStatus.OTHER
+) -> Status:
+    """Ours for the provider's status word (any case, spaces around it); `other` for a word not known:
+    an order's status by default, a refill's with PROVIDER_REFILL_STATUSES and RefillStatus.OTHER."""
+    return statuses.get(text.strip().lower(), other)
 
 
 # `add` fields with a column of their own; every other field of the type lives in `extra`.
@@ -433,10 +440,6 @@ PROVIDER_REFILL_STATUSES = {
     "completed": RefillStatus.COMPLETED,
     "rejected": RefillStatus.REJECTED,
 }
-
-
-def refill_status_from_provider(text: str) -> RefillStatus:
-    return PROVIDER_REFILL_STATUSES.get(text.strip().lower(), RefillStatus.OTHER)
 
 
 class Refill(models.Model):

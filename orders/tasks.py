@@ -8,16 +8,10 @@ from typing import Any
 
 from celery import shared_task
 
-from orders.services import (
-    orders_poll_round,
-    orders_submit,
-    orders_sweep,
-    refills_poll_round,
-    submit_backoff,
-)
-from orders.services.actions import refills_auto_round
+from orders.services.actions import refills_auto_round, refills_poll_round
 from orders.services.scorecards import scorecards_refresh
-from orders.services.tracking import round_seconds
+from orders.services.submitting import orders_submit, orders_sweep, submit_backoff
+from orders.services.tracking import orders_poll_round, round_seconds
 
 logger = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db.models import Count
+from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
 from django.template.defaultfilters import pluralize
@@ -32,27 +32,21 @@ from orders.filters import (
 from orders.forms import LINES_FIELDS, MASS_FORMAT, ORDER_FIELD_NAMES, MassOrderForm, OrderForm
 from orders.models import MOVING_STATUSES, Order, OrderStatus, Refill
 from orders.permissions import may_act_on, order_for, orders_for
-from orders.services import (
-    OrderActionError,
+from orders.services.actions import order_cancel, orders_cancel, refill_request, refills_request
+from orders.services.approvals import order_approve, order_decline, orders_decide
+from orders.services.common import PROVIDER_ID, OrderActionError
+from orders.services.guarantees import refill_askable, refill_outcomes_summary
+from orders.services.links import (
     open_order_on_link,
-    order_approve,
-    order_cancel,
-    order_decline,
-    order_estimate,
-    order_resolve,
     order_stop_waiting,
     order_waits_behind,
-    orders_cancel,
-    orders_check_now,
-    orders_decide,
     orders_stop_waiting,
-    refill_request,
-    refills_request,
 )
-from orders.services.common import PROVIDER_ID
-from orders.services.guarantees import refill_askable, refill_outcomes_summary
 from orders.services.mass import mass_order_waiting
+from orders.services.placing import order_estimate
 from orders.services.policy import decision_refusal, order_waits_because
+from orders.services.submitting import order_resolve
+from orders.services.tracking import orders_check_now
 from providers.client import SERVICE_TYPES
 from providers.models import Provider
 from team.models import Campaign
@@ -65,6 +59,11 @@ MAX_CODES = 100
 
 def _codes(raw: str) -> list[str]:
     return raw.replace(",", " ").upper().split()[:MAX_CODES]
+
+
+def _selected(request: HttpRequest) -> QuerySet[Order]:
+    """The orders ticked on a list page (its `order` checkboxes)."""
+    return Order.objects.filter(code__in=_codes(" ".join(request.POST.getlist("order"))))
 
 
 # The orders list -----------------------------------------------------------------------------------
@@ -114,7 +113,7 @@ def order_export(request: HttpRequest) -> HttpResponseBase:
 @require_POST
 @allowed("view_orders")
 def order_bulk(request: HttpRequest) -> HttpResponse:
-    selected = Order.objects.filter(code__in=_codes(" ".join(request.POST.getlist("order"))))
+    selected = _selected(request)
     action = request.POST.get("action")
     ip = client_ip(request)
     if action in ("approve", "decline"):
@@ -559,8 +558,7 @@ def refill_due_export(request: HttpRequest) -> HttpResponseBase:
 @allowed("view_refills")
 def refill_due_request(request: HttpRequest) -> HttpResponse:
     """Ask a refill of the selected orders the panel would take now; report each outcome."""
-    selected = Order.objects.filter(code__in=_codes(" ".join(request.POST.getlist("order"))))
-    orders = orders_for(request, selected.select_related("service", "provider"), "act")
+    orders = orders_for(request, _selected(request).select_related("service", "provider"), "act")
     now = timezone.now()
     askable = [order for order in orders if refill_askable(order, now)]
     if not orders:

@@ -10,7 +10,7 @@ from django import forms
 from django.forms import BaseInlineFormSet, inlineformset_factory
 
 from catalog.models import MAX_QUANTITY, Service
-from orders.services import OrderInvalid
+from orders.services.common import OrderInvalid
 from orders.services.placing import NUMBER_LIMITS, TEXT_LIMITS
 from presets.models import Preset, PresetLine
 from presets.services import MAX_LINKS, links_parse, preset_line_errors, preset_links_check

@@ -21,17 +21,16 @@ from audit.models import AuditAction
 from audit.services import audit_record
 from catalog.models import Service, ShortlistRule
 from orders.models import Order
-from orders.services import (
-    ZERO,
+from orders.services.common import ZERO, OrderInvalid
+from orders.services.links import lines_waiting
+from orders.services.placing import (
     OrderDraft,
-    OrderInvalid,
     Submitted,
     order_estimate,
     order_validate,
     orders_create,
     uncharged_total,
 )
-from orders.services.links import lines_waiting
 from orders.services.policy import approvals_needed, off_shortlist
 from presets.models import Preset, PresetLine
 from providers.client import SERVICE_TYPES
@@ -146,6 +145,25 @@ def _values(preset: Preset) -> dict[str, Any]:
     }
 
 
+def _audit_change(
+    preset: Preset,
+    before: dict[str, Any] | None,
+    *,
+    user: AbstractBaseUser | None,
+    ip: str | None,
+    note: str = "",
+) -> None:
+    audit_record(
+        action=AuditAction.PRESET_CHANGED,
+        actor=user,
+        ip=ip,
+        target=preset,
+        before=before,
+        after=_values(preset),
+        note=note,
+    )
+
+
 def preset_save(
     *,
     preset: Preset,
@@ -174,14 +192,7 @@ def preset_save(
             )
             for position, line in enumerate(lines, start=1)
         )
-        audit_record(
-            action=AuditAction.PRESET_CHANGED,
-            actor=user,
-            ip=ip,
-            target=preset,
-            before=before,
-            after=_values(preset),
-        )
+        _audit_change(preset, before, user=user, ip=ip)
     return preset
 
 
@@ -191,15 +202,7 @@ def preset_archive(*, preset: Preset, user: AbstractBaseUser | None, ip: str | N
     with transaction.atomic():
         preset.active = False
         preset.save(update_fields=["active", "updated_at"])
-        audit_record(
-            action=AuditAction.PRESET_CHANGED,
-            actor=user,
-            ip=ip,
-            target=preset,
-            before=before,
-            after=_values(preset),
-            note="archived",
-        )
+        _audit_change(preset, before, user=user, ip=ip, note="archived")
     return preset
 
 

@@ -14,7 +14,8 @@ from audit.services import client_ip
 from jappanel.web.access import allowed, may
 from jappanel.web.htmx import location_or_redirect, render_page
 from orders.models import OrderStatus
-from orders.services import ZERO, OrderInvalid, submission_orders
+from orders.services.common import ZERO, OrderInvalid
+from orders.services.placing import submission_orders
 from presets.forms import MAX_LINES, ApplyForm, PresetForm, kept_lines, line_formset
 from presets.models import Preset, PresetLine
 from presets.services import (

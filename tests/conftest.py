@@ -27,8 +27,6 @@ from hypothesis import settings as hypothesis_settings
 
 import jappanel.urls
 from catalog.models import Service
-from catalog.platforms import platform_for
-from catalog.refill import refill_days_parse
 from jappanel.celery import app as celery_app
 from orders.models import Order, OrderStatus
 from providers.models import Provider
@@ -36,7 +34,8 @@ from providers.sandbox import clock as sandbox_clock
 from providers.sandbox.models import Account
 from providers.sandbox.models import Service as SandboxService
 from providers.sandbox.services import order_add, sandbox_account_get, service_catalog_ensure
-from tests.factories import PERSONAS, ROLE_OF, link, person
+from tests.browsing import sign_in
+from tests.factories import PERSONAS, ROLE_OF, catalog_row_of, link, person
 from tests.waiting import PATIENCE, wait_for
 
 WATCH_VIOLATIONS = """
@@ -48,6 +47,7 @@ document.addEventListener("securitypolicyviolation", (event) => {
 
 if TYPE_CHECKING:
     from celery.worker import WorkController
+    from playwright.sync_api import Page
 
 # Property and fuzz tests: the same examples on every run (CI never fails by chance, and a
 # failure reproduces), no example database written into the tree, and no deadline, so that a
@@ -221,12 +221,24 @@ def page(browser, live_server):
 
 @pytest.fixture
 def logged_in_page(page, admin_user):
-    page.goto("/accounts/login/")
-    page.fill("#id_username", "admin")
-    page.fill("#id_password", "correct-horse-battery")
-    page.click("button[type=submit]")
-    page.wait_for_url("**/")
-    return page
+    return sign_in(page, "admin", "correct-horse-battery")
+
+
+@pytest.fixture
+def signed_in(browser, live_server) -> Iterator[Callable[..., Page]]:
+    """`signed_in("buyer")`: a person signed in, in a browser context of their own (own cookies,
+    own session); keyword arguments go to the context (`viewport=…` for a phone)."""
+    contexts = []
+
+    def open_as(username: str, **context_options: object) -> Page:
+        context = browser.new_context(base_url=live_server.url, **context_options)
+        context.set_default_timeout(PATIENCE * 1000)
+        contexts.append(context)
+        return sign_in(context.new_page(), username)
+
+    yield open_as
+    for context in contexts:
+        context.close()
 
 
 @pytest.fixture
@@ -262,24 +274,7 @@ def catalog(sandbox) -> Callable[..., Service]:
     def copy(service_type: str = "Default", provider: Provider | None = None, **filters: object) -> Service:
         spec = SandboxService.objects.filter(type=service_type, active=True, **filters).order_by("id").first()
         assert spec is not None, (service_type, filters)
-        service, _ = Service.objects.update_or_create(
-            provider=provider or sandbox,
-            service_id=spec.id,
-            defaults={
-                "name": spec.name,
-                "type": spec.type,
-                "category": spec.category,
-                "platform": platform_for(spec.category, spec.name),
-                "rate": spec.rate,
-                "min_quantity": spec.min,
-                "max_quantity": spec.max,
-                "refill": spec.refill,
-                "refill_days": refill_days_parse(spec.name, spec.refill),
-                "cancel": spec.cancel,
-                "dripfeed": spec.dripfeed,
-            },
-        )
-        return service
+        return catalog_row_of(spec, provider or sandbox)
 
     return copy
 

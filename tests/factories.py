@@ -11,10 +11,12 @@ from django.contrib.auth.models import Group
 from django.test import Client
 
 from catalog.models import CatalogSync, Service, ServicePriceChange
-from catalog.platforms import Platform
+from catalog.platforms import Platform, platform_for
+from catalog.refill import refill_days_parse
 from providers import crypto
 from providers.client.urls import origin_of
 from providers.models import Provider
+from providers.sandbox.models import Service as SandboxService
 
 
 class ProviderFactory(factory.django.DjangoModelFactory):
@@ -45,6 +47,48 @@ class ServiceFactory(factory.django.DjangoModelFactory):
     min_quantity = 10
     max_quantity = 10_000
     raw = factory.LazyAttribute(lambda service: {"service": service.service_id, "name": service.name})
+
+    class Params:
+        # The catalog tests' services, known by id: `ServiceFactory(provider=jap, likes=True)`.
+        likes = factory.Trait(
+            service_id=101,
+            name="Instagram Likes [Real]",
+            category="Instagram Likes",
+            rate=Decimal("0.25000"),
+            min_quantity=50,
+            max_quantity=5_000,
+            refill=True,
+        )
+        followers = factory.Trait(
+            service_id=102, name="Instagram Followers [Refill: 30D]", rate=Decimal("1.20000")
+        )
+        views = factory.Trait(
+            service_id=7102,
+            name="YouTube Views [Max: 10M]",
+            category="YouTube Views",
+            platform=Platform.YOUTUBE,
+            rate=Decimal("3.00000"),
+            min_quantity=100,
+        )
+
+
+class SandboxServiceFactory(ServiceFactory):
+    """An Instagram Likes service of the Sandbox provider, named after its id (presets' tests)."""
+
+    provider = factory.LazyFunction(lambda: Provider.objects.get(name="Sandbox"))
+    service_id = 9100
+    name = factory.LazyAttribute(lambda service: f"Instagram likes {service.service_id}")
+    category = "Instagram Likes"
+    rate = Decimal("1.23456")
+    max_quantity = 100_000
+
+
+class PlainServiceFactory(ServiceFactory):
+    """A service at 1.00 per thousand, named after its category (reports' tests)."""
+
+    name = factory.LazyAttributeSequence(lambda service, n: f"{service.category} #{n}")
+    rate = Decimal("1.00")
+    max_quantity = 100_000
 
 
 class PriceChangeFactory(factory.django.DjangoModelFactory):
@@ -111,3 +155,25 @@ def link(number: int = 1) -> str:
 
 def links(count: int, first: int = 1) -> list[str]:
     return [f"https://instagram.com/p/post{number}" for number in range(first, first + count)]
+
+
+def catalog_row_of(spec: SandboxService, provider: Provider) -> Service:
+    """Our catalog row for the sandbox's service `spec`, as a sync would write it (no HTTP)."""
+    service, _ = Service.objects.update_or_create(
+        provider=provider,
+        service_id=spec.id,
+        defaults={
+            "name": spec.name,
+            "type": spec.type,
+            "category": spec.category,
+            "platform": platform_for(spec.category, spec.name),
+            "rate": spec.rate,
+            "min_quantity": spec.min,
+            "max_quantity": spec.max,
+            "refill": spec.refill,
+            "refill_days": refill_days_parse(spec.name, spec.refill),
+            "cancel": spec.cancel,
+            "dripfeed": spec.dripfeed,
+        },
+    )
+    return service

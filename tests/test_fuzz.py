@@ -31,12 +31,13 @@ from hypothesis import strategies as st
 
 from catalog.models import Service, ShortlistEntry
 from orders.models import Order, OrderEvent, OrderStatus
-from orders.services import order_place, order_submit
+from orders.services.placing import order_place
+from orders.services.submitting import order_submit
 from presets.models import Preset
 from providers.models import Provider
 from team.models import Budget, Campaign
-from tests.factories import PASSWORD, person
-from tests.presets.conftest import a_preset, a_service
+from tests.factories import PASSWORD, SandboxServiceFactory, person
+from tests.presets.conftest import a_preset
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("order_settings")]
 EXAMPLES = 20
@@ -132,7 +133,9 @@ def world(settings, catalog, admin_user) -> World:  # noqa: F811 (the fixture im
     followers = catalog("Default", category__startswith="Instagram Followers", refill=True, cancel=True)
     services = [
         followers,
-        a_service(9102, name="Website visitors", category="Website Traffic", platform="other"),
+        SandboxServiceFactory(
+            service_id=9102, name="Website visitors", category="Website Traffic", platform="other"
+        ),
         catalog("Subscriptions"),
         catalog("Custom Comments", category__startswith="Instagram"),
         catalog("Web Traffic"),

@@ -17,6 +17,7 @@ from audit.models import AuditAction
 from audit.services import audit_record
 from jappanel.events import Occurrence, announce
 from orders.models import (
+    PROVIDER_REFILL_STATUSES,
     TRACKED_STATUSES,
     CancelRequest,
     EventKind,
@@ -24,7 +25,7 @@ from orders.models import (
     OrderEvent,
     Refill,
     RefillStatus,
-    refill_status_from_provider,
+    status_from_provider,
 )
 from orders.services.common import BATCH, REFILL_CHECK_EVERY, OrderActionError, User
 from orders.services.guarantees import refill_askable, refill_blocked_ids, refills_due
@@ -240,7 +241,7 @@ def _refill_batch_check(refills: Sequence[Refill], now: datetime) -> PollReport:
                 continue
             refill.error = answer.message
         else:
-            status = refill_status_from_provider(answer)
+            status = status_from_provider(answer, PROVIDER_REFILL_STATUSES, RefillStatus.OTHER)
             if status == refill.status and answer == refill.provider_status:
                 continue
             refill.status, refill.provider_status, refill.error = status, answer, ""

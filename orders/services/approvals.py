@@ -14,6 +14,11 @@ from orders.services.lifecycle import order_transition, orders_send_on_commit
 from orders.services.policy import decision_refusal, requesters_barred_for
 
 REASON_MAX = 500
+# A decision → the order's event and the audit log's action.
+DECISIONS = {
+    OrderStatus.QUEUED: (EventKind.APPROVED, AuditAction.ORDER_APPROVED),
+    OrderStatus.DECLINED: (EventKind.DECLINED, AuditAction.ORDER_DECLINED),
+}
 
 
 def _check_may_decide(order: Order, user: User) -> None:
@@ -26,28 +31,41 @@ def _waiting_error(order: Order) -> OrderActionError:
     return OrderActionError(f"This order is {order.get_status_display().lower()}, not waiting for approval.")
 
 
-def order_approve(*, order: Order, user: User, ip: str | None = None) -> Order:
-    """Approve a waiting order: it becomes queued and is sent after commit like any other."""
+def _decide(
+    order: Order,
+    user: User,
+    ip: str | None,
+    *,
+    to: OrderStatus,
+    after: dict[str, object],
+    note: str = "",
+    **fields: object,
+) -> None:
+    """Move a waiting order to `to` (queued or declined) and audit it; refused if it no longer waits."""
+    kind, action = DECISIONS[to]
     _check_may_decide(order, user)
     with transaction.atomic():
         if not order_transition(
-            order,
-            OrderStatus.QUEUED,
-            kind=EventKind.APPROVED,
-            allowed_from=[OrderStatus.AWAITING_APPROVAL],
-            user=user,
+            order, to, kind=kind, allowed_from=[OrderStatus.AWAITING_APPROVAL], user=user, **fields
         ):
             order.refresh_from_db()
             raise _waiting_error(order)
         audit_record(
-            action=AuditAction.ORDER_APPROVED,
+            action=action,
             actor=user,
             ip=ip,
             target=order,
             before={"status": OrderStatus.AWAITING_APPROVAL},
-            after={"status": OrderStatus.QUEUED, "estimated_charge": str(order.estimated_charge)},
+            after={"status": to, **after},
+            note=note,
         )
-        orders_send_on_commit([order.pk])
+        if to == OrderStatus.QUEUED:
+            orders_send_on_commit([order.pk])
+
+
+def order_approve(*, order: Order, user: User, ip: str | None = None) -> Order:
+    """Approve a waiting order: it becomes queued and is sent after commit like any other."""
+    _decide(order, user, ip, to=OrderStatus.QUEUED, after={"estimated_charge": str(order.estimated_charge)})
     return order
 
 
@@ -56,29 +74,17 @@ def order_decline(*, order: Order, user: User, reason: str, ip: str | None = Non
     reason = reason.strip()[:REASON_MAX]
     if not reason:
         raise OrderActionError("Say why the order is declined.")
-    _check_may_decide(order, user)
-    with transaction.atomic():
-        if not order_transition(
-            order,
-            OrderStatus.DECLINED,
-            kind=EventKind.DECLINED,
-            allowed_from=[OrderStatus.AWAITING_APPROVAL],
-            message=reason,
-            user=user,
-            decline_reason=reason,
-            finished_at=timezone.now(),
-        ):
-            order.refresh_from_db()
-            raise _waiting_error(order)
-        audit_record(
-            action=AuditAction.ORDER_DECLINED,
-            actor=user,
-            ip=ip,
-            target=order,
-            before={"status": OrderStatus.AWAITING_APPROVAL},
-            after={"status": OrderStatus.DECLINED},
-            note=reason,
-        )
+    _decide(
+        order,
+        user,
+        ip,
+        to=OrderStatus.DECLINED,
+        after={},
+        note=reason,
+        message=reason,
+        decline_reason=reason,
+        finished_at=timezone.now(),
+    )
     return order
 
 

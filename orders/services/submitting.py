@@ -145,26 +145,22 @@ def _reject(order: Order, message: str) -> None:
 def _submit_unreachable(order: Order, exc: ProviderUnreachable) -> None:
     if isinstance(exc, ProviderRateLimited):
         # The panel did nothing and will take it later: not an attempt that failed.
-        order_transition(
-            order,
-            OrderStatus.QUEUED,
-            kind=EventKind.RETRY,
-            allowed_from=[OrderStatus.SUBMITTING],
-            message=f"{exc} (sent again later)",
-            last_error=str(exc),
-            submit_attempts=order.submit_attempts - 1,
-        )
+        message, fields = f"{exc} (sent again later)", {"submit_attempts": order.submit_attempts - 1}
     elif order.submit_attempts < settings.ORDERS_SUBMIT_ATTEMPTS:
-        order_transition(
-            order,
-            OrderStatus.QUEUED,
-            kind=EventKind.RETRY,
-            allowed_from=[OrderStatus.SUBMITTING],
-            message=f"{exc} (attempt {order.submit_attempts} of {settings.ORDERS_SUBMIT_ATTEMPTS})",
-            last_error=str(exc),
-        )
+        message = f"{exc} (attempt {order.submit_attempts} of {settings.ORDERS_SUBMIT_ATTEMPTS})"
+        fields = {}
     else:
         _reject(order, f"Not sent after {order.submit_attempts} attempts: {exc}")
+        return
+    order_transition(
+        order,
+        OrderStatus.QUEUED,
+        kind=EventKind.RETRY,
+        allowed_from=[OrderStatus.SUBMITTING],
+        message=message,
+        last_error=str(exc),
+        **fields,
+    )
 
 
 def _accept(order: Order, provider_order_id: int) -> None:
@@ -289,39 +285,33 @@ def order_resolve(
     if placed:
         if not provider_order_id or provider_order_id <= 0:
             raise OrderActionError("Enter the provider's order id.")
-        try:
-            moved = order_transition(
-                order,
-                OrderStatus.PENDING,
-                kind=EventKind.RESOLVED,
-                allowed_from=[OrderStatus.UNCONFIRMED],
-                message=f"Placed: provider order #{provider_order_id}.{suffix}",
-                user=user,
-                provider_order_id=provider_order_id,
-                provider_status="Pending",
-                submitted_at=now,
-                next_check_at=now,
-                last_error="",
-                needs_attention=False,
-            )
-        except IntegrityError:
-            other = Order.objects.filter(
-                provider=order.provider_id, provider_order_id=provider_order_id
-            ).first()
-            owner = other.code if other else "another order"
-            message = f"Provider order #{provider_order_id} already belongs to {owner}."
-            raise OrderActionError(message) from None
+        to, message = OrderStatus.PENDING, f"Placed: provider order #{provider_order_id}.{suffix}"
+        fields: dict[str, object] = {
+            "provider_order_id": provider_order_id,
+            "provider_status": "Pending",
+            "submitted_at": now,
+            "next_check_at": now,
+            "last_error": "",
+        }
     else:
+        to, message, fields = OrderStatus.REJECTED, f"Not placed.{suffix}", {"finished_at": now}
+    try:
         moved = order_transition(
             order,
-            OrderStatus.REJECTED,
+            to,
             kind=EventKind.RESOLVED,
             allowed_from=[OrderStatus.UNCONFIRMED],
-            message=f"Not placed.{suffix}",
+            message=message,
             user=user,
-            finished_at=now,
             needs_attention=False,
+            **fields,
         )
+    except IntegrityError:
+        # Only a placed order's provider order id is unique.
+        other = Order.objects.filter(provider=order.provider_id, provider_order_id=provider_order_id).first()
+        owner = other.code if other else "another order"
+        message = f"Provider order #{provider_order_id} already belongs to {owner}."
+        raise OrderActionError(message) from None
     if not moved:
         raise OrderActionError("The order changed meanwhile; reload it.")
     if not placed:

@@ -7,18 +7,15 @@ from django.test import Client
 from playwright.sync_api import expect
 
 from api.models import ApiKey
-from tests.factories import PASSWORD, person
+from tests.browsing import sign_in
+from tests.factories import person
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_a_person_makes_a_key_from_the_keyboard_uses_it_and_revokes_it(page):
     person("buyer", "Buyer")
-    page.goto("/accounts/login/")
-    page.fill("#id_username", "buyer")
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/")
+    sign_in(page, "buyer")
     page.get_by_role("link", name="API", exact=True).click()
     page.get_by_role("link", name="Your API keys", exact=True).click()
 

@@ -19,7 +19,8 @@ from django.utils import timezone
 
 from audit.models import AuditAction, AuditEntry
 from orders.models import Order, OrderStatus, Refill
-from orders.services import budget_spent, orders_poll_round
+from orders.services.spend import budget_spent
+from orders.services.tracking import orders_poll_round
 from tests.factories import link
 from tests.waiting import wait_for
 

@@ -14,7 +14,10 @@ from django.urls import reverse
 from audit.models import AuditAction, AuditEntry, AuditImmutable
 from audit.services import audit_record, client_ip, requester, requester_set
 from orders.models import Order, OrderStatus
-from orders.services import order_cancel, order_place, order_submit, orders_check_now, refill_request
+from orders.services.actions import order_cancel, refill_request
+from orders.services.placing import order_place
+from orders.services.submitting import order_submit
+from orders.services.tracking import orders_check_now
 from providers.models import Provider
 from team.models import Campaign
 from tests.factories import client_of, link, person

@@ -14,7 +14,7 @@ from django.urls import reverse
 from audit.models import AuditAction, AuditEntry, AuditImmutable
 from audit.services import audit_record
 from orders.models import Order
-from orders.services import order_place
+from orders.services.placing import order_place
 from providers.models import Provider
 from team.models import Budget
 from tests.factories import link, person

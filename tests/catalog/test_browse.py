@@ -35,38 +35,9 @@ def catalog(no_sandbox):
     jap = ProviderFactory(name="JAP")
     other = ProviderFactory(name="Other panel", currency="EUR")
     return {
-        "likes": ServiceFactory(
-            provider=jap,
-            service_id=101,
-            name="Instagram Likes [Real]",
-            category="Instagram Likes",
-            rate=Decimal("0.25000"),
-            min_quantity=50,
-            max_quantity=5_000,
-            refill=True,
-            cancel=True,
-        ),
-        "followers": ServiceFactory(
-            provider=jap,
-            service_id=102,
-            name="Instagram Followers [Refill: 30D]",
-            category="Instagram Followers",
-            rate=Decimal("1.20000"),
-            min_quantity=10,
-            max_quantity=100_000,
-            dripfeed=True,
-        ),
-        "views": ServiceFactory(
-            provider=jap,
-            service_id=7102,
-            name="YouTube Views [Max: 10M]",
-            category="YouTube Views",
-            platform=Platform.YOUTUBE,
-            rate=Decimal("3.00000"),
-            min_quantity=100,
-            max_quantity=2_147_483_647,
-            type="Package",
-        ),
+        "likes": ServiceFactory(provider=jap, likes=True, cancel=True),
+        "followers": ServiceFactory(provider=jap, followers=True, max_quantity=100_000, dripfeed=True),
+        "views": ServiceFactory(provider=jap, views=True, max_quantity=2_147_483_647, type="Package"),
         "members": ServiceFactory(
             provider=other,
             service_id=55,

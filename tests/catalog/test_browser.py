@@ -8,7 +8,6 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import expect
 
-from catalog.platforms import Platform
 from providers.models import Provider
 from tests.factories import PriceChangeFactory, ProviderFactory, ServiceFactory
 
@@ -18,29 +17,9 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def catalog(transactional_db):
     jap = ProviderFactory(name="JAP")
-    likes = ServiceFactory(
-        provider=jap,
-        service_id=101,
-        name="Instagram Likes [Real]",
-        category="Instagram Likes",
-        rate=Decimal("0.25000"),
-        min_quantity=50,
-        max_quantity=5_000,
-        refill=True,
-    )
-    ServiceFactory(
-        provider=jap, service_id=102, name="Instagram Followers [Refill: 30D]", rate=Decimal("1.20000")
-    )
-    views = ServiceFactory(
-        provider=jap,
-        service_id=7102,
-        name="YouTube Views [Max: 10M]",
-        category="YouTube Views",
-        platform=Platform.YOUTUBE,
-        rate=Decimal("3.00000"),
-        min_quantity=100,
-        max_quantity=10_000_000,
-    )
+    likes = ServiceFactory(provider=jap, likes=True)
+    ServiceFactory(provider=jap, followers=True)
+    views = ServiceFactory(provider=jap, views=True, max_quantity=10_000_000)
     PriceChangeFactory(service=views, old_rate=Decimal("2.50000"), new_rate=Decimal("3.00000"))
     return {"likes": likes, "views": views}
 

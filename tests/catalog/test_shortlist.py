@@ -15,8 +15,9 @@ from catalog.models import Service, ShortlistEntry, ShortlistRule, TeamPolicy
 from catalog.platforms import Platform
 from catalog.services import shortlist_add, shortlist_remove, shortlist_save, team_policy_save
 from orders.models import EventKind, Order, OrderStatus
-from orders.services import OrderInvalid, order_place
+from orders.services.common import OrderInvalid
 from orders.services.mass import mass_order_parse, mass_order_place
+from orders.services.placing import order_place
 from providers.models import Provider
 from tests.factories import client_of, person
 

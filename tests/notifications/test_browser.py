@@ -4,15 +4,14 @@ from the order page, and the buyer's bell tells them, neither page ever reloaded
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from orders.models import Order, OrderStatus
-from tests.factories import PASSWORD, person
+from tests.factories import person
 from tests.orders.test_browser import fast, sandbox, service  # noqa: F401 (fixtures)
-from tests.waiting import PATIENCE
 
 pytestmark = [pytest.mark.browser]
 
@@ -20,28 +19,10 @@ PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture
-def phone(browser: Browser, live_server, settings) -> Iterator[Callable[[str], Page]]:
+def phone(signed_in, settings) -> Callable[[str], Page]:
     """Sign a person in on a phone-sized browser of their own."""
     settings.NOTIFY_BELL_SECONDS = 1  # the bell looks every second: the test waits for what it shows
-    contexts = []
-
-    def sign_in(username: str) -> Page:
-        context = browser.new_context(
-            base_url=live_server.url, viewport=PHONE, is_mobile=True, has_touch=True
-        )
-        context.set_default_timeout(PATIENCE * 1000)
-        contexts.append(context)
-        page = context.new_page()
-        page.goto("/accounts/login/")
-        page.fill("#id_username", username)
-        page.fill("#id_password", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url("**/")
-        return page
-
-    yield sign_in
-    for context in contexts:
-        context.close()
+    return lambda username: signed_in(username, viewport=PHONE, is_mobile=True, has_touch=True)
 
 
 @pytest.mark.usefixtures("sandbox")

@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from notifications.models import Delivery, Endpoint
 from notifications.services.webhooks import delivery_attempt
-from orders.services import order_place
+from orders.services.placing import order_place
 from tests.factories import client_of, link, person
 
 pytestmark = pytest.mark.django_db(transaction=True)

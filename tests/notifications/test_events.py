@@ -15,9 +15,9 @@ from notifications.models import BalanceAlert, Choice, Event, Kind, Mail, Notifi
 from notifications.services.health import health_check
 from notifications.services.rules import balance_forecast
 from orders.models import EventKind, Order, OrderStatus
-from orders.services import order_place
 from orders.services.approvals import order_approve, order_decline
 from orders.services.lifecycle import order_transition
+from orders.services.placing import order_place
 from providers.models import Provider
 from team.models import Budget
 from tests.factories import link, person

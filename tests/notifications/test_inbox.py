@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from jappanel.events import Occurrence, announce
 from notifications.models import Choice, Kind, Notification, Preference
-from orders.services import order_place
+from orders.services.placing import order_place
 from tests.factories import client_of, link, person
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -6,7 +6,7 @@ import pytest
 
 from notifications.models import Choice, Kind, Notification, Preference
 from notifications.services.mail import digests_send, notifications_mail
-from orders.services import order_place
+from orders.services.placing import order_place
 from tests.factories import link, person
 from tests.waiting import wait_for
 

@@ -10,8 +10,7 @@ from jappanel.events import Occurrence, announce, happened
 from notifications.models import Delivery, Endpoint, Event, Kind, Notification
 from notifications.services.recording import occurrences_record
 from orders.models import Order, OrderStatus
-from orders.services import orders_poll_round
-from orders.services.tracking import order_batch_check, orders_claim_due
+from orders.services.tracking import order_batch_check, orders_claim_due, orders_poll_round
 from tests.factories import person
 
 pytestmark = pytest.mark.django_db(transaction=True)

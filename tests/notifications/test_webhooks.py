@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from notifications.models import Delivery, Endpoint, Event, Kind, Notification
 from notifications.services.webhooks import deliveries_resume, delivery_attempt
-from orders.services import order_place
+from orders.services.placing import order_place
 from team.models import Campaign
 from tests.factories import client_of, link, person
 from tests.waiting import wait_for

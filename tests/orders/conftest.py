@@ -11,7 +11,7 @@ from django.db.models import F
 
 from catalog.models import Service
 from orders.models import Order
-from orders.services import orders_poll_round
+from orders.services.tracking import orders_poll_round
 from providers.client import sandbox as client_sandbox
 from providers.sandbox.clock import FrozenClock
 from providers.sandbox.protocol import request_params
@@ -86,5 +86,5 @@ def panel_calls(monkeypatch) -> PanelCalls:
             record.calls.append((params.get("action", ""), len([i for i in ids.split(",") if i])))
         return api_v2(request)
 
-    monkeypatch.setattr(client_sandbox, "_sandbox_view", lambda: counting)
+    monkeypatch.setattr(client_sandbox, "sandbox_view", lambda: counting)
     return record

@@ -6,16 +6,15 @@ import pytest
 from django.utils import timezone
 
 from orders.models import CancelRequest, EventKind, Order, OrderStatus, Refill, RefillStatus
-from orders.services import (
-    OrderActionError,
+from orders.services.actions import (
     order_cancel,
     orders_cancel,
-    orders_check_now,
-    orders_poll_round,
     refill_request,
     refills_poll_round,
     refills_request,
 )
+from orders.services.common import OrderActionError
+from orders.services.tracking import orders_check_now, orders_poll_round
 from providers.sandbox.models import Order as SandboxOrder
 from providers.sandbox.services import refill_create
 from tests.waiting import wait_for

@@ -9,9 +9,10 @@ from django.urls import reverse
 
 from audit.models import AuditAction, AuditEntry
 from orders.models import EventKind, Order, OrderStatus
-from orders.services import OrderActionError, OrderInvalid, order_place
 from orders.services.approvals import order_approve, order_decline
+from orders.services.common import OrderActionError, OrderInvalid
 from orders.services.mass import mass_order_parse, mass_order_place
+from orders.services.placing import order_place
 from presets.services import preset_apply, preset_preview
 from providers.sandbox.models import Order as SandboxOrder
 from team.models import Campaign

@@ -12,12 +12,13 @@ from django.core.management.base import CommandError
 from django.urls import reverse
 
 from orders.models import Order
-from orders.services import OrderInvalid, order_place
+from orders.services.common import OrderInvalid
 from orders.services.mass import mass_order_parse
+from orders.services.placing import order_place
 from presets.services import preset_preview
 from providers.models import Provider
-from tests.factories import client_of, person
-from tests.presets.conftest import a_preset, a_service
+from tests.factories import SandboxServiceFactory, client_of, person
+from tests.presets.conftest import a_preset
 
 pytestmark = pytest.mark.django_db
 HUGE = 10**30
@@ -35,19 +36,21 @@ def buyer():
 
 @pytest.fixture
 def likes():
-    return a_service(9100, dripfeed=True, max_quantity=100_000)
+    return SandboxServiceFactory(service_id=9100, dripfeed=True, max_quantity=100_000)
 
 
 @pytest.fixture
 def plain():
     """A service without drip-feed."""
-    return a_service(9101, dripfeed=False)
+    return SandboxServiceFactory(service_id=9101, dripfeed=False)
 
 
 @pytest.fixture
 def website():
     """A service with no platform rule for its links ("Other")."""
-    return a_service(9102, name="Website visitors", category="Website Traffic", platform="other")
+    return SandboxServiceFactory(
+        service_id=9102, name="Website visitors", category="Website Traffic", platform="other"
+    )
 
 
 def order_data(service, **fields) -> dict[str, object]:
@@ -104,7 +107,9 @@ def test_huge_runs_in_a_mass_order_line_are_refused_before_any_estimate(likes):
 
 
 def test_an_estimate_wider_than_its_column_is_refused_before_saving():
-    dear = a_service(9103, rate=Decimal("999999999.99999"), max_quantity=10**9, dripfeed=True)
+    dear = SandboxServiceFactory(
+        service_id=9103, rate=Decimal("999999999.99999"), max_quantity=10**9, dripfeed=True
+    )
     Provider.objects.filter(pk=dear.provider_id).update(balance=None)
     dear.refresh_from_db()
     errors = refused(dear, link="https://instagram.com/p/a", quantity=10**9, runs=1000, interval=30)

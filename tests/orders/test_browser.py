@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
 from decimal import Decimal
 
 import pytest
 from django.utils import timezone
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from catalog.models import Service
 from catalog.services import catalog_sync
@@ -17,8 +16,8 @@ from orders.tasks import poll_orders, poll_refills
 from providers.models import Provider
 from providers.sandbox.clock import FrozenClock
 from providers.sandbox.models import Order as SandboxOrder
-from tests.factories import PASSWORD, person
-from tests.waiting import PATIENCE, wait_for
+from tests.factories import person
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker]
 
@@ -180,28 +179,6 @@ def test_a_mass_order_of_five_lines_with_one_bad_line_places_four_orders(
 
 # An approval in two real browsers: a buyer's large order waits, an approver approves it in a
 # second browser context, and the order completes on the sandbox while the buyer watches.
-
-
-@pytest.fixture
-def signed_in(browser: Browser, live_server) -> Iterator[Callable[[str], Page]]:
-    """Sign a person in, in a browser context of their own (own cookies, own session)."""
-    contexts = []
-
-    def sign_in(username: str) -> Page:
-        context = browser.new_context(base_url=live_server.url)
-        context.set_default_timeout(PATIENCE * 1000)
-        contexts.append(context)
-        page = context.new_page()
-        page.goto("/accounts/login/")
-        page.fill("#id_username", username)
-        page.fill("#id_password", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url("**/")
-        return page
-
-    yield sign_in
-    for context in contexts:
-        context.close()
 
 
 @pytest.fixture

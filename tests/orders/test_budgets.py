@@ -13,8 +13,9 @@ from django.utils.formats import date_format
 
 from catalog.models import Service
 from orders.models import Order, OrderStatus
-from orders.services import OrderInvalid, order_place
 from orders.services import spend as budgets_module
+from orders.services.common import OrderInvalid
+from orders.services.placing import order_place
 from orders.services.spend import budget_spent, spent_by
 from providers.models import Provider
 from team.models import Budget, Campaign

@@ -24,14 +24,10 @@ from hypothesis import strategies as st
 
 from orders.forms import OrderForm
 from orders.models import Order, OrderStatus
-from orders.services import (
-    OrderActionError,
-    OrderInvalid,
-    order_approve,
-    order_place,
-    order_submit,
-    submission_orders,
-)
+from orders.services.approvals import order_approve
+from orders.services.common import OrderActionError, OrderInvalid
+from orders.services.placing import order_place, submission_orders
+from orders.services.submitting import order_submit
 from presets.models import Preset
 from presets.services import preset_apply
 from providers.models import Provider

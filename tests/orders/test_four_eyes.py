@@ -17,8 +17,9 @@ from django.urls import reverse
 
 from orders.filters import orders_to_decide
 from orders.models import Order, OrderStatus
-from orders.services import OrderActionError, order_place
 from orders.services.approvals import order_approve, order_decline
+from orders.services.common import OrderActionError
+from orders.services.placing import order_place
 from orders.services.policy import may_decide, requesters_barred_for
 from team.models import CredentialsSetBy
 from team.services import person_create, person_update

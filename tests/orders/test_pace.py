@@ -11,8 +11,9 @@ from datetime import timedelta
 import pytest
 
 from orders.models import EventKind, Order, OrderStatus
-from orders.services import orders_poll_round, orders_submit
 from orders.services.mass import mass_order_parse, mass_order_place
+from orders.services.submitting import orders_submit
+from orders.services.tracking import orders_poll_round
 from providers import pace
 from providers.client import sandbox as client_sandbox
 from providers.models import Provider
@@ -87,7 +88,7 @@ class InFlight:
 def in_flight(monkeypatch, settings) -> InFlight:
     settings.PROVIDER_MAX_CONCURRENCY = 4
     record = InFlight(together=4)
-    monkeypatch.setattr(client_sandbox, "_sandbox_view", lambda: record.view)
+    monkeypatch.setattr(client_sandbox, "sandbox_view", lambda: record.view)
     return record
 
 

@@ -21,12 +21,13 @@ from jappanel.web.csv import CsvExportAborted
 from jappanel.web.money import money
 from jappanel.web.pagination import PAGE_SIZE
 from orders.models import EventKind, Order, OrderStatus, Refill
-from orders.services import order_place, order_submit, orders_poll_round
+from orders.services.placing import order_place
+from orders.services.submitting import order_submit
+from orders.services.tracking import orders_poll_round
 from providers.models import Provider
 from team.models import Campaign
-from tests.factories import a_provider, link
+from tests.factories import PlainServiceFactory, a_provider, link
 from tests.presets.conftest import a_preset
-from tests.reports.conftest import a_service
 
 pytestmark = pytest.mark.django_db(transaction=True)
 LIST_URL = reverse("orders:order_list")
@@ -389,7 +390,7 @@ MARK = "Sandbox — no real money"
 def test_sandbox_services_and_orders_carry_the_mark_on_every_page_and_real_ones_do_not(
     client, person, followers, clock
 ):
-    real = a_service(a_provider("Panel"))
+    real = PlainServiceFactory(provider=a_provider("Panel"))
     ordered = sent(followers, clock)
     Refill.objects.create(order=ordered, provider_refill_id=77)
     real_order = make(real, 2)
@@ -542,13 +543,18 @@ def mass_text(service, bad: bool = True) -> str:
     return "\n".join(lines)
 
 
-def test_a_mass_order_preview_checks_each_line_and_totals_the_good_ones(client, person, followers):
-    data = {
-        "provider": followers.provider_id,
-        "text": mass_text(followers),
+def mass_form(service, action: str) -> dict[str, object]:
+    """The mass order form with `mass_text(service)`, posted with the button `action`."""
+    return {
+        "provider": service.provider_id,
+        "text": mass_text(service),
         "submission_token": "m",
-        "action": "preview",
+        "action": action,
     }
+
+
+def test_a_mass_order_preview_checks_each_line_and_totals_the_good_ones(client, person, followers):
+    data = mass_form(followers, "preview")
 
     body = client.post(reverse("orders:mass_order"), data).content.decode()
 
@@ -559,24 +565,14 @@ def test_a_mass_order_preview_checks_each_line_and_totals_the_good_ones(client, 
 
 
 def test_dropping_the_bad_lines_leaves_the_good_ones_in_the_box(client, person, followers):
-    data = {
-        "provider": followers.provider_id,
-        "text": mass_text(followers),
-        "submission_token": "m",
-        "action": "drop",
-    }
+    data = mass_form(followers, "drop")
     body = client.post(reverse("orders:mass_order"), data).content.decode()
     assert "youtube.com" not in body
     assert body.count('class="ok-line"') == 4
 
 
 def test_confirming_a_mass_order_places_each_good_line_once(client, person, followers):
-    data = {
-        "provider": followers.provider_id,
-        "text": mass_text(followers),
-        "submission_token": "m",
-        "action": "confirm",
-    }
+    data = mass_form(followers, "confirm")
 
     first = client.post(reverse("orders:mass_order"), data)
     again = client.post(reverse("orders:mass_order"), data)
@@ -631,7 +627,7 @@ def test_the_dashboard_shows_spend_open_orders_attention_and_recent_orders(
     client, person, followers, django_assert_max_num_queries
 ):
     now = timezone.now()
-    real = a_service(a_provider("Panel"))
+    real = PlainServiceFactory(provider=a_provider("Panel"))
     make(real, 1, status=OrderStatus.COMPLETED, submitted_at=now, charge=Decimal("1.50"))
     make(
         real,
@@ -668,7 +664,10 @@ def test_the_dashboard_shows_spend_open_orders_attention_and_recent_orders(
 
 def test_the_dashboard_never_adds_up_two_currencies(client, person):
     now = timezone.now()
-    dollars, euros = a_service(a_provider("Panel")), a_service(a_provider("Europanel"))
+    dollars, euros = (
+        PlainServiceFactory(provider=a_provider("Panel")),
+        PlainServiceFactory(provider=a_provider("Europanel")),
+    )
     Provider.objects.filter(name="Europanel").update(currency="EUR")
     make(dollars, 1, status=OrderStatus.COMPLETED, submitted_at=now, charge=Decimal("2.00"), currency="USD")
     make(euros, 2, status=OrderStatus.COMPLETED, submitted_at=now, charge=Decimal("5.00"), currency="EUR")

@@ -13,8 +13,7 @@ from catalog.models import Service
 from catalog.refill import LIFETIME
 from catalog.services import catalog_sync, service_refill_correct
 from orders.models import Order, OrderStatus, Refill, RefillStatus
-from orders.services import refill_request, refills_request
-from orders.services.actions import refills_auto_round
+from orders.services.actions import refill_request, refills_auto_round, refills_request
 from orders.services.guarantees import refill_askable, refills_due
 from orders.signals import refill_refused
 from providers.sandbox.models import Order as SandboxOrder

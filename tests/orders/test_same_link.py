@@ -11,18 +11,13 @@ from django.utils import timezone
 
 from audit.models import AuditAction, AuditEntry
 from orders.models import EventKind, Order, OrderStatus
-from orders.services import (
-    OrderActionError,
-    links,
-    order_place,
-    order_resolve,
-    order_submit,
-    orders_poll_round,
-    orders_sweep,
-    uncharged_total,
-)
+from orders.services import links
+from orders.services.common import OrderActionError
 from orders.services.links import lines_waiting, order_stop_waiting, order_waits_behind
+from orders.services.placing import order_place, uncharged_total
 from orders.services.spend import budget_spent
+from orders.services.submitting import order_resolve, order_submit, orders_sweep
+from orders.services.tracking import orders_poll_round
 from providers.sandbox.models import Order as SandboxOrder
 from providers.sandbox.services import order_add
 from tests.factories import link

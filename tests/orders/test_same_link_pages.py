@@ -7,7 +7,8 @@ from django.urls import reverse
 
 from audit.models import AuditAction, AuditEntry
 from orders.models import EventKind, Order, OrderStatus
-from orders.services import order_place, order_submit
+from orders.services.placing import order_place
+from orders.services.submitting import order_submit
 from presets.services import preset_preview
 from tests.factories import link
 from tests.presets.conftest import a_preset

@@ -15,8 +15,7 @@ from catalog.models import Scorecard, Service
 from orders.models import Order, OrderStatus, Refill, RefillStatus
 from orders.services.scorecards import scorecards_refresh
 from orders.tasks import refresh_scorecards
-from tests.factories import a_provider
-from tests.reports.conftest import a_service
+from tests.factories import PlainServiceFactory, a_provider
 
 pytestmark = pytest.mark.django_db
 NOW = timezone.now()
@@ -50,7 +49,7 @@ def orders(
 
 @pytest.fixture
 def service(db) -> Service:
-    return a_service(a_provider("Alpha"))
+    return PlainServiceFactory(provider=a_provider("Alpha"))
 
 
 def card(service: Service, days: int) -> Scorecard:
@@ -136,8 +135,8 @@ def test_the_30_day_card_leaves_out_older_orders_that_the_90_day_card_keeps_and_
 
 
 def test_a_provider_card_adds_up_all_its_services_and_only_its_own(service):
-    other_service = a_service(service.provider)
-    elsewhere = a_service(a_provider("Beta"))
+    other_service = PlainServiceFactory(provider=service.provider)
+    elsewhere = PlainServiceFactory(provider=a_provider("Beta"))
     orders(service, 6)
     orders(other_service, 6, OrderStatus.CANCELED)
     orders(elsewhere, 20, OrderStatus.REJECTED)

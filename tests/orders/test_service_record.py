@@ -10,15 +10,14 @@ from django.urls import reverse
 
 from catalog.models import Scorecard
 from orders.models import Order, OrderStatus
-from tests.factories import a_provider, client_of, person
-from tests.reports.conftest import a_service
+from tests.factories import PlainServiceFactory, a_provider, client_of, person
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def service(db):
-    return a_service(a_provider("Alpha"))
+    return PlainServiceFactory(provider=a_provider("Alpha"))
 
 
 def judged(service) -> None:
@@ -87,7 +86,7 @@ def test_an_order_no_longer_waiting_does_not_repeat_the_record(service):
 def test_the_dashboard_shows_each_waiting_orders_service_reliability_beside_the_decision(service):
     judged(service)
     waiting(service, person("buyer", "Buyer"))
-    unknown = a_service(service.provider)
+    unknown = PlainServiceFactory(provider=service.provider)
     waiting(unknown, person("other", "Buyer"))
 
     html = client_of(person("approver", "Approver")).get("/").content.decode()

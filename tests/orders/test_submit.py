@@ -7,10 +7,10 @@ from decimal import Decimal
 import pytest
 
 from orders.models import EventKind, Order, OrderStatus
-from orders.services import (
-    OrderInvalid,
+from orders.services.common import OrderInvalid
+from orders.services.placing import order_place
+from orders.services.submitting import (
     max_countdown,
-    order_place,
     order_resolve,
     order_submit,
     order_submit_now,

@@ -13,8 +13,8 @@ from django.db import connection
 from django.utils import timezone
 
 from orders.models import EventKind, Order, OrderEvent, OrderStatus
-from orders.services import order_batch_check, orders_claim_due, orders_poll_round
 from orders.services.spend import budget_spent
+from orders.services.tracking import order_batch_check, orders_claim_due, orders_poll_round
 from providers.client import sandbox as client_sandbox
 from providers.models import Provider
 from providers.sandbox.protocol import request_params
@@ -231,7 +231,7 @@ def panel_says(monkeypatch):
         ids = request_params(request)["orders"].split(",")
         return JsonResponse({order_id: answers[int(order_id)] for order_id in ids})
 
-    monkeypatch.setattr(client_sandbox, "_sandbox_view", lambda: view)
+    monkeypatch.setattr(client_sandbox, "sandbox_view", lambda: view)
     return answers
 
 

@@ -10,7 +10,9 @@ from django.utils import timezone
 
 from jappanel.celery import app as celery_app
 from orders.models import Order, OrderStatus
-from orders.services import order_place, orders_check_now, orders_sweep
+from orders.services.placing import order_place
+from orders.services.submitting import orders_sweep
+from orders.services.tracking import orders_check_now
 from orders.tasks import poll_orders
 from providers.sandbox.models import Order as SandboxOrder
 from tests.conftest import purge

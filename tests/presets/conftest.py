@@ -2,31 +2,10 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import pytest
 
-from catalog.models import Service
 from presets.models import Preset, PresetLine
 from presets.services import preset_save
-from providers.models import Provider
-
-
-def a_service(service_id: int = 9100, provider: Provider | None = None, **fields: object) -> Service:
-    """An Instagram service of `provider` (the Sandbox one by default), as a sync would have saved it."""
-    values: dict[str, object] = {
-        "name": f"Instagram likes {service_id}",
-        "type": "Default",
-        "category": "Instagram Likes",
-        "platform": "instagram",
-        "rate": Decimal("1.23456"),
-        "min_quantity": 10,
-        "max_quantity": 100_000,
-        **fields,
-    }
-    return Service.objects.create(
-        provider=provider or Provider.objects.get(name="Sandbox"), service_id=service_id, **values
-    )
 
 
 def a_preset(*lines: tuple, name: str = "Launch", **fields: object) -> Preset:

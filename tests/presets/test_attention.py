@@ -8,17 +8,20 @@ from django.urls import reverse
 
 from catalog.models import Service
 from orders.models import Order
-from orders.services import OrderInvalid
+from orders.services.common import OrderInvalid
 from presets.services import preset_apply, preset_attention
-from tests.factories import client_of, links, person
-from tests.presets.conftest import a_preset, a_service
+from tests.factories import SandboxServiceFactory, client_of, links, person
+from tests.presets.conftest import a_preset
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def preset():
-    likes, followers = a_service(9100), a_service(9101, max_quantity=5000)
+    likes, followers = (
+        SandboxServiceFactory(service_id=9100),
+        SandboxServiceFactory(service_id=9101, max_quantity=5000),
+    )
     return a_preset((likes, 1000), (followers, 2000), name="Launch")
 
 

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from jappanel.web.money import money
 from orders.models import Order, OrderStatus
-from orders.services import order_estimate
+from orders.services.placing import order_estimate
 from presets.models import Preset
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -12,8 +12,8 @@ from orders.models import Order
 from presets.models import Preset
 from providers.models import Provider
 from team.models import Budget, Campaign
-from tests.factories import a_real_provider, client_of, links, person
-from tests.presets.conftest import a_preset, a_service
+from tests.factories import SandboxServiceFactory, a_real_provider, client_of, links, person
+from tests.presets.conftest import a_preset
 
 pytestmark = pytest.mark.django_db
 
@@ -58,8 +58,12 @@ def test_the_empty_list_invites_to_create_the_first_preset_and_archived_ones_are
     page = buyer.get(reverse("presets:preset_list")).content.decode()
     assert "Create your first preset" in page
     assert reverse("presets:preset_create") in page
-    a_preset((a_service(9100), 1000), name="Old", active=False)
-    a_preset((a_service(9101), 250, 5, 30), name="Weekly", campaign=Campaign.objects.create(name="Spring"))
+    a_preset((SandboxServiceFactory(service_id=9100), 1000), name="Old", active=False)
+    a_preset(
+        (SandboxServiceFactory(service_id=9101), 250, 5, 30),
+        name="Weekly",
+        campaign=Campaign.objects.create(name="Spring"),
+    )
     page = buyer.get(reverse("presets:preset_list")).content.decode()
     assert "Weekly" in page and "Old" not in page
     assert "250 ×" in page and "5 runs, every 30 min" in page and "Spring" in page
@@ -70,13 +74,20 @@ def test_the_empty_list_invites_to_create_the_first_preset_and_archived_ones_are
 def test_the_list_costs_a_fixed_number_of_queries(django_assert_max_num_queries):
     buyer = client_of(person("buyer", "Buyer"))
     for number in range(8):
-        a_preset((a_service(9100 + 2 * number), 100), (a_service(9101 + 2 * number), 50), name=f"P{number}")
+        a_preset(
+            (SandboxServiceFactory(service_id=9100 + 2 * number), 100),
+            (SandboxServiceFactory(service_id=9101 + 2 * number), 50),
+            name=f"P{number}",
+        )
     with django_assert_max_num_queries(10):
         assert buyer.get(reverse("presets:preset_list")).status_code == 200
 
 
 def test_a_preset_is_created_with_its_lines_and_a_line_can_be_added_then_removed():
-    likes, views = a_service(9100), a_service(9200, dripfeed=True)
+    likes, views = (
+        SandboxServiceFactory(service_id=9100),
+        SandboxServiceFactory(service_id=9200, dripfeed=True),
+    )
     buyer = person("buyer", "Buyer")
     client = client_of(buyer)
     url = reverse("presets:preset_create")
@@ -103,8 +114,11 @@ def test_a_preset_is_created_with_its_lines_and_a_line_can_be_added_then_removed
 
 
 def test_bad_lines_are_refused_with_a_reason_each():
-    likes, comments = a_service(9100), a_service(9300, type="Custom Comments")
-    views = a_service(9200, dripfeed=True)
+    likes, comments = (
+        SandboxServiceFactory(service_id=9100),
+        SandboxServiceFactory(service_id=9300, type="Custom Comments"),
+    )
+    views = SandboxServiceFactory(service_id=9200, dripfeed=True)
     client = client_of(person("buyer", "Buyer"))
     base = {"name": "Bad", "notes": "", "campaign": ""}
     data = lines_data(
@@ -126,7 +140,9 @@ def test_bad_lines_are_refused_with_a_reason_each():
 
 
 def test_the_htmx_preview_shows_the_total_first_then_every_row_and_the_place_button():
-    preset = a_preset((a_service(9100), 1000), (a_service(9101), 100))
+    preset = a_preset(
+        (SandboxServiceFactory(service_id=9100), 1000), (SandboxServiceFactory(service_id=9101), 100)
+    )
     client = client_of(person("buyer", "Buyer"), **{"HX-Request": "true", "HX-Target": "apply-form"})
     page = apply(client, preset, links(2)).content.decode()
     assert "<html" not in page
@@ -137,7 +153,7 @@ def test_the_htmx_preview_shows_the_total_first_then_every_row_and_the_place_but
 
 
 def test_an_invalid_row_disables_placing_with_the_reason_and_a_forced_post_places_nothing():
-    preset = a_preset((a_service(9100), 1000))
+    preset = a_preset((SandboxServiceFactory(service_id=9100), 1000))
     client = client_of(person("buyer", "Buyer"))
     mixed = ["https://instagram.com/p/a", "https://tiktok.com/@b/video/1"]
     page = apply(client, preset, mixed).content.decode()
@@ -149,7 +165,7 @@ def test_an_invalid_row_disables_placing_with_the_reason_and_a_forced_post_place
 
 
 def test_the_links_that_cannot_be_placed_are_removed_in_one_click_then_placing_is_possible():
-    preset = a_preset((a_service(9100), 1000))
+    preset = a_preset((SandboxServiceFactory(service_id=9100), 1000))
     client = client_of(person("buyer", "Buyer"))
     mixed = ["https://instagram.com/p/a", "https://tiktok.com/@b/video/1", "https://instagram.com/p/c"]
     page = apply(client, preset, mixed).content.decode()
@@ -163,7 +179,7 @@ def test_the_links_that_cannot_be_placed_are_removed_in_one_click_then_placing_i
 
 
 def test_nothing_is_removed_when_no_link_can_be_placed():
-    preset = a_preset((a_service(9100), 1000))
+    preset = a_preset((SandboxServiceFactory(service_id=9100), 1000))
     client = client_of(person("buyer", "Buyer"))
     bad = ["https://tiktok.com/@b/video/1", "https://youtube.com/watch?v=x"]
     page = apply(client, preset, bad).content.decode()
@@ -174,7 +190,7 @@ def test_nothing_is_removed_when_no_link_can_be_placed():
 
 
 def test_links_given_twice_are_refused_above_the_box():
-    preset = a_preset((a_service(9100), 1000))
+    preset = a_preset((SandboxServiceFactory(service_id=9100), 1000))
     page = apply(client_of(person("buyer", "Buyer")), preset, links(1) * 2).content.decode()
     assert "given twice: https://instagram.com/p/post1 (lines 1 and 2)" in page
     assert "<table" not in page
@@ -182,7 +198,9 @@ def test_links_given_twice_are_refused_above_the_box():
 
 def test_placing_leads_to_the_result_and_a_reload_places_nothing_more(settings):
     settings.APPROVAL_THRESHOLD = Decimal("1.00")
-    preset = a_preset((a_service(9100), 1000), (a_service(9101), 100))
+    preset = a_preset(
+        (SandboxServiceFactory(service_id=9100), 1000), (SandboxServiceFactory(service_id=9101), 100)
+    )
     buyer = client_of(person("buyer", "Buyer"))
     placed = apply(buyer, preset, links(2), action="place")
     assert placed.status_code == 302
@@ -201,7 +219,7 @@ def test_placing_leads_to_the_result_and_a_reload_places_nothing_more(settings):
 
 
 def test_links_changed_after_the_preview_are_shown_again_before_anything_is_placed():
-    preset = a_preset((a_service(9100), 1000))
+    preset = a_preset((SandboxServiceFactory(service_id=9100), 1000))
     buyer = client_of(person("buyer", "Buyer"))
     url = reverse("presets:preset_apply", args=[preset.pk])
     page = apply(buyer, preset, links(1)).content.decode()
@@ -215,7 +233,7 @@ def test_links_changed_after_the_preview_are_shown_again_before_anything_is_plac
 
 
 def test_a_budget_refusal_is_a_message_on_the_form():
-    preset = a_preset((a_service(9100, provider=a_real_provider()), 1000))
+    preset = a_preset((SandboxServiceFactory(service_id=9100, provider=a_real_provider()), 1000))
     buyer = person("buyer", "Buyer")
     Budget.objects.create(user=buyer, amount=Decimal("2.00"))
     response = apply(client_of(buyer), preset, links(2), action="place")
@@ -227,13 +245,13 @@ def test_a_budget_refusal_is_a_message_on_the_form():
 
 def test_the_funds_of_the_provider_are_counted_in_the_preview():
     Provider.objects.filter(name="Sandbox").update(balance=Decimal("1.50"))
-    preset = a_preset((a_service(9100), 1000))
+    preset = a_preset((SandboxServiceFactory(service_id=9100), 1000))
     page = apply(client_of(person("buyer", "Buyer")), preset, links(2)).content.decode()
     assert "Not enough funds: balance $0.26544" in page
 
 
 def test_who_may_see_edit_and_apply_presets():
-    preset = a_preset((a_service(9100), 1000))
+    preset = a_preset((SandboxServiceFactory(service_id=9100), 1000))
     viewer, buyer = client_of(person("viewer", "Viewer")), client_of(person("buyer", "Buyer"))
     assert viewer.get(reverse("presets:preset_list")).status_code == 403
     assert viewer.get(reverse("presets:preset_apply", args=[preset.pk])).status_code == 403

@@ -10,7 +10,7 @@ from audit.models import AuditAction, AuditEntry
 from catalog.models import ShortlistRule, TeamPolicy
 from catalog.services import shortlist_add, team_policy_save
 from orders.models import Order, OrderStatus
-from orders.services import OrderInvalid
+from orders.services.common import OrderInvalid
 from presets.models import PresetLine
 from presets.services import (
     MAX_LINKS,
@@ -24,8 +24,8 @@ from presets.services import (
 )
 from providers.models import Provider
 from team.models import Campaign
-from tests.factories import a_real_provider, links, person
-from tests.presets.conftest import a_preset, a_service
+from tests.factories import SandboxServiceFactory, a_real_provider, links, person
+from tests.presets.conftest import a_preset
 
 pytestmark = pytest.mark.django_db
 
@@ -33,8 +33,8 @@ TOKEN = "form-token-0123456789"
 
 
 def test_the_total_is_the_exact_sum_of_the_rows_and_a_drip_feed_pays_every_run():
-    likes = a_service(9100, rate=Decimal("1.23456"))
-    views = a_service(9200, rate=Decimal("0.07777"), dripfeed=True)
+    likes = SandboxServiceFactory(service_id=9100, rate=Decimal("1.23456"))
+    views = SandboxServiceFactory(service_id=9200, rate=Decimal("0.07777"), dripfeed=True)
     preset = a_preset((likes, 1000), (views, 150, 3, 30))
     preview = preset_preview(preset=preset, links=links(2))
     estimates = [row.draft.estimate for row in preview.rows]
@@ -47,7 +47,10 @@ def test_the_total_is_the_exact_sum_of_the_rows_and_a_drip_feed_pays_every_run()
 
 
 def test_it_places_one_order_per_line_and_per_link_in_the_order_of_the_preview():
-    likes, follows = a_service(9100), a_service(9101, category="Instagram Followers")
+    likes, follows = (
+        SandboxServiceFactory(service_id=9100),
+        SandboxServiceFactory(service_id=9101, category="Instagram Followers"),
+    )
     buyer, spring = person("buyer", "Buyer"), Campaign.objects.create(name="Spring")
     preset = a_preset((likes, 1000), (follows, 200))
     orders = preset_apply(
@@ -69,7 +72,7 @@ def test_the_same_form_posted_again_returns_the_first_orders_and_places_nothing_
     # The balance fits exactly one set: were the resubmission checked again, it would be refused
     # for want of funds (the first set is queued now), not recognised.
     Provider.objects.filter(name="Sandbox").update(balance=Decimal("2.46912"))
-    preset = a_preset((a_service(9100), 1000))
+    preset = a_preset((SandboxServiceFactory(service_id=9100), 1000))
     first = preset_apply(preset=preset, links=links(2), campaign=None, token=TOKEN, enqueue=False)
     again = preset_apply(preset=preset, links=links(2), campaign=None, token=TOKEN, enqueue=False)
     assert [order.pk for order in again] == [order.pk for order in first]
@@ -82,8 +85,8 @@ def test_the_same_form_posted_again_returns_the_first_orders_and_places_nothing_
 
 
 def test_one_invalid_row_blocks_every_order_and_says_which():
-    likes = a_service(9100)
-    gone = a_service(9101, active=False)
+    likes = SandboxServiceFactory(service_id=9100)
+    gone = SandboxServiceFactory(service_id=9101, active=False)
     preset = a_preset((likes, 1000))
     mixed = ["https://instagram.com/p/a", "https://youtube.com/watch?v=b", "https://instagram.com/p/c"]
     preview = preset_preview(preset=preset, links=mixed)
@@ -100,7 +103,7 @@ def test_one_invalid_row_blocks_every_order_and_says_which():
 
 
 def test_quantity_out_of_bounds_and_funds_are_checked_per_row_counting_the_rows_above():
-    small = a_service(9100, rate=Decimal("1.00"), max_quantity=5000)
+    small = SandboxServiceFactory(service_id=9100, rate=Decimal("1.00"), max_quantity=5000)
     Provider.objects.filter(name="Sandbox").update(balance=Decimal("2.5"))
     preview = preset_preview(preset=a_preset((small, 1000)), links=links(3))
     assert [row.ok for row in preview.rows] == [True, True, False]
@@ -114,7 +117,7 @@ def test_links_skip_blank_lines_and_duplicates_and_too_many_are_refused():
         "https://instagram.com/p/a",
         "https://instagram.com/p/b",
     ]
-    preset = a_preset(*((a_service(9100 + number), 100) for number in range(6)))
+    preset = a_preset(*((SandboxServiceFactory(service_id=9100 + number), 100) for number in range(6)))
     twice = ["https://instagram.com/p/a", "https://instagram.com/p/b", "https://instagram.com/p/a"]
     with pytest.raises(OrderInvalid) as refused:
         preset_preview(preset=preset, links=twice)
@@ -125,7 +128,10 @@ def test_links_skip_blank_lines_and_duplicates_and_too_many_are_refused():
         preset_preview(preset=preset, links=too_many_orders)
     assert f"make {len(too_many_orders) * 6} orders" in refused.value.errors["links"]
     with pytest.raises(OrderInvalid):
-        preset_preview(preset=a_preset((a_service(9200), 100), name="One"), links=links(MAX_LINKS + 1))
+        preset_preview(
+            preset=a_preset((SandboxServiceFactory(service_id=9200), 100), name="One"),
+            links=links(MAX_LINKS + 1),
+        )
     with pytest.raises(OrderInvalid):
         preset_preview(preset=preset, links=[])
 
@@ -135,7 +141,7 @@ def test_a_budget_refuses_the_whole_batch_and_nothing_is_placed():
 
     buyer = person("buyer", "Buyer")
     Budget.objects.create(user=buyer, amount=Decimal("3.00"))
-    preset = a_preset((a_service(9100, provider=a_real_provider()), 1000))
+    preset = a_preset((SandboxServiceFactory(service_id=9100, provider=a_real_provider()), 1000))
     with pytest.raises(OrderInvalid) as refused:
         preset_apply(preset=preset, links=links(3), campaign=None, token=TOKEN, user=buyer, enqueue=False)
     # The whole batch is weighed at once (spend.py words it, "costs" and all).
@@ -147,7 +153,9 @@ def test_a_budget_refuses_the_whole_batch_and_nothing_is_placed():
 
 def test_an_apply_above_the_approval_threshold_waits_whole_and_the_preview_says_so(settings):
     settings.APPROVAL_THRESHOLD = Decimal("1.00")
-    preset = a_preset((a_service(9100), 1000), (a_service(9101), 100))  # $1.23456 and $0.12346
+    preset = a_preset(
+        (SandboxServiceFactory(service_id=9100), 1000), (SandboxServiceFactory(service_id=9101), 100)
+    )  # $1.23456 and $0.12346
     preview = preset_preview(preset=preset, links=links(2))
     assert [row.waits for row in preview.rows] == [True] * 4
     orders = preset_apply(preset=preset, links=links(2), campaign=None, token=TOKEN, enqueue=False)
@@ -163,7 +171,7 @@ def test_an_apply_above_the_approval_threshold_waits_whole_and_the_preview_says_
 
 
 def test_saving_replaces_the_lines_in_order_and_each_change_is_audited():
-    likes, follows = a_service(9100), a_service(9101)
+    likes, follows = SandboxServiceFactory(service_id=9100), SandboxServiceFactory(service_id=9101)
     buyer = person("buyer", "Buyer")
     preset = a_preset((likes, 1000), (follows, 50))
     preset_save(
@@ -187,7 +195,10 @@ def test_saving_replaces_the_lines_in_order_and_each_change_is_audited():
 
 
 def test_the_preview_follows_the_shortlist_rule_of_the_person_applying():
-    listed, unlisted = a_service(9100), a_service(9101, category="Instagram Followers")
+    listed, unlisted = (
+        SandboxServiceFactory(service_id=9100),
+        SandboxServiceFactory(service_id=9101, category="Instagram Followers"),
+    )
     shortlist_add(service=listed, house_name="IG likes", user=None)
     buyer, approver = person("buyer", "Buyer"), person("approver", "Approver")
     preset = a_preset((listed, 1000), (unlisted, 200))

@@ -4,33 +4,15 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from itertools import count
 
 import pytest
 
 from catalog.models import Service
-from catalog.platforms import Platform
 from orders.models import Order, OrderStatus
 from providers.models import Provider
-from tests.factories import a_provider
+from tests.factories import PlainServiceFactory, a_provider
 
 MONTH = date(2026, 3, 1)  # every order below is placed in March 2026 unless told otherwise
-_ids = count(9000)
-
-
-def a_service(
-    provider: Provider, platform: str = Platform.INSTAGRAM, category: str = "Instagram Followers"
-) -> Service:
-    return Service.objects.create(
-        provider=provider,
-        service_id=next(_ids),
-        name=f"{category} #{next(_ids)}",
-        category=category,
-        platform=platform,
-        rate=Decimal("1.00"),
-        min_quantity=10,
-        max_quantity=100_000,
-    )
 
 
 def an_order(
@@ -63,4 +45,4 @@ def provider(db) -> Provider:
 
 @pytest.fixture
 def service(provider) -> Service:
-    return a_service(provider)
+    return PlainServiceFactory(provider=provider)

@@ -13,8 +13,8 @@ from orders.services.spend import budget_spent
 from providers.models import Provider
 from reports.services import STATUS_GROUPS, report_build
 from team.models import Campaign
-from tests.factories import a_provider, person
-from tests.reports.conftest import MONTH, a_service, an_order
+from tests.factories import PlainServiceFactory, a_provider, person
+from tests.reports.conftest import MONTH, an_order
 
 MARCH_END = date(2026, 3, 31)
 
@@ -66,7 +66,7 @@ def test_net_spend_per_person_and_per_provider_equals_budget_spent_too(provider,
     other_provider = a_provider("Beta")
     ann, bob = person("ann"), person("bob")
     every_kind_of_order(service, user=ann)
-    every_kind_of_order(a_service(other_provider), user=bob)
+    every_kind_of_order(PlainServiceFactory(provider=other_provider), user=bob)
     an_order(service, OrderStatus.PARTIAL, "5.00", quantity=9, remains=4, user=bob)
     by_person, by_provider = rows_by_label(march(group="person")), rows_by_label(march(group="provider"))
     for user in (ann, bob):
@@ -163,9 +163,9 @@ def test_budgets_and_their_use_are_shown_for_a_calendar_month_only(service):
 def test_orders_are_grouped_by_each_dimension(provider, group, expected):
     ann = person("ann")
     spring, summer = Campaign.objects.create(name="Spring"), Campaign.objects.create(name="Summer")
-    followers = a_service(provider)
-    views = a_service(provider, Platform.YOUTUBE, "YouTube Views")
-    uncategorised = a_service(a_provider("Beta"), Platform.YOUTUBE, "")
+    followers = PlainServiceFactory(provider=provider)
+    views = PlainServiceFactory(provider=provider, platform=Platform.YOUTUBE, category="YouTube Views")
+    uncategorised = PlainServiceFactory(provider=a_provider("Beta"), platform=Platform.YOUTUBE, category="")
     an_order(followers, campaign=spring, user=ann)
     an_order(followers, campaign=spring, user=ann)
     an_order(views, campaign=summer, user=ann)
@@ -193,7 +193,7 @@ def test_the_status_breakdown_puts_every_order_in_one_column(service):
 
 
 def test_only_orders_of_the_period_and_of_the_filters_count(service):
-    other = a_service(a_provider("Beta"))
+    other = PlainServiceFactory(provider=a_provider("Beta"))
     spring = Campaign.objects.create(name="Spring")
     an_order(service, OrderStatus.COMPLETED, "1.00", campaign=spring, day=1)
     an_order(service, OrderStatus.CANCELED, "2.00", campaign=spring, day=31)
@@ -225,7 +225,7 @@ def test_the_daily_line_adds_up_to_the_net_spend_of_the_period(service):
 def test_sandbox_orders_are_left_out_unless_asked_for_or_their_provider_is_chosen(provider, service):
     sandbox = Provider.objects.get(name="Sandbox")
     an_order(service, OrderStatus.COMPLETED, "2.00", charge="2.00")
-    an_order(a_service(sandbox), OrderStatus.COMPLETED, "30.00", charge="30.00")
+    an_order(PlainServiceFactory(provider=sandbox), OrderStatus.COMPLETED, "30.00", charge="30.00")
 
     real_only = march(group="provider")
     assert (set(rows_by_label(real_only)), real_only.includes_sandbox) == ({"Alpha"}, False)

@@ -16,8 +16,8 @@ from django.utils import timezone
 from orders.models import OrderStatus
 from providers.models import Provider
 from team.models import Campaign
-from tests.factories import a_provider, client_of, person
-from tests.reports.conftest import a_service, an_order
+from tests.factories import PlainServiceFactory, a_provider, client_of, person
+from tests.reports.conftest import an_order
 
 URL = "/reports/"
 EXPORT = "/reports/export.csv"
@@ -124,7 +124,12 @@ def test_sandbox_orders_show_on_the_page_and_in_the_csv_only_when_included_and_c
     viewer, service
 ):
     an_order(service, OrderStatus.COMPLETED, "2.00", charge="2.00")
-    an_order(a_service(Provider.objects.get(name="Sandbox")), OrderStatus.COMPLETED, "30.00", charge="30.00")
+    an_order(
+        PlainServiceFactory(provider=Provider.objects.get(name="Sandbox")),
+        OrderStatus.COMPLETED,
+        "30.00",
+        charge="30.00",
+    )
     client, query = client_of(viewer), {"month": "2026-03", "group": "provider"}
 
     page = client.get(URL, query).content.decode()
@@ -227,7 +232,7 @@ def test_the_number_of_queries_does_not_grow_with_the_number_of_groups(
     viewer, provider, django_assert_max_num_queries
 ):
     client, query = client_of(viewer), {"month": "2026-03"}
-    an_order(a_service(provider), campaign=Campaign.objects.create(name="Only"))
+    an_order(PlainServiceFactory(provider=provider), campaign=Campaign.objects.create(name="Only"))
     few = {}
     for url in (URL, EXPORT):
         with CaptureQueriesContext(connection) as queries:
@@ -235,7 +240,7 @@ def test_the_number_of_queries_does_not_grow_with_the_number_of_groups(
         few[url] = len(queries)
     for n in range(30):
         campaign = Campaign.objects.create(name=f"Campaign {n:02}", monthly_budget=Decimal("10"))
-        an_order(a_service(a_provider(f"Provider{n}")), campaign=campaign)
+        an_order(PlainServiceFactory(provider=a_provider(f"Provider{n}")), campaign=campaign)
     for url in (URL, EXPORT):
         with django_assert_max_num_queries(few[url]):
             response = client.get(url, query)

@@ -15,35 +15,27 @@ from tests.sandbox.factories import ServiceFactory
 pytestmark = pytest.mark.django_db
 
 
-def test_html_503_mode_answers_a_maintenance_page_and_processes_nothing(
-    client: Client, account: Account, settings: object
+@pytest.mark.parametrize(
+    ("mode", "status", "page"),
+    [
+        ("html_503", 503, b"Service Temporarily Unavailable"),
+        ("cloudflare", 403, b"<title>Just a moment...</title>"),
+    ],
+    ids=["html_503 answers a maintenance page", "cloudflare answers a challenge page"],
+)
+def test_an_html_fault_mode_answers_its_page_and_processes_nothing(
+    client: Client, account: Account, settings: object, mode: str, status: int, page: bytes
 ) -> None:
-    settings.SANDBOX_FAULT_MODE = "html_503"
+    settings.SANDBOX_FAULT_MODE = mode
     service = ServiceFactory()
 
     response = client.post(
         URL, {"key": KEY, "action": "add", "service": service.id, "link": "x", "quantity": 100}
     )
 
-    assert response.status_code == 503
+    assert response.status_code == status
     assert response["Content-Type"].startswith("text/html")
-    assert b"Service Temporarily Unavailable" in response.content
-    assert not Order.objects.exists()
-
-
-def test_cloudflare_mode_answers_a_challenge_page_and_processes_nothing(
-    client: Client, account: Account, settings: object
-) -> None:
-    settings.SANDBOX_FAULT_MODE = "cloudflare"
-    service = ServiceFactory()
-
-    response = client.post(
-        URL, {"key": KEY, "action": "add", "service": service.id, "link": "x", "quantity": 100}
-    )
-
-    assert response.status_code == 403
-    assert response["Content-Type"].startswith("text/html")
-    assert b"<title>Just a moment...</title>" in response.content
+    assert page in response.content
     assert not Order.objects.exists()
 
 

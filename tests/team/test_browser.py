@@ -5,18 +5,15 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import Group
 
-from tests.factories import PASSWORD, person
+from tests.browsing import sign_in
+from tests.factories import person
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_an_action_refused_after_the_page_was_drawn_shows_the_reason_on_the_page(page):
     buyer = person("buyer", "Buyer")
-    page.goto("/accounts/login/")
-    page.fill("#id_username", "buyer")
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url("**/")
+    sign_in(page, "buyer")
     page.goto("/services/")
     button = page.locator("#sync-status").get_by_role("button", name="Sync now")
     button.wait_for()

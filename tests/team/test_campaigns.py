@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from audit.models import AuditAction, AuditEntry
 from orders.models import Order
-from orders.services import OrderInvalid, order_place
+from orders.services.common import OrderInvalid
+from orders.services.placing import order_place
 from team.models import Campaign
 from tests.factories import client_of, link, person
 

@@ -13,8 +13,8 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from orders.models import Order, OrderStatus
-from tests.factories import a_real_provider, client_of
-from tests.reports.conftest import a_service, an_order
+from tests.factories import PlainServiceFactory, a_real_provider, client_of
+from tests.reports.conftest import an_order
 from tests.team.test_permissions import MAY, RULES
 
 pytestmark = pytest.mark.browser
@@ -99,7 +99,7 @@ def open_menu(page) -> None:
 @pytest.fixture
 def spending(people) -> None:
     """Money spent this month and these 30 days: the dashboard's and the report's charts draw bars."""
-    service = a_service(a_real_provider())
+    service = PlainServiceFactory(provider=a_real_provider())
     for days_ago in (0, 3):
         day = timezone.now() - timedelta(days=days_ago)
         month = day.date().replace(day=1)

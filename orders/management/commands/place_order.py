@@ -6,20 +6,15 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from catalog.models import Service
-from orders.management.commands._output import (
-    EXIT_NOT_PLACED,
-    NOT_PLACED,
+from orders.management.output import (
     bad_input,
-    key_argument,
-    key_checked,
-    key_conflict,
-    order_line,
-    provider_named,
+    orders_send_now,
+    placing_arguments,
+    placing_options,
+    placing_refusals,
     read_text,
-    user_named,
 )
-from orders.services import OrderInvalid, SubmissionConflict, order_place, order_submit_now
-from orders.services.placing import MAX_LIST_CHARACTERS
+from orders.services.placing import MAX_LIST_CHARACTERS, order_place
 
 
 def _fields(pairs: list[str]) -> dict[str, str]:
@@ -49,14 +44,10 @@ class Command(BaseCommand):
         parser.add_argument(
             "--field", action="append", default=[], metavar="NAME=VALUE", help="any other field of the type"
         )
-        parser.add_argument("--provider", help="provider name (default: the only active one, JAP or Sandbox)")
-        parser.add_argument("--user", help="the person the order is placed for (username)")
-        key_argument(parser)
+        placing_arguments(parser, placed="order is")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        provider = provider_named(options["provider"])
-        user = user_named(options["user"])
-        key = key_checked(options["idempotency_key"])
+        provider, user, key = placing_options(options)
         service = (
             Service.objects.select_related("provider")
             .filter(provider=provider, service_id=options["service"])
@@ -72,7 +63,7 @@ class Command(BaseCommand):
             fields["comments"] = read_text(
                 options["comments_file"], limit=MAX_LIST_CHARACTERS, what="--comments-file"
             )
-        try:
+        with placing_refusals(key):
             order = order_place(
                 service=service,
                 link=options["link"],
@@ -82,11 +73,4 @@ class Command(BaseCommand):
                 submission_token=key,
                 enqueue=False,
             )
-        except SubmissionConflict as exc:
-            raise key_conflict(key, exc) from None
-        except OrderInvalid as exc:
-            raise bad_input(str(exc)) from None
-        order = order_submit_now(order=order)
-        self.stdout.write(order_line(order))
-        if order.status in NOT_PLACED:
-            raise SystemExit(EXIT_NOT_PLACED)
+        orders_send_now([(order, {})], self.stdout)

@@ -6,20 +6,16 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from orders.management.commands._output import (
+from orders.management.output import (
     EXIT_BAD_INPUT,
-    EXIT_NOT_PLACED,
-    NOT_PLACED,
     bad_input,
-    key_argument,
-    key_checked,
-    key_conflict,
-    order_line,
-    provider_named,
+    orders_send_now,
+    placing_arguments,
+    placing_options,
+    placing_refusals,
     read_text,
-    user_named,
 )
-from orders.services import OrderInvalid, SubmissionConflict, order_submit_now
+from orders.services.common import OrderInvalid
 from orders.services.mass import (
     MASS_FORMAT,
     MAX_CHARACTERS,
@@ -39,14 +35,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file", help="the mass order, or - for standard input")
-        parser.add_argument("--provider", help="provider name (default: the only active one, JAP or Sandbox)")
-        parser.add_argument("--user", help="the person the orders are placed for (username)")
-        key_argument(parser)
+        placing_arguments(parser, placed="orders are")
 
     def handle(self, *args: Any, file: str, **options: Any) -> None:
-        provider = provider_named(options["provider"])
-        user = user_named(options["user"])
-        key = key_checked(options["idempotency_key"])
+        provider, user, key = placing_options(options)
         text = read_text(sys.stdin if file == "-" else file, limit=MAX_CHARACTERS, what="a mass order")
         try:
             lines = mass_order_parse(text, provider=provider)
@@ -54,22 +46,17 @@ class Command(BaseCommand):
             raise bad_input(str(exc)) from None
         if not lines:
             raise bad_input(f"no order lines in {file} (expected {MASS_FORMAT})")
-        try:
-            orders = mass_order_place(
-                lines=lines, provider=provider, token=key, user=user, all_or_nothing=True, enqueue=False
-            )
-        except MassLinesInvalid as exc:
-            for line in exc.lines:
-                self.stdout.write(json.dumps({"line": line.number, "error": line.error}, ensure_ascii=False))
-            raise SystemExit(EXIT_BAD_INPUT) from None
-        except SubmissionConflict as exc:
-            raise key_conflict(key, exc) from None
-        except OrderInvalid as exc:
-            raise bad_input(str(exc)) from None
-        failed = False
-        for line, order in zip(lines, orders, strict=True):
-            order = order_submit_now(order=order)
-            failed |= order.status in NOT_PLACED
-            self.stdout.write(order_line(order, line=line.number))
-        if failed:
-            raise SystemExit(EXIT_NOT_PLACED)
+        # Inside placing_refusals: a mass order's bad lines are an OrderInvalid printed line by line.
+        with placing_refusals(key):
+            try:
+                orders = mass_order_place(
+                    lines=lines, provider=provider, token=key, user=user, all_or_nothing=True, enqueue=False
+                )
+            except MassLinesInvalid as exc:
+                for bad in exc.lines:
+                    error = {"line": bad.number, "error": bad.error}
+                    self.stdout.write(json.dumps(error, ensure_ascii=False))
+                raise SystemExit(EXIT_BAD_INPUT) from None
+        orders_send_now(
+            ((order, {"line": line.number}) for line, order in zip(lines, orders, strict=True)), self.stdout
+        )

@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from orders.services import orders_poll_round
+from orders.services.tracking import orders_poll_round
 
 
 class Command(BaseCommand):

@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from orders.management.commands._output import bad_input
+from orders.management.output import bad_input
 from orders.models import Order
 
 

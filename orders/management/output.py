@@ -1,9 +1,12 @@
-"""What the order commands share: choosing the provider and printing an order as one JSON line."""
+"""What the order commands share: choosing the provider, the person and the idempotency key,
+turning a refusal into bad input, and sending orders now, each printed as one JSON line."""
 
 from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -11,7 +14,9 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import CommandError, CommandParser
 
 from orders.models import Order, OrderStatus
-from orders.services import SubmissionConflict
+from orders.services.common import OrderInvalid
+from orders.services.placing import SubmissionConflict
+from orders.services.submitting import order_submit_now
 from providers.models import Provider
 from providers.services import ProviderNotFound, provider_choose
 
@@ -24,6 +29,45 @@ MAX_KEY = Order._meta.get_field("submission_token").max_length
 
 def bad_input(message: str) -> CommandError:
     return CommandError(message, returncode=EXIT_BAD_INPUT)
+
+
+def placing_arguments(parser: CommandParser, *, placed: str) -> None:
+    """--provider, --user and --idempotency-key; `placed` names what is placed ("order", "orders")."""
+    parser.add_argument("--provider", help="provider name (default: the only active one, JAP or Sandbox)")
+    parser.add_argument("--user", help=f"the person the {placed} placed for (username)")
+    key_argument(parser)
+
+
+def placing_options(options: dict[str, Any]) -> tuple[Provider, Any, str]:
+    """The provider, the person (or None) and the idempotency key the options name."""
+    return (
+        provider_named(options["provider"]),
+        user_named(options["user"]),
+        key_checked(options["idempotency_key"]),
+    )
+
+
+@contextmanager
+def placing_refusals(key: str) -> Iterator[None]:
+    """A refusal to place, as bad input: a key used for other content, or an order invalid."""
+    try:
+        yield
+    except SubmissionConflict as exc:
+        raise key_conflict(key, exc) from None
+    except OrderInvalid as exc:
+        raise bad_input(str(exc)) from None
+
+
+def orders_send_now(orders: Iterable[tuple[Order, dict[str, Any]]], stdout: Any) -> None:
+    """Send each order from this process and print it as one JSON line (with its extra fields);
+    exit 1 when one was rejected or may not have been placed."""
+    failed = False
+    for order, extra in orders:
+        sent = order_submit_now(order=order)
+        failed |= sent.status in NOT_PLACED
+        stdout.write(order_line(sent, **extra))
+    if failed:
+        raise SystemExit(EXIT_NOT_PLACED)
 
 
 def key_argument(parser: CommandParser) -> None:
