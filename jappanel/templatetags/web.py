@@ -4,7 +4,9 @@
 - `user|may:"place_order"`: whether the person may take an action of the ACTIONS map
   (jappanel.web.access); several actions separated by commas ask for any of them;
 - `form.data|line_count:"links"`: the non-blank lines of a posted field (the shared field partial);
-- `providers|options:"name"`: (pk, name) pairs of model objects, for the shared filter select.
+- `providers|options:"name"`: (pk, name) pairs of model objects, for the shared filter select;
+- `{% cursor_query "newer" page.newer "older" %}`: this page's query string moved to another keyset page
+  (the shared keyset pager).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from django import template
+from django.template.defaulttags import querystring
 
 from jappanel.web import access
 from jappanel.web import money as amounts
@@ -46,3 +49,10 @@ def options(objects: Iterable[Any], label: str) -> list[tuple[Any, Any]]:
         value = getattr(obj, label)
         pairs.append((obj.pk, value() if callable(value) else value))
     return pairs
+
+
+@register.simple_tag(takes_context=True)
+def cursor_query(context: template.Context, key: str, cursor: str | None, other: str) -> str:
+    """`{% querystring %}` with `key` set to `cursor` (dropped if None) and `other` dropped: the
+    keyset pager's links, whatever a page names its two cursors."""
+    return querystring(context, **{key: cursor, other: None})
