@@ -59,19 +59,6 @@ class OrderFilter(DayRangeFilterSet):
     campaign = id_filter("campaign_id", "Campaign")
     codes = django_filters.CharFilter(method="by_codes", label="Orders")
 
-    FILTERS = (
-        "q",
-        "status",
-        "platform",
-        "service",
-        "provider",
-        "person",
-        "campaign",
-        "since",
-        "until",
-        "codes",
-    )
-
     class Meta:
         model = Order
         fields: list[str] = []
@@ -116,8 +103,6 @@ class RefillFilter(DayRangeFilterSet):
     )
     provider = id_filter("order__provider_id", "Provider")
 
-    FILTERS = ("q", "status", "provider", "since", "until")
-
     class Meta:
         model = Refill
         fields: list[str] = []
@@ -160,8 +145,6 @@ class RefillDueFilter(ListFilterSet):
         min_value=1,
         max_value=MAX_DUE_AFTER_DAYS,
     )
-
-    FILTERS = ("campaign", "provider", "platform", "days")
 
     class Meta:
         model = Order

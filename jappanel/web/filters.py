@@ -1,8 +1,8 @@
 """What the list pages' filters share: "is this list narrowed?", id filters and day ranges.
 
-A page's FilterSet subclasses `ListFilterSet` and names in FILTERS the filters that narrow its
-list (a sort, a page or a period does not); the page shows "No … matches" and a "Clear filters"
-link when `is_filtering`. `DayRangeFilterSet` adds the From / To days of `DAY_FIELD`.
+A page's FilterSet subclasses `ListFilterSet` and, when some of its filters do not narrow its list
+(a sort, a period), names in FILTERS those that do; the page shows "No … matches" and a "Clear
+filters" link when `is_filtering`. `DayRangeFilterSet` adds the From / To days of `DAY_FIELD`.
 """
 
 from __future__ import annotations
@@ -33,13 +33,15 @@ def id_filter(field_name: str, label: str) -> django_filters.NumberFilter:
 class ListFilterSet(django_filters.FilterSet):
     """A list page's filters, read from its query string."""
 
-    FILTERS: ClassVar[tuple[str, ...]] = ()
+    # The filters that narrow the list; None: every one.
+    FILTERS: ClassVar[tuple[str, ...] | None] = None
 
     @property
     def is_filtering(self) -> bool:
         """Whether the query string narrows the list."""
         self.is_valid()  # validates once; a value that does not validate is left out, not applied
-        return any(self.form.cleaned_data.get(name) not in (None, "") for name in self.FILTERS)
+        names = self.filters if self.FILTERS is None else self.FILTERS
+        return any(self.form.cleaned_data.get(name) not in (None, "") for name in names)
 
 
 class DayRangeFilterSet(ListFilterSet):
