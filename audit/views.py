@@ -2,8 +2,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import datetime, time
-from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model
@@ -16,6 +14,7 @@ from django.views.decorators.http import require_GET
 from audit.models import AuditAction, AuditEntry
 from jappanel.web.access import allowed
 from jappanel.web.csv import csv_response
+from jappanel.web.filters import day_start
 from jappanel.web.htmx import render_page
 
 PAGE_SIZE = 50
@@ -30,10 +29,6 @@ class AuditFilterForm(forms.Form):
     q = forms.CharField(required=False, max_length=200)
 
 
-def _day_start(day: Any) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
-
-
 def audit_entries(form: AuditFilterForm) -> QuerySet[AuditEntry]:
     """The entries matching the filters (an invalid filter is ignored), newest first."""
     entries = AuditEntry.objects.select_related("actor")
@@ -43,9 +38,9 @@ def audit_entries(form: AuditFilterForm) -> QuerySet[AuditEntry]:
     if data.get("person"):
         entries = entries.filter(actor=data["person"])
     if data.get("since"):
-        entries = entries.filter(at__gte=_day_start(data["since"]))
+        entries = entries.filter(at__gte=day_start(data["since"]))
     if data.get("until"):
-        entries = entries.filter(at__lt=_day_start(data["until"]) + timezone.timedelta(days=1))
+        entries = entries.filter(at__lt=day_start(data["until"]) + timezone.timedelta(days=1))
     if query := (data.get("q") or "").strip():
         entries = entries.filter(
             Q(target_label__icontains=query) | Q(note__icontains=query) | Q(actor_name__iexact=query)

@@ -30,6 +30,7 @@ from catalog.models import (
 )
 from jappanel.db import bulk_insert
 from jappanel.events import Occurrence, announce
+from jappanel.web.filters import ListFilterSet
 from jappanel.web.pagination import EPOCH
 
 PERCENT_PLACES = Decimal("0.1")
@@ -210,7 +211,7 @@ def seen_from(value: str | None) -> datetime | None:
     return EPOCH + timedelta(microseconds=int(value))
 
 
-class ChangeFilter(django_filters.FilterSet):
+class ChangeFilter(ListFilterSet):
     """The filters of the Catalog changes page, read from its query string.
 
     `seen` is the person's previous visit, carried in the URL so that "since my last visit"
@@ -222,7 +223,8 @@ class ChangeFilter(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(choices=ChangeKind.choices, label="Kind of change")
     shortlist = django_filters.BooleanFilter(method="only_shortlist", label="Only the shortlist")
 
-    FILTERS = ("since", "provider", "kind", "shortlist")
+    # The period is not a narrowing: every visit has one.
+    FILTERS = ("provider", "kind", "shortlist")
 
     class Meta:
         model = CatalogChange
@@ -248,13 +250,6 @@ class ChangeFilter(django_filters.FilterSet):
         if period == "visit":
             return self.seen or timezone.now() - timedelta(days=FIRST_VISIT_DAYS)
         return timezone.now() - timedelta(days=int(period))
-
-    @property
-    def is_filtering(self) -> bool:
-        self.is_valid()
-        return any(
-            self.form.cleaned_data.get(name) not in (None, "") for name in ("provider", "kind", "shortlist")
-        )
 
     def within(self, queryset: QuerySet[CatalogChange], name: str, value: str) -> QuerySet[CatalogChange]:
         return queryset.filter(at__gt=self.start)

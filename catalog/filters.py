@@ -17,6 +17,8 @@ from django.utils import timezone
 
 from catalog.models import CatalogSync, Favourite, Scorecard, Service, ServicePriceChange, ShortlistEntry
 from catalog.platforms import Platform
+from jappanel.web.filters import ListFilterSet, id_filter
+from jappanel.web.pagination import MAX_ID_DIGITS
 
 # Every order ends on the primary key so that pages never overlap or skip a row.
 SORTS: dict[str, tuple[str, tuple[Any, ...]]] = {
@@ -30,8 +32,6 @@ SORTS: dict[str, tuple[str, tuple[Any, ...]]] = {
 }
 DEFAULT_SORT = "rate"
 TREND_DAYS = 7
-# Service ids are bigints: a longer run of digits cannot be one and would overflow the column.
-MAX_ID_DIGITS = 18
 
 
 def first_synced_at() -> Subquery:
@@ -77,13 +77,11 @@ def browse_queryset(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Service]
     )
 
 
-class ServiceFilter(django_filters.FilterSet):
+class ServiceFilter(ListFilterSet):
     """Search, filters and sort of the catalog page, read from its query string."""
 
     q = django_filters.CharFilter(method="search", label="Search")
-    provider = django_filters.NumberFilter(
-        field_name="provider_id", label="Provider", min_value=0, max_value=10**MAX_ID_DIGITS - 1
-    )
+    provider = id_filter("provider_id", "Provider")
     platform = django_filters.ChoiceFilter(choices=Platform.choices, label="Platform")
     # Free text rather than choices: validating against the category list would cost a query
     # on every keystroke; an unknown category simply matches nothing.
@@ -122,12 +120,6 @@ class ServiceFilter(django_filters.FilterSet):
     ) -> None:
         kwargs.setdefault("queryset", browse_queryset(user))
         super().__init__(data, **kwargs)
-
-    @property
-    def is_filtering(self) -> bool:
-        """Whether the query string narrows the catalog (a sort or a page does not)."""
-        self.is_valid()  # validates once; a value that does not validate is left out, not applied
-        return any(self.form.cleaned_data.get(name) not in (None, "") for name in self.FILTERS)
 
     def search(self, queryset: QuerySet[Service], name: str, value: str) -> QuerySet[Service]:
         value = value.strip()

@@ -7,7 +7,7 @@ and the dashboard's figures.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -17,7 +17,8 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from catalog.platforms import Platform
-from jappanel.web.pagination import KeysetPage, keyset_page
+from jappanel.web.filters import DayRangeFilterSet, ListFilterSet, day_start, id_filter
+from jappanel.web.pagination import MAX_ID_DIGITS, KeysetPage, keyset_page
 from orders.models import (
     CODE_ALPHABET,
     CODE_LENGTH,
@@ -38,18 +39,12 @@ STATUS_GROUPS = {
         Q(needs_attention=True) | Q(status__in=(OrderStatus.UNCONFIRMED, OrderStatus.REJECTED)),
     ),
 }
-# Provider order ids are bigints: a longer run of digits cannot be one.
-MAX_ID_DIGITS = 18
-# An id in a filter: beyond this it cannot be one, and the database would refuse the number.
-MAX_ID = 10**MAX_ID_DIGITS - 1
 
 
-def _day_start(day: Any) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
-
-
-class OrderFilter(django_filters.FilterSet):
+class OrderFilter(DayRangeFilterSet):
     """Search and filters of the orders page, read from its query string."""
+
+    DAY_FIELD = "created_at"
 
     q = django_filters.CharFilter(method="search", label="Search")
     status = django_filters.ChoiceFilter(
@@ -58,32 +53,11 @@ class OrderFilter(django_filters.FilterSet):
         label="Status",
     )
     platform = django_filters.ChoiceFilter(field_name="service__platform", choices=Platform.choices)
-    service = django_filters.NumberFilter(
-        field_name="service__service_id", label="Service id", min_value=0, max_value=MAX_ID
-    )
-    provider = django_filters.NumberFilter(
-        field_name="provider_id", label="Provider", min_value=0, max_value=MAX_ID
-    )
-    person = django_filters.NumberFilter(field_name="user_id", label="Person", min_value=0, max_value=MAX_ID)
-    campaign = django_filters.NumberFilter(
-        field_name="campaign_id", label="Campaign", min_value=0, max_value=MAX_ID
-    )
-    since = django_filters.DateFilter(method="created_since", label="From")
-    until = django_filters.DateFilter(method="created_until", label="To")
+    service = id_filter("service__service_id", "Service id")
+    provider = id_filter("provider_id", "Provider")
+    person = id_filter("user_id", "Person")
+    campaign = id_filter("campaign_id", "Campaign")
     codes = django_filters.CharFilter(method="by_codes", label="Orders")
-
-    FILTERS = (
-        "q",
-        "status",
-        "platform",
-        "service",
-        "provider",
-        "person",
-        "campaign",
-        "since",
-        "until",
-        "codes",
-    )
 
     class Meta:
         model = Order
@@ -94,11 +68,6 @@ class OrderFilter(django_filters.FilterSet):
             "queryset", Order.objects.select_related("service", "provider", "user").defer("service__raw")
         )
         super().__init__(data, **kwargs)
-
-    @property
-    def is_filtering(self) -> bool:
-        self.is_valid()  # a value that does not validate is left out, not applied
-        return any(self.form.cleaned_data.get(name) not in (None, "") for name in self.FILTERS)
 
     def search(self, queryset: QuerySet[Order], name: str, value: str) -> QuerySet[Order]:
         """An order code, a provider order id, or else a piece of the link.
@@ -119,31 +88,20 @@ class OrderFilter(django_filters.FilterSet):
             return queryset.filter(STATUS_GROUPS[value][1])
         return queryset.filter(status=value)
 
-    def created_since(self, queryset: QuerySet[Order], name: str, value: Any) -> QuerySet[Order]:
-        # A range on the column itself (not `__date`) so the created_at indexes answer it.
-        return queryset.filter(created_at__gte=_day_start(value))
-
-    def created_until(self, queryset: QuerySet[Order], name: str, value: Any) -> QuerySet[Order]:
-        return queryset.filter(created_at__lt=_day_start(value + timedelta(days=1)))
-
     def by_codes(self, queryset: QuerySet[Order], name: str, value: str) -> QuerySet[Order]:
         return queryset.filter(code__in=value.replace(",", " ").upper().split())
 
 
-class RefillFilter(django_filters.FilterSet):
+class RefillFilter(DayRangeFilterSet):
     """Filters of the refills page."""
+
+    DAY_FIELD = "requested_at"
 
     q = django_filters.CharFilter(method="search", label="Search")
     status = django_filters.ChoiceFilter(
         choices=[("open", "Open"), *RefillStatus.choices], method="by_status"
     )
-    provider = django_filters.NumberFilter(
-        field_name="order__provider_id", label="Provider", min_value=0, max_value=MAX_ID
-    )
-    since = django_filters.DateFilter(method="requested_since", label="From")
-    until = django_filters.DateFilter(method="requested_until", label="To")
-
-    FILTERS = ("q", "status", "provider", "since", "until")
+    provider = id_filter("order__provider_id", "Provider")
 
     class Meta:
         model = Refill
@@ -157,11 +115,6 @@ class RefillFilter(django_filters.FilterSet):
             ),
         )
         super().__init__(data, **kwargs)
-
-    @property
-    def is_filtering(self) -> bool:
-        self.is_valid()
-        return any(self.form.cleaned_data.get(name) not in (None, "") for name in self.FILTERS)
 
     def search(self, queryset: QuerySet[Refill], name: str, value: str) -> QuerySet[Refill]:
         value = value.strip().removeprefix("#")
@@ -177,22 +130,12 @@ class RefillFilter(django_filters.FilterSet):
             return queryset.filter(finished_at__isnull=True)
         return queryset.filter(status=value)
 
-    def requested_since(self, queryset: QuerySet[Refill], name: str, value: Any) -> QuerySet[Refill]:
-        return queryset.filter(requested_at__gte=_day_start(value))
 
-    def requested_until(self, queryset: QuerySet[Refill], name: str, value: Any) -> QuerySet[Refill]:
-        return queryset.filter(requested_at__lt=_day_start(value + timedelta(days=1)))
-
-
-class RefillDueFilter(django_filters.FilterSet):
+class RefillDueFilter(ListFilterSet):
     """Filters of the Refills due page; the rows come from `orders.services.guarantees.refills_due`."""
 
-    campaign = django_filters.NumberFilter(
-        field_name="campaign_id", label="Campaign", min_value=0, max_value=MAX_ID
-    )
-    provider = django_filters.NumberFilter(
-        field_name="provider_id", label="Provider", min_value=0, max_value=MAX_ID
-    )
+    campaign = id_filter("campaign_id", "Campaign")
+    provider = id_filter("provider_id", "Provider")
     platform = django_filters.ChoiceFilter(
         field_name="service__platform", choices=Platform.choices, label="Platform"
     )
@@ -203,8 +146,6 @@ class RefillDueFilter(django_filters.FilterSet):
         max_value=MAX_DUE_AFTER_DAYS,
     )
 
-    FILTERS = ("campaign", "provider", "platform", "days")
-
     class Meta:
         model = Order
         fields: list[str] = []
@@ -214,11 +155,6 @@ class RefillDueFilter(django_filters.FilterSet):
     ) -> None:
         self.now = now or timezone.now()
         super().__init__(data, **kwargs)
-
-    @property
-    def is_filtering(self) -> bool:
-        self.is_valid()
-        return any(self.form.cleaned_data.get(name) not in (None, "") for name in self.FILTERS)
 
     @property
     def due_after_days(self) -> int:
@@ -240,10 +176,6 @@ class RefillDueFilter(django_filters.FilterSet):
 
     def not_refilled_in(self, queryset: QuerySet[Order], name: str, value: Any) -> QuerySet[Order]:
         return queryset
-
-
-# Each due order costs two anti-joins: counted exactly up to this many, estimated above.
-DUE_EXACT_COUNT_LIMIT = 1000
 
 
 # Each due order costs two anti-joins: counted exactly up to this many, estimated above.
@@ -314,7 +246,7 @@ def spend_per_day(
     first = today - timedelta(days=CHART_DAYS - 1)
     rows = (
         _spent()
-        .filter(submitted_at__gte=_day_start(first))
+        .filter(submitted_at__gte=day_start(first))
         .annotate(day=TruncDate("submitted_at"))
         .values("currency", "day")
         .annotate(total=Sum(Coalesce("charge", "estimated_charge")))
