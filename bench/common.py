@@ -69,7 +69,19 @@ class DatabaseTime:
     def __init__(self) -> None:
         self.queries = 0
         self.seconds = 0.0
+        # The part of `seconds` spent while `attributing()` to a name, by name.
+        self.attributed: dict[str, float] = {}
         self._lock = threading.Lock()
+        self._local = threading.local()
+
+    @contextmanager
+    def attributing(self, name: str) -> Iterator[None]:
+        """Count the queries this thread makes meanwhile to `name` too."""
+        self._local.name = name
+        try:
+            yield
+        finally:
+            self._local.name = None
 
     def _timed(self, original: Callable[..., Any]) -> Callable[..., Any]:
         def timed(*args: Any, **kwargs: Any) -> Any:
@@ -79,9 +91,13 @@ class DatabaseTime:
             try:
                 return original(*args, **kwargs)
             finally:
+                seconds = time.perf_counter() - started
+                name = getattr(self._local, "name", None)
                 with self._lock:
                     self.queries += 1
-                    self.seconds += time.perf_counter() - started
+                    self.seconds += seconds
+                    if name:
+                        self.attributed[name] = self.attributed.get(name, 0.0) + seconds
 
         return timed
 

@@ -7,6 +7,8 @@ decides who hears it and how. The frame imports no app, so every app may announc
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,3 +35,38 @@ def announce(occurrences: Iterable[Occurrence]) -> None:
     listed = list(occurrences)
     if listed:
         happened.send(sender=Occurrence, occurrences=listed)
+
+
+class BatchedAnnouncer:
+    """`announce`, for a caller that announces many small batches (a polling round's batches of
+    100 orders): what it is given is told once `size` occurrences have gathered or the oldest
+    has waited `seconds`, and the rest on `close()`. Listeners then pay their fixed cost per
+    statement a tenth as often; what a crash loses is at most one gathering of news, never what
+    the news tells of. Safe to call from several threads."""
+
+    def __init__(self, *, size: int = 1000, seconds: float = 5.0) -> None:
+        self.size, self.seconds = size, seconds
+        self._gathered: list[Occurrence] = []
+        self._since = 0.0
+        self._lock = threading.Lock()
+
+    def __call__(self, occurrences: Iterable[Occurrence]) -> None:
+        listed = list(occurrences)
+        if not listed:
+            return
+        with self._lock:
+            if not self._gathered:
+                self._since = time.monotonic()
+            self._gathered.extend(listed)
+            due = len(self._gathered) >= self.size or time.monotonic() - self._since >= self.seconds
+            taken = self._take() if due else []
+        announce(taken)
+
+    def close(self) -> None:
+        with self._lock:
+            taken = self._take()
+        announce(taken)
+
+    def _take(self) -> list[Occurrence]:
+        taken, self._gathered = self._gathered, []
+        return taken

@@ -40,7 +40,7 @@ class Choice(models.TextChoices):
 class Event(models.Model):
     """Something that happened, recorded once: `key` is the de-duplication key, so the same
     occurrence announced twice (a retried task, two workers) is one event. Its people's copies
-    and its endpoints' deliveries are made with it."""
+    and its endpoints' deliveries are made with it, and it is never deleted."""
 
     kind = models.CharField(max_length=30, choices=Kind.choices)
     # Unique by a constraint, not `unique=True`, which would add a LIKE index nothing reads.
@@ -70,23 +70,42 @@ class Mail(models.TextChoices):
 class Notification(models.Model):
     """One person's copy of an event: in their inbox, and mailed at once or in the digest."""
 
-    # Indexed by `notification_once_per_person` (event, user).
-    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="notifications", db_index=False)
-    # Indexed by `notification_inbox` (user, -id).
+    # Made only with its event, in the statement that records it, and deleted with it by the
+    # ORM's cascade. No database check: at commit it would lock the event row once more for
+    # every copy, the largest part of what recording added to a polling round.
+    event = models.ForeignKey(
+        Event, on_delete=models.CASCADE, related_name="notifications", db_index=False, db_constraint=False
+    )
+    # Indexed by `notification_once_per_person` (user, event), which is also the inbox's order.
+    # Deleted with its person by the ORM's cascade; no database check, as for `event`.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications", db_index=False
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        db_index=False,
+        db_constraint=False,
     )
     read_at = models.DateTimeField(null=True, blank=True)
     mail = models.CharField(max_length=10, choices=Mail.choices, blank=True, default=Mail.NONE)
     mailed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["-pk"]
-        constraints = [models.UniqueConstraint(fields=["event", "user"], name="notification_once_per_person")]
+        ordering = ["-event_id"]
+        constraints = [models.UniqueConstraint(fields=["user", "event"], name="notification_once_per_person")]
         indexes = [
-            models.Index(fields=["user", "-id"], name="notification_inbox"),
             models.Index(
                 fields=["user"], name="notification_unread", condition=models.Q(read_at__isnull=True)
+            ),
+            # Only the copies that still wait for their mail are in these two.
+            models.Index(
+                fields=["event"],
+                name="notification_to_mail",
+                condition=models.Q(mail="now", mailed_at__isnull=True),
+            ),
+            models.Index(
+                fields=["user"],
+                name="notification_to_digest",
+                condition=models.Q(mail="digest", mailed_at__isnull=True),
             ),
         ]
 
@@ -192,17 +211,26 @@ class Endpoint(models.Model):
         return self.campaign_id is None or self.campaign_id == campaign_id
 
 
+# A delivery carries at most this many events: a polling round's thousand moves are ten
+# requests to each endpoint (ten chat messages), not a thousand.
+EVENTS_PER_DELIVERY = 100
+
+
 class Delivery(models.Model):
-    """One event sent to one endpoint, with every attempt's outcome; the receiver de-duplicates
-    by `delivery_id`, which stays the same across retries."""
+    """Up to EVENTS_PER_DELIVERY events sent to one endpoint in one request, with every attempt's
+    outcome; the receiver de-duplicates by `delivery_id`, which stays the same across retries."""
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
         DELIVERED = "delivered", "Delivered"
         FAILED = "failed", "Failed"
 
-    endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="deliveries")
-    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="deliveries")
+    # Indexed by `delivery_log` (endpoint, -id), the endpoint's delivery log.
+    endpoint = models.ForeignKey(
+        Endpoint, on_delete=models.CASCADE, related_name="deliveries", db_index=False
+    )
+    # The events' ids, oldest first, recorded with the events (events are never deleted).
+    event_ids = models.JSONField(default=list)
     delivery_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -220,8 +248,9 @@ class Delivery(models.Model):
                 fields=["next_attempt_at"],
                 name="delivery_due",
                 condition=models.Q(status="pending"),
-            )
+            ),
+            models.Index(fields=["endpoint", "-id"], name="delivery_log"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.event} → {self.endpoint}"
+        return f"{len(self.event_ids)} event(s) → {self.endpoint}"

@@ -8,7 +8,6 @@ from typing import Any
 from celery import shared_task
 from django.conf import settings
 
-from notifications.models import Delivery
 from notifications.services.health import health_check
 from notifications.services.mail import digests_send, notifications_mail
 from notifications.services.webhooks import deliveries_resume, delivery_attempt
@@ -35,10 +34,12 @@ def deliver(delivery_id: int) -> None:
 
 
 @shared_task
-def deliver_many(delivery_ids: list[str]) -> None:
-    """One task per delivery of these (by their delivery ids)."""
-    for pk in Delivery.objects.filter(delivery_id__in=delivery_ids).values_list("pk", flat=True):
-        deliver.delay(pk)
+def deliver_many(delivery_ids: list[int]) -> None:
+    """One task per delivery of these (by pk)."""
+    for pk in delivery_ids:
+        # A message from before 0004 names UUIDs: `resume_deliveries` starts those.
+        if isinstance(pk, int):
+            deliver.delay(pk)
 
 
 @shared_task

@@ -23,7 +23,7 @@ from notifications.services.inbox import (
     preferences_save,
     unread_count,
 )
-from notifications.services.webhooks import delivery_resend, endpoint_enable
+from notifications.services.webhooks import deliveries_described, delivery_resend, endpoint_enable
 
 PAGE_SIZE = 50
 
@@ -117,8 +117,9 @@ def endpoint_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
 @allowed("manage_campaigns")
 def endpoint_log(request: HttpRequest, pk: int) -> HttpResponse:
     endpoint = get_object_or_404(Endpoint, pk=pk)
-    deliveries = Delivery.objects.filter(endpoint=endpoint).select_related("event").order_by("-pk")
+    deliveries = Delivery.objects.filter(endpoint=endpoint).order_by("-pk")
     page = Paginator(deliveries, PAGE_SIZE).get_page(request.GET.get("page"))
+    page.object_list = deliveries_described(page.object_list)
     return render_page(
         request, "notifications/endpoint_log.html", "log", {"endpoint": endpoint, "page": page}, target="log"
     )
@@ -136,7 +137,7 @@ def endpoint_enable_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @allowed("manage_campaigns")
 def delivery_resend_view(request: HttpRequest, pk: int) -> HttpResponse:
-    delivery = get_object_or_404(Delivery.objects.select_related("endpoint", "event"), pk=pk)
+    delivery = get_object_or_404(Delivery.objects.select_related("endpoint"), pk=pk)
     delivery_resend(delivery=delivery)
     messages.success(request, "Sent again.")
     return location_or_redirect(request, reverse("notifications:endpoint_log", args=[delivery.endpoint_id]))

@@ -19,7 +19,8 @@ def inbox(user: AbstractBaseUser, *, kind: str = "", unread: bool = False) -> Qu
         notifications = notifications.filter(event__kind=kind)
     if unread:
         notifications = notifications.filter(read_at__isnull=True)
-    return notifications.order_by("-pk")
+    # The order of `notification_once_per_person` (user, event): copies are made with their event.
+    return notifications.order_by("-event_id")
 
 
 def unread_count(user: AbstractBaseUser) -> int:

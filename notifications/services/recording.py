@@ -2,8 +2,9 @@
 delivery, in the announcer's transaction.
 
 On PostgreSQL one statement records a batch: the events, the copies (each person's choice read
-in the same statement) and the deliveries, so a polling round's hundred changes cost one round
-trip. Mail and webhooks leave after commit.
+in the same statement) and the deliveries (up to EVENTS_PER_DELIVERY events each), so a polling
+round's thousand changes (gathered by `jappanel.events.BatchedAnnouncer`) cost one round trip.
+Mail and webhooks leave after commit.
 """
 
 from __future__ import annotations
@@ -20,7 +21,17 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from jappanel.events import Occurrence
-from notifications.models import Choice, Delivery, Endpoint, Event, Kind, Mail, Notification, Preference
+from notifications.models import (
+    EVENTS_PER_DELIVERY,
+    Choice,
+    Delivery,
+    Endpoint,
+    Event,
+    Kind,
+    Mail,
+    Notification,
+    Preference,
+)
 from notifications.services.rules import Draft, drafts_for, people_who_may, worth_reading
 
 logger = logging.getLogger(__name__)
@@ -50,7 +61,7 @@ class Recorded:
 
     event_ids: list[int] = field(default_factory=list)
     mail_event_ids: list[int] = field(default_factory=list)
-    delivery_ids: list[str] = field(default_factory=list)
+    delivery_ids: list[int] = field(default_factory=list)
 
 
 def occurrences_record(sender: Any = None, *, occurrences: Sequence[Occurrence], **kwargs: Any) -> list[int]:
@@ -135,9 +146,10 @@ def _record_in_one_statement(rows: list[dict[str, Any]], *, asynchronous: bool) 
 
     The rows travel as one JSON parameter (hundreds of placeholders cost more to bind than the
     insert itself); each copy's mail comes from the person's `Preference` or the kind's default
-    (`DEFAULTS`, `MAIL_FOR`); each endpoint takes what `Endpoint.wants`. `asynchronous` commits
-    without waiting for the disk (the statement is its own transaction then): a crash in the
-    next fraction of a second may lose the events, never what they tell of.
+    (`DEFAULTS`, `MAIL_FOR`); each endpoint takes what `Endpoint.wants`, in deliveries of up to
+    EVENTS_PER_DELIVERY events. `asynchronous` commits without waiting for the disk (the
+    statement is its own transaction then): a crash in the next fraction of a second may lose
+    the events, never what they tell of.
     """
     q = connection.ops.quote_name
     tables = {
@@ -165,15 +177,20 @@ def _record_in_one_statement(rows: list[dict[str, Any]], *, asynchronous: bool) 
             RETURNING event_id, mail
         ),
         sent AS (
-            INSERT INTO {tables["delivery"]} (endpoint_id, event_id, delivery_id, status, attempts, error,
+            INSERT INTO {tables["delivery"]} (endpoint_id, event_ids, delivery_id, status, attempts, error,
                                               created_at, next_attempt_at)
-            SELECT e.id, new.id, gen_random_uuid(), %s, %s, %s, %s, %s
-            FROM new JOIN {tables["endpoint"]} e ON {_ENDPOINT_WANTS}
-            RETURNING delivery_id
+            SELECT endpoint_id, jsonb_agg(event_id ORDER BY event_id), gen_random_uuid(), %s, %s, %s, %s, %s
+            FROM (
+                SELECT e.id AS endpoint_id, new.id AS event_id,
+                       (row_number() OVER (PARTITION BY e.id ORDER BY new.id) - 1) / %s AS part
+                FROM new JOIN {tables["endpoint"]} e ON {_ENDPOINT_WANTS}
+            ) wanted
+            GROUP BY endpoint_id, part
+            RETURNING id
         )
         SELECT 'event', id::text FROM new
         UNION ALL SELECT DISTINCT 'mail', event_id::text FROM copies WHERE mail = %s
-        UNION ALL SELECT 'delivery', delivery_id::text FROM sent
+        UNION ALL SELECT 'delivery', id::text FROM sent
     """
     now = timezone.now()
     params = [
@@ -186,6 +203,7 @@ def _record_in_one_statement(rows: list[dict[str, Any]], *, asynchronous: bool) 
         *_PENDING.values(),
         now,
         now,
+        EVENTS_PER_DELIVERY,
         Mail.NOW,
     ]
     recorded = Recorded()
@@ -193,7 +211,7 @@ def _record_in_one_statement(rows: list[dict[str, Any]], *, asynchronous: bool) 
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         for what, value in cursor.fetchall():
-            lists[what].append(value if what == "delivery" else int(value))
+            lists[what].append(int(value))
     recorded.mail_event_ids.sort()
     return recorded
 
@@ -244,19 +262,26 @@ def _record_step_by_step(rows: list[dict[str, Any]]) -> Recorded:
             if choice != Choice.OFF:
                 copies.append(Notification(event_id=pk, user_id=user_id, mail=MAIL_FOR[choice]))
     Notification.objects.bulk_create(copies)
-    endpoints = list(Endpoint.objects.filter(active=True))
-    deliveries = Delivery.objects.bulk_create(
-        Delivery(endpoint=endpoint, event_id=pk, created_at=now, next_attempt_at=now, **_PENDING)
-        for pk, row in sorted(events.items())
-        for endpoint in endpoints
-        if endpoint.wants(row["kind"], row["campaign_id"])
-    )
+    deliveries = []
+    for endpoint in Endpoint.objects.filter(active=True):
+        wanted = [pk for pk, row in sorted(events.items()) if endpoint.wants(row["kind"], row["campaign_id"])]
+        deliveries += [
+            Delivery(
+                endpoint=endpoint,
+                event_ids=wanted[start : start + EVENTS_PER_DELIVERY],
+                created_at=now,
+                next_attempt_at=now,
+                **_PENDING,
+            )
+            for start in range(0, len(wanted), EVENTS_PER_DELIVERY)
+        ]
+    Delivery.objects.bulk_create(deliveries)
     recorded.mail_event_ids = sorted({copy.event_id for copy in copies if copy.mail == Mail.NOW})
-    recorded.delivery_ids = [str(delivery.delivery_id) for delivery in deliveries]
+    recorded.delivery_ids = [delivery.pk for delivery in deliveries]
     return recorded
 
 
-def _enqueue(mail_event_ids: list[int], delivery_ids: list[str]) -> None:
+def _enqueue(mail_event_ids: list[int], delivery_ids: list[int]) -> None:
     from notifications.tasks import deliver_many, send_mails
 
     for start in range(0, len(mail_event_ids), 500):

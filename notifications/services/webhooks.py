@@ -3,6 +3,7 @@
 Every request goes through the provider client's guarded transport: a URL inside the network
 is refused unless ALLOW_PRIVATE_PROVIDER_URLS, and a whole call has a deadline. A webhook body
 is signed with the endpoint's secret, HMAC-SHA256 over "<timestamp>.<body>" (README, "Webhooks").
+A delivery carries up to EVENTS_PER_DELIVERY events: one request, or one chat message, each.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import json
 import logging
 import random
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,7 +27,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from jappanel.events import Occurrence, announce
-from notifications.models import Delivery, Endpoint, Kind
+from notifications.models import Delivery, Endpoint, Event, Kind
 from notifications.services.mail import absolute
 from providers import crypto
 from providers.client.transport import PanelAdapter, call_deadline
@@ -46,23 +48,46 @@ def signature(secret: str, timestamp: str, body: bytes) -> str:
     return f"sha256={digest}"
 
 
-def payload(delivery: Delivery) -> dict[str, Any]:
-    """What an endpoint receives: ids, codes, amounts and a link; never a key or a session."""
-    event = delivery.event
-    link = absolute(event.url) if event.url else ""
+def delivery_events(delivery: Delivery) -> list[Event]:
+    """The delivery's events, oldest first."""
+    return list(Event.objects.filter(pk__in=delivery.event_ids).order_by("pk"))
+
+
+def deliveries_described(deliveries: Iterable[Delivery]) -> list[Delivery]:
+    """The deliveries, each with its `first_event` and how many `more` it carries (a log page's
+    worth in one query)."""
+    deliveries = list(deliveries)
+    firsts = Event.objects.in_bulk([d.event_ids[0] for d in deliveries if d.event_ids])
+    for delivery in deliveries:
+        delivery.first_event = firsts.get(delivery.event_ids[0]) if delivery.event_ids else None
+        delivery.more = max(len(delivery.event_ids) - 1, 0)
+    return deliveries
+
+
+def _chat_line(event: Event) -> str:
+    # Slack, Mattermost and Rocket.Chat all read `text`, with <url|label> links.
+    return f"{event.title} <{absolute(event.url)}|Open>" if event.url else event.title
+
+
+def payload(delivery: Delivery, events: list[Event]) -> dict[str, Any]:
+    """What an endpoint receives: ids, codes, amounts and links; never a key or a session."""
     if delivery.endpoint.type == Endpoint.Type.CHAT:
-        # Slack, Mattermost and Rocket.Chat all read `text`, with <url|label> links.
-        return {"text": f"{event.title} <{link}|Open>" if link else event.title}
+        if len(events) == 1:
+            return {"text": _chat_line(events[0])}
+        return {"text": "\n".join([f"{len(events)} events:", *(f"• {_chat_line(e)}" for e in events)])}
     return {
         "delivery_id": str(delivery.delivery_id),
-        "event": {
-            "id": event.pk,
-            "kind": event.kind,
-            "at": event.at.isoformat(),
-            "title": event.title,
-            "url": link,
-            "data": event.data,
-        },
+        "events": [
+            {
+                "id": event.pk,
+                "kind": event.kind,
+                "at": event.at.isoformat(),
+                "title": event.title,
+                "url": absolute(event.url) if event.url else "",
+                "data": event.data,
+            }
+            for event in events
+        ],
     }
 
 
@@ -88,19 +113,20 @@ class Attempt:
 
 def _post(delivery: Delivery) -> Attempt:
     endpoint = delivery.endpoint
+    events = delivery_events(delivery)
     try:
         url, secret = endpoint._url(), endpoint._secret()
     except crypto.ApiKeyDecryptionError:
         # FIELD_ENCRYPTION_KEYS lost the key they were stored under: nothing is sent, and the
         # retries go on until the key is put back or the delivery is given up.
         return Attempt(None, 0, "cannot decrypt the endpoint's URL or secret: check FIELD_ENCRYPTION_KEYS")
-    body = json.dumps(payload(delivery), separators=(",", ":"), default=str).encode()
+    body = json.dumps(payload(delivery, events), separators=(",", ":"), default=str).encode()
     headers = {"Content-Type": "application/json", "User-Agent": "jappanel-webhooks"}
     if endpoint.type == Endpoint.Type.WEBHOOK:
         timestamp = str(int(time.time()))
         headers |= {
             DELIVERY_HEADER: str(delivery.delivery_id),
-            EVENT_HEADER: delivery.event.kind,
+            EVENT_HEADER: ",".join(dict.fromkeys(event.kind for event in events)),
             TIMESTAMP_HEADER: timestamp,
             SIGNATURE_HEADER: signature(secret, timestamp, body),
         }
@@ -136,7 +162,7 @@ def _claim(delivery_id: int, now: datetime) -> Delivery | None:
     ).update(next_attempt_at=now + LEASE, attempts=F("attempts") + 1)
     if not claimed:
         return None
-    return Delivery.objects.select_related("endpoint", "event").get(pk=delivery_id)
+    return Delivery.objects.select_related("endpoint").get(pk=delivery_id)
 
 
 def delivery_attempt(*, delivery_id: int) -> float | None:
@@ -203,8 +229,8 @@ def _count_failure(endpoint: Endpoint) -> None:
 
 
 def delivery_resend(*, delivery: Delivery) -> Delivery:
-    """ "Send again": a new delivery of the same event (a new id: the receiver takes it as new)."""
-    again = Delivery.objects.create(endpoint=delivery.endpoint, event=delivery.event)
+    """ "Send again": a new delivery of the same events (a new id: the receiver takes it as new)."""
+    again = Delivery.objects.create(endpoint=delivery.endpoint, event_ids=delivery.event_ids)
     transaction.on_commit(lambda: _enqueue([again.pk]), robust=True)
     return again
 

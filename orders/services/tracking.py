@@ -7,7 +7,7 @@ import logging
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -20,7 +20,7 @@ from django.utils import timezone
 from audit.models import AuditAction
 from audit.services import audit_record
 from jappanel.db import column_misfit
-from jappanel.events import Occurrence, announce
+from jappanel.events import BatchedAnnouncer, Occurrence, announce
 from orders.models import (
     FINAL_STATUSES,
     STARTED_STATUSES,
@@ -384,7 +384,11 @@ def _apply_changes(changes: Sequence[_Change], now: datetime) -> list[dict[str, 
 
 
 def order_batch_check(
-    *, provider: Provider, rows: Sequence[Sequence[Any]], retry_until: float | None = None
+    *,
+    provider: Provider,
+    rows: Sequence[Sequence[Any]],
+    retry_until: float | None = None,
+    tell: Callable[[Iterable[Occurrence]], None] = announce,
 ) -> PollReport:
     """Ask the panel for up to 100 claimed orders in one `status` call and record what changed.
 
@@ -392,6 +396,7 @@ def order_batch_check(
     recorded on the provider, and the orders wait for their next check. A panel saying we call
     too often is no failure: the same call is made again when the provider's pace allows, until
     `retry_until` (time.monotonic()); past it the orders are made due again for the next round.
+    The moves are told through `tell` (a round gathers them: `BatchedAnnouncer`).
     """
     report = PollReport()
     ids = [row[1] for row in rows]
@@ -429,7 +434,7 @@ def order_batch_check(
     moved = {row["id"]: row for row in _apply_changes(changes, timezone.now())}
     report.changed = len(moved)
     # The order as the move left it travels with the news: who hears of it needs no query.
-    announce(
+    tell(
         Occurrence(
             "order.moved",
             f"order:{c.id}:{c.status}",
@@ -487,7 +492,9 @@ def orders_poll_round(*, now: datetime | None = None, ids: Sequence[int] | None 
             batches = orders_claim_due(now=due_by, limit=wanted, ids=ids, provider_id=provider.pk)
             if not batches:
                 return
-            result = order_batch_check(provider=provider, rows=batches[0].rows, retry_until=deadline)
+            result = order_batch_check(
+                provider=provider, rows=batches[0].rows, retry_until=deadline, tell=tell
+            )
             with lock:
                 report.due += len(batches[0].rows)
                 report.add(result)
@@ -495,7 +502,11 @@ def orders_poll_round(*, now: datetime | None = None, ids: Sequence[int] | None 
                 return  # the panel failed: the rest of its orders wait for their next check
 
     workers = [provider for provider in providers.values() for _ in range(settings.PROVIDER_MAX_CONCURRENCY)]
-    fan_out(poll, workers, threads=len(workers))
+    tell = BatchedAnnouncer()
+    try:
+        fan_out(poll, workers, threads=len(workers))
+    finally:
+        tell.close()
     report.seconds = round(time.perf_counter() - started, 3)
     return report
 

@@ -1,4 +1,4 @@
-"""The notifications app's data migration, on a database holding events the old fan-out left."""
+"""The notifications app's data migrations: events the old fan-out left, and deliveries of one event."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from tests.factories import person
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("back_to_the_latest")]
 BEFORE = ("notifications", "0002_endpoint_secrets_encrypted")
 AFTER = ("notifications", "0003_events_told_when_recorded")
+BATCHED = ("notifications", "0004_lighter_copies_batched_deliveries")
 
 
 def migrate(target: tuple[str, str]):
@@ -58,3 +59,33 @@ def test_events_waiting_for_the_old_fan_out_reach_their_people_and_endpoints(db)
         ("partial", hook.pk),
         ("ask", hook.pk),
     }
+
+
+def test_a_delivery_of_one_event_becomes_a_delivery_carrying_it_and_back(db):
+    buyer = person("buyer", "Buyer")
+    apps = migrate(AFTER)
+    Event, Endpoint = apps.get_model("notifications", "Event"), apps.get_model("notifications", "Endpoint")
+    Delivery, Notification = (
+        apps.get_model("notifications", "Delivery"),
+        apps.get_model("notifications", "Notification"),
+    )
+    hook = Endpoint.objects.create(name="Tool", type="webhook", url_encrypted="token", kinds=[])
+    first, second = (Event.objects.create(kind="order_partial", key=key, title=key) for key in ("one", "two"))
+    sent = Delivery.objects.create(endpoint=hook, event=first, status="delivered", response_code=200)
+    waiting = Delivery.objects.create(endpoint=hook, event=second)
+    Notification.objects.create(event=first, user_id=buyer.pk)
+
+    apps = migrate(BATCHED)
+
+    Delivery = apps.get_model("notifications", "Delivery")
+    assert sorted(Delivery.objects.values_list("event_ids", flat=True)) == [[first.pk], [second.pk]]
+    assert Delivery.objects.get(pk=sent.pk).response_code == 200
+    assert apps.get_model("notifications", "Notification").objects.get().user_id == buyer.pk
+    Delivery.objects.filter(pk=sent.pk).update(event_ids=[first.pk, second.pk])
+
+    apps = migrate(AFTER)
+
+    Delivery = apps.get_model("notifications", "Delivery")
+    assert sorted(Delivery.objects.values_list("pk", "event_id")) == sorted(
+        [(sent.pk, first.pk), (waiting.pk, second.pk)]
+    )

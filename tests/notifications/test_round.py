@@ -71,7 +71,17 @@ def test_a_batch_of_moves_costs_the_round_a_fixed_few_statements(followers, open
 
     moved = Order.objects.filter(pk__in=[o.pk for o in heard], status=OrderStatus.PARTIAL).count()
     assert moved, "the sandbox ends some orders partial"
-    assert Notification.objects.filter(user=buyer).count() == Delivery.objects.count() == moved
+    assert Notification.objects.filter(user=buyer).count() == moved
+    # One request carries the batch's events to the endpoint.
+    (delivery,) = Delivery.objects.all()
+    codes = {order.code for order in heard}
+    events = [
+        e.pk
+        for e in Event.objects.filter(kind=Kind.ORDER_PARTIAL).order_by("pk")
+        if e.data["order_code"] in codes
+    ]
+    assert delivery.event_ids == events
+    assert len(delivery.event_ids) == moved
     assert len(told) == len(alone) + ADDED_STATEMENTS[connection.vendor], [q["sql"][:60] for q in told]
 
 
@@ -87,3 +97,23 @@ def test_a_move_a_person_made_first_is_not_told(followers, open_orders, clock, s
     order_batch_check(provider=sandbox, rows=rows)
 
     assert not Event.objects.exists()
+
+
+def test_a_round_tells_its_batches_moves_together(followers, open_orders, clock, settings):
+    settings.PROVIDER_MAX_CONCURRENCY = 1
+    open_orders(followers, 250)
+    clock.advance(simulated=True, hours=3)
+    told: list[int] = []
+
+    def count(sender: object = None, *, occurrences: list, **kwargs: object) -> None:
+        told.append(len(occurrences))
+
+    happened.connect(count, dispatch_uid="test_round_count", weak=False)
+    try:
+        report = orders_poll_round()
+    finally:
+        happened.disconnect(dispatch_uid="test_round_count")
+
+    # Three calls of up to 100 orders; their moves reach the listeners in one announcement.
+    assert report.checked == 250
+    assert told == [report.changed]

@@ -9,6 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from jappanel.events import Occurrence, announce
 from notifications.models import Delivery, Endpoint, Event, Kind, Notification
 from notifications.services.webhooks import deliveries_resume, delivery_attempt
 from orders.services.placing import order_place
@@ -44,8 +45,9 @@ def test_a_delivery_is_signed_and_carries_ids_codes_and_links_only(followers, re
     assert request["headers"]["X-Jappanel-Delivery"] == str(delivery.delivery_id)
     assert request["headers"]["X-Jappanel-Event"] == Kind.APPROVAL_REQUESTED
     body = json.loads(request["body"])
-    assert body["event"]["url"] == f"https://panel.example.com/orders/{order.code}/"
-    assert body["event"]["data"] == {"order_code": order.code, "amount": "0.90000", "currency": "USD"}
+    [event] = body["events"]
+    assert event["url"] == f"https://panel.example.com/orders/{order.code}/"
+    assert event["data"] == {"order_code": order.code, "amount": "0.90000", "currency": "USD"}
     text = request["body"].decode().lower()
     assert not any(word in text for word in ("key", "password", "session", "secret", "token"))
     delivery.refresh_from_db()
@@ -77,6 +79,70 @@ def test_a_chat_hook_gets_slack_text_with_the_link(followers, receiver):
     assert "X-Jappanel-Signature" not in receiver.requests[0]["headers"]
 
 
+def _many_events(n: int) -> list[Event]:
+    """`n` events recorded at once (a polling round's moves), each with its link."""
+    announce(
+        Occurrence(
+            "notify.direct",
+            f"many:{i}",
+            {
+                "kind": Kind.ORDER_PARTIAL,
+                "key": f"many:{i}",
+                "title": f"Order N{i} was delivered in part",
+                "url": f"/orders/N{i}/",
+                "data": {"order_code": f"N{i}"},
+            },
+        )
+        for i in range(n)
+    )
+    return list(Event.objects.order_by("pk"))
+
+
+def test_a_burst_of_events_goes_in_a_few_requests_of_a_hundred(receiver):
+    webhook(receiver)
+    events = _many_events(250)
+
+    deliveries = list(Delivery.objects.order_by("pk"))
+    assert [len(d.event_ids) for d in deliveries] == [100, 100, 50]
+    assert [i for d in deliveries for i in d.event_ids] == [e.pk for e in events]
+    for delivery in deliveries:
+        delivery_attempt(delivery_id=delivery.pk)
+
+    assert receiver.bad_signatures == 0 and len(receiver.requests) == 3
+    bodies = [json.loads(request["body"]) for request in receiver.requests]
+    assert [e["data"]["order_code"] for body in bodies for e in body["events"]] == [
+        f"N{i}" for i in range(250)
+    ]
+    assert {request["headers"]["X-Jappanel-Event"] for request in receiver.requests} == {Kind.ORDER_PARTIAL}
+
+
+def test_a_chat_hook_gets_a_burst_as_one_message_listing_each(receiver):
+    Endpoint.objects.create(name="Chat", type=Endpoint.Type.CHAT, url=receiver.url)
+    _many_events(3)
+
+    delivery_attempt(delivery_id=Delivery.objects.get().pk)
+
+    [request] = receiver.requests
+    assert json.loads(request["body"])["text"].splitlines() == [
+        "3 events:",
+        *(
+            f"• Order N{i} was delivered in part <https://panel.example.com/orders/N{i}/|Open>"
+            for i in range(3)
+        ),
+    ]
+
+
+def test_the_log_names_a_deliverys_first_event_and_how_many_more(receiver):
+    endpoint = webhook(receiver)
+    _many_events(3)
+    client = client_of(person("boss", "Manager"))
+
+    log = client.get(reverse("notifications:endpoint_log", args=[endpoint.pk])).content.decode()
+
+    assert "Order N0 was delivered in part" in log and "and 2 more" in log
+    assert "Order N1 was" not in log
+
+
 def test_an_endpoint_gets_only_its_campaign_and_its_kinds(followers, receiver):
     launch = Campaign.objects.create(name="Launch")
     webhook(receiver, campaign=launch)
@@ -85,9 +151,10 @@ def test_an_endpoint_gets_only_its_campaign_and_its_kinds(followers, receiver):
     place(followers, 1)
     in_campaign = place(followers, 2, campaign=launch)
 
-    [delivery] = Delivery.objects.select_related("event", "endpoint")
+    [delivery] = Delivery.objects.select_related("endpoint")
     assert delivery.endpoint.campaign == launch
-    assert delivery.event.data["order_code"] == in_campaign.code
+    [event] = Event.objects.filter(pk__in=delivery.event_ids)
+    assert event.data["order_code"] == in_campaign.code
 
 
 def test_a_failing_endpoint_is_retried_with_growing_waits_then_disabled_and_managers_told(
@@ -114,7 +181,7 @@ def test_a_failing_endpoint_is_retried_with_growing_waits_then_disabled_and_mana
     # Disabled: nothing more is sent, and no delivery of it is made.
     assert delivery_attempt(delivery_id=delivery.pk) is None
     assert len(receiver.requests) == 3
-    assert not Delivery.objects.filter(event=told.event).exists()
+    assert all(told.event_id not in d.event_ids for d in Delivery.objects.all())
 
 
 def test_a_delivery_is_given_up_after_a_day(followers, receiver, settings):
@@ -154,7 +221,7 @@ def test_send_again_makes_a_new_delivery_from_the_log(followers, receiver):
     client.post(reverse("notifications:delivery_resend", args=[first.pk]))
 
     again = Delivery.objects.exclude(pk=first.pk).get()
-    assert again.event_id == first.event_id and again.delivery_id != first.delivery_id
+    assert again.event_ids == first.event_ids and again.delivery_id != first.delivery_id
 
 
 @pytest.mark.worker
@@ -171,7 +238,8 @@ def test_a_delivery_killed_mid_way_is_delivered_once_after_the_retry(followers, 
     ids = {request["headers"]["X-Jappanel-Delivery"] for request in receiver.requests}
     assert ids == {str(delivery.delivery_id)}
     assert list(receiver.processed) == [str(delivery.delivery_id)]
-    assert receiver.processed[str(delivery.delivery_id)]["event"]["data"]["order_code"] == order.code
+    [event] = receiver.processed[str(delivery.delivery_id)]["events"]
+    assert event["data"]["order_code"] == order.code
 
 
 @pytest.mark.worker

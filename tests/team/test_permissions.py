@@ -187,7 +187,7 @@ def world(people) -> dict[str, object]:
         "api_key": api_key_create(user=people["manager"], name="manager's script").key.pk,
         "endpoint": endpoint.pk,
         "event": event.pk,
-        "delivery": Delivery.objects.create(endpoint=endpoint, event=event).pk,
+        "delivery": Delivery.objects.create(endpoint=endpoint, event_ids=[event.pk]).pk,
         "order": order.code,
         "service": service.pk,
         "campaign": campaign.pk,
