@@ -39,10 +39,10 @@ def announce(occurrences: Iterable[Occurrence]) -> None:
 
 class BatchedAnnouncer:
     """`announce`, for a caller that announces many small batches (a polling round's batches of
-    100 orders): what it is given is told once `size` occurrences have gathered or the oldest
-    has waited `seconds`, and the rest on `close()`. Listeners then pay their fixed cost per
-    statement a tenth as often; what a crash loses is at most one gathering of news, never what
-    the news tells of. Safe to call from several threads."""
+    100 orders): what it is given is told once `size` occurrences have gathered, or with the
+    next call once the oldest has waited `seconds`, and the rest on `close()`. Listeners then
+    pay their fixed cost per statement a tenth as often; what a crash loses is at most one
+    gathering of news, never what the news tells of. Safe to call from several threads."""
 
     def __init__(self, *, size: int = 1000, seconds: float = 5.0) -> None:
         self.size, self.seconds = size, seconds

@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from jappanel.events import Occurrence, announce
 from notifications.models import Choice, Kind, Notification, Preference
+from notifications.services.inbox import inbox as inbox_of
 from orders.services.placing import order_place
 from tests.factories import client_of, link, person
 
@@ -109,3 +110,22 @@ def test_an_endpoint_inside_the_network_is_refused_unless_allowed(db, settings):
         {"name": "Ours", "type": "webhook", "url": "http://169.254.169.254/latest"},
     )
     assert "inside the network" in response.content.decode()
+
+
+def test_a_person_removed_takes_their_copies_and_the_inbox_lists_the_newest_first(db):
+    buyer, other = person("buyer", "Buyer"), person("other", "Buyer")
+    announce(
+        Occurrence(
+            "notify.direct",
+            f"news:{n}",
+            {"kind": Kind.HEALTH, "key": f"news:{n}", "title": f"News {n}", "people": {buyer.pk, other.pk}},
+        )
+        for n in range(3)
+    )
+    titles = [n.event.title for n in inbox_of(buyer)]
+    assert titles == ["News 2", "News 1", "News 0"]
+
+    # No database key ties a copy to its person: the ORM's cascade removes them.
+    buyer.delete()
+
+    assert set(Notification.objects.values_list("user_id", flat=True)) == {other.pk}
