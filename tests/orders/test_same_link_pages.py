@@ -58,6 +58,11 @@ def test_bulk_cancel_from_the_list_cancels_a_waiting_order_locally_like_its_page
     first = sent(followers)
     second, third = sent(followers), sent(followers)
     assert (second.status, third.status) == (OrderStatus.WAITING_FOR_LINK, OrderStatus.WAITING_FOR_LINK)
+    # The button's question says what becomes of a waiting order.
+    assert (
+        "those waiting for their link are canceled here"
+        in client.get(reverse("orders:order_list")).content.decode()
+    )
 
     response = client.post(
         reverse("orders:order_bulk"), {"action": "cancel", "order": [second.code]}, follow=True
