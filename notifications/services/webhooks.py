@@ -64,9 +64,16 @@ def deliveries_described(deliveries: Iterable[Delivery]) -> list[Delivery]:
     return deliveries
 
 
+def _chat_text(text: str) -> str:
+    """`text` as chat shows it, not as markup: a service name from a panel could otherwise
+    mention the whole channel (`<!channel>`) or hide a link."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def _chat_line(event: Event) -> str:
     # Slack, Mattermost and Rocket.Chat all read `text`, with <url|label> links.
-    return f"{event.title} <{absolute(event.url)}|Open>" if event.url else event.title
+    title = _chat_text(event.title)
+    return f"{title} <{absolute(event.url)}|Open>" if event.url else title
 
 
 def payload(delivery: Delivery, events: list[Event]) -> dict[str, Any]:

@@ -132,6 +132,23 @@ def test_a_chat_hook_gets_a_burst_as_one_message_listing_each(receiver):
     ]
 
 
+def test_a_chat_message_shows_a_title_as_text_never_as_markup(receiver):
+    Endpoint.objects.create(name="Chat", type=Endpoint.Type.CHAT, url=receiver.url)
+    title = "Price of <!channel> & <https://evil.example|Refunds> changed"
+    announce(
+        [
+            Occurrence(
+                "notify.direct", "hostile", {"kind": Kind.CATALOG_CHANGED, "key": "hostile", "title": title}
+            )
+        ]
+    )
+
+    delivery_attempt(delivery_id=Delivery.objects.get().pk)
+
+    text = json.loads(receiver.requests[0]["body"])["text"]
+    assert text == "Price of &lt;!channel&gt; &amp; &lt;https://evil.example|Refunds&gt; changed"
+
+
 def test_the_log_names_a_deliverys_first_event_and_how_many_more(receiver):
     endpoint = webhook(receiver)
     _many_events(3)
