@@ -109,7 +109,8 @@ def _event_row(draft: Draft) -> dict[str, Any]:
     return {
         "kind": draft.kind,
         "key": draft.key[:200],
-        "title": draft.title[:300],
+        # One line: a mail's subject refuses line breaks, and a panel's names may hold any.
+        "title": " ".join(draft.title.split())[:300],
         "url": draft.url,
         "data": draft.data,
         "campaign_id": draft.campaign_id,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from jappanel.events import Occurrence, announce
 from notifications.models import Choice, Kind, Notification, Preference
 from notifications.services.mail import digests_send, notifications_mail
 from orders.services.placing import order_place
@@ -74,3 +75,24 @@ def test_the_worker_mails_after_commit(followers, smtp_server, celery_worker):
 
     wait_for(lambda: smtp_server.messages)
     assert smtp_server.messages[0][0] == [approver.email]
+
+
+def test_a_title_with_line_breaks_is_one_line_in_the_subject_and_never_stops_the_mail(smtp_server):
+    manager = person("boss", "Manager")
+    # A service name from a panel may hold anything, line breaks and a forged header included.
+    title = "Price of Followers\r\nBcc: everyone@example.com\n changed"
+    announce(
+        [
+            Occurrence(
+                "notify.direct",
+                "hostile",
+                {"kind": Kind.HEALTH, "key": "hostile", "title": title, "people": {manager.pk}},
+            )
+        ]
+    )
+
+    assert notifications_mail(event_ids=list(Notification.objects.values_list("event_id", flat=True))) == 1
+
+    [(recipients, message)] = smtp_server.messages
+    assert recipients == [manager.email]
+    assert message["Subject"] == "[jappanel] Price of Followers Bcc: everyone@example.com changed"
