@@ -12,14 +12,13 @@ from django.urls import reverse
 
 from audit.models import AuditAction, AuditEntry
 from catalog.models import Service, ShortlistEntry, ShortlistRule, TeamPolicy
-from catalog.platforms import Platform
 from catalog.services import shortlist_add, shortlist_remove, shortlist_save, team_policy_save
 from orders.models import EventKind, Order, OrderStatus
 from orders.services.common import OrderInvalid
 from orders.services.mass import mass_order_parse, mass_order_place
 from orders.services.placing import order_place
 from providers.models import Provider
-from tests.factories import client_of, person
+from tests.factories import PlainServiceFactory, client_of, person
 
 NEW_ORDER_URL = reverse("orders:order_create")
 CATALOG_URL = reverse("catalog:service_list")
@@ -31,16 +30,12 @@ pytestmark = pytest.mark.usefixtures("order_settings")
 
 
 def a_service(service_id: int, rate: str, name: str = "Followers") -> Service:
-    return Service.objects.create(
+    return PlainServiceFactory(
         provider=Provider.objects.get(name="Sandbox"),
         service_id=service_id,
         name=f"{name} {service_id}",
-        type="Default",
         category="Instagram Followers",
-        platform=Platform.INSTAGRAM,
         rate=Decimal(rate),
-        min_quantity=10,
-        max_quantity=100_000,
     )
 
 

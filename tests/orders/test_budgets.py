@@ -19,19 +19,12 @@ from orders.services.placing import order_place
 from orders.services.spend import budget_spent, spent_by
 from providers.models import Provider
 from team.models import Budget, Campaign
-from tests.factories import a_real_provider, person
+from tests.factories import PlainServiceFactory, a_real_provider, person
 
 
 def a_service(rate: str = "100.00") -> Service:
-    return Service.objects.create(
-        provider=a_real_provider(),
-        service_id=9100,
-        name="Followers",
-        type="Default",
-        category="Instagram Followers",
-        rate=Decimal(rate),
-        min_quantity=10,
-        max_quantity=100_000,
+    return PlainServiceFactory(
+        provider=a_real_provider(), service_id=9100, name="Followers", rate=Decimal(rate)
     )
 
 
@@ -79,10 +72,9 @@ def test_spend_counts_estimates_charges_and_takes_off_partial_and_canceled_refun
 
 def test_sandbox_orders_count_in_no_persons_or_campaigns_budget_only_in_the_sandboxs_own_cap(db):
     sandbox = Provider.objects.get(name="Sandbox")
-    service = Service.objects.create(
-        provider=sandbox, service_id=9200, name="Sandbox followers", type="Default",
-        category="Instagram Followers", rate=Decimal("100.00"), min_quantity=10, max_quantity=100_000,
-    )  # fmt: skip
+    service = PlainServiceFactory(
+        provider=sandbox, service_id=9200, name="Sandbox followers", rate=Decimal("100.00")
+    )
     buyer = person("buyer", "Buyer")
     spring = Campaign.objects.create(name="Spring", monthly_budget=Decimal("30.00"))
     Budget.objects.create(user=buyer, amount=Decimal("10.00"))
