@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from jappanel.events import Occurrence, announce
 from notifications.models import Delivery, Endpoint, Event, Kind, Notification
+from notifications.services import webhooks
 from notifications.services.webhooks import deliveries_resume, delivery_attempt
 from orders.services.placing import order_place
 from team.models import Campaign
@@ -272,3 +273,16 @@ def test_a_delivery_whose_task_was_lost_is_resumed_by_the_sweeper(followers, rec
 
     wait_for(lambda: Delivery.objects.filter(status="delivered").exists())
     assert len(receiver.processed) == 1
+
+
+def test_the_endpoint_form_says_what_is_sent_under_the_headers_actually_sent(db):
+    page = client_of(person("boss", "Manager")).get(reverse("notifications:endpoint_create")).content.decode()
+
+    headers = (
+        webhooks.DELIVERY_HEADER,
+        webhooks.EVENT_HEADER,
+        webhooks.TIMESTAMP_HEADER,
+        webhooks.SIGNATURE_HEADER,
+    )
+    assert all(f"<code>{header}</code>" in page for header in headers)
+    assert '"events": [' in page.replace("&quot;", '"')
