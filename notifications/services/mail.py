@@ -57,19 +57,38 @@ def _send(messages: list[EmailMultiAlternatives], claimed: list[Notification]) -
         raise
 
 
+def _by_person(claimed: list[Notification]) -> list[list[Notification]]:
+    by_person: dict[int, list[Notification]] = defaultdict(list)
+    for notification in claimed:
+        by_person[notification.user_id].append(notification)
+    return list(by_person.values())
+
+
+def _listing(items: list[Notification], subject: str) -> EmailMultiAlternatives:
+    return _message(
+        items[0].user, subject, "digest", {"items": [(n.event, absolute(n.event.url)) for n in items]}
+    )
+
+
 def notifications_mail(*, event_ids: Sequence[int]) -> int:
-    """Send one mail per notification of these events whose person chose "email"; return how
-    many were sent."""
+    """Mail each person who chose "email" their notifications of these events: the mail of the
+    one event, or one mail listing them when a burst brings several at once (a round's
+    unconfirmed orders); return how many mails were sent."""
+    messages = []
     claimed = _claim(Notification.objects.filter(event_id__in=event_ids, mail=Mail.NOW), timezone.now())
-    messages = [
-        _message(
-            n.user,
-            f"[jappanel] {n.event.title}",
-            "event",
-            {"event": n.event, "link": absolute(n.event.url)},
-        )
-        for n in claimed
-    ]
+    for items in _by_person(claimed):
+        if len(items) == 1:
+            event = items[0].event
+            messages.append(
+                _message(
+                    items[0].user,
+                    f"[jappanel] {event.title}",
+                    "event",
+                    {"event": event, "link": absolute(event.url)},
+                )
+            )
+        else:
+            messages.append(_listing(items, f"[jappanel] {len(items)} notifications"))
     if messages:
         _send(messages, claimed)
     return len(messages)
@@ -79,17 +98,9 @@ def digests_send(*, now: datetime | None = None) -> int:
     """One mail per person with every digest notification not mailed yet; return how many mails."""
     now = now or timezone.now()
     claimed = _claim(Notification.objects.filter(mail=Mail.DIGEST), now)
-    by_person: dict[int, list[Notification]] = defaultdict(list)
-    for notification in claimed:
-        by_person[notification.user_id].append(notification)
     messages = [
-        _message(
-            items[0].user,
-            f"[jappanel] {len(items)} notification{'s' if len(items) != 1 else ''} today",
-            "digest",
-            {"items": [(n.event, absolute(n.event.url)) for n in items]},
-        )
-        for items in by_person.values()
+        _listing(items, f"[jappanel] {len(items)} notification{'s' if len(items) != 1 else ''} today")
+        for items in _by_person(claimed)
     ]
     if messages:
         _send(messages, claimed)

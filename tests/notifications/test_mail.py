@@ -96,3 +96,30 @@ def test_a_title_with_line_breaks_is_one_line_in_the_subject_and_never_stops_the
     [(recipients, message)] = smtp_server.messages
     assert recipients == [manager.email]
     assert message["Subject"] == "[jappanel] Price of Followers Bcc: everyone@example.com changed"
+
+
+def test_a_burst_of_events_is_one_mail_per_person_listing_them(smtp_server):
+    manager, other = person("boss", "Manager"), person("other", "Manager")
+    announce(
+        Occurrence(
+            "notify.direct",
+            f"unconfirmed:{n}",
+            {
+                "kind": Kind.ORDER_UNCONFIRMED,
+                "key": f"unconfirmed:{n}",
+                "title": f"Order U{n} needs a person",
+                "url": f"/orders/U{n}/",
+                "people": {manager.pk} if n else {manager.pk, other.pk},
+            },
+        )
+        for n in range(3)
+    )
+
+    assert notifications_mail(event_ids=list(Notification.objects.values_list("event_id", flat=True))) == 2
+
+    mails = {recipients[0]: message for recipients, message in smtp_server.messages}
+    assert mails[manager.email]["Subject"] == "[jappanel] 3 notifications"
+    listing = parts(mails[manager.email])["text/plain"]
+    assert all(f"Order U{n} needs a person" in listing for n in range(3))
+    assert "https://panel.example.com/orders/U2/" in listing
+    assert mails[other.email]["Subject"] == "[jappanel] Order U0 needs a person"
